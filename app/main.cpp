@@ -1,0 +1,330 @@
+// genlab: the desktop front end. Owns the window, GL and ImGui on the main thread; every computation
+// goes to the Session's worker, and the frame loop only reads its snapshots.
+#include <glad/gl.h>
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+#include <stb_image_write.h>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/data_panel.h"
+#include "app/gl_image.h"
+#include "app/lab_placeholder.h"
+#include "app/status_bar.h"
+#include "core/session.h"
+
+namespace {
+
+constexpr int kBadInput = 2;
+
+struct Options {
+  int frames = 0;  // 0: run until the window closes
+  std::string screenshot;
+  std::string tab = "data";
+  bool frame_stats = false;
+  std::string dataset = "fashion-mnist";
+  int threads = 0;  // 0: cores - 1, the UI keeps a core
+  double cpu_load_s = -1;
+  std::string shaders;
+  int width = 1280, height = 800;
+  bool vsync = true;
+};
+
+std::string find_shader_dir(const std::string& requested) {
+  namespace fs = std::filesystem;
+  if (!requested.empty()) return requested;
+  if (const char* env = std::getenv("GENLAB_SHADERS")) return env;
+  std::error_code ec;
+  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  if (!ec && fs::exists(exe_dir / "shaders" / "colormap.frag")) return (exe_dir / "shaders").string();
+  return GENLAB_SOURCE_SHADERS;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t at = std::min(values.size() - 1, size_t(p / 100.0 * double(values.size())));
+  return values[at];
+}
+
+void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<double>& work_ms, int w, int h) {
+  std::printf(
+      "{\"frames\":%zu,\"width\":%d,\"height\":%d,"
+      "\"frame_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f},"
+      "\"work_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}}\n",
+      frame_ms.size(), w, h, percentile(frame_ms, 50), percentile(frame_ms, 95), percentile(frame_ms, 99),
+      percentile(work_ms, 50), percentile(work_ms, 95), percentile(work_ms, 99));
+  std::fflush(stdout);
+}
+
+bool write_screenshot(const std::string& path, int width, int height) {
+  std::vector<unsigned char> rgba(size_t(width) * height * 4);
+  glPixelStorei(GL_PACK_ALIGNMENT, 1);
+  glReadBuffer(GL_BACK);
+  glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+  stbi_flip_vertically_on_write(1);  // GL rows start at the bottom
+  return stbi_write_png(path.c_str(), width, height, 4, rgba.data(), width * 4) != 0;
+}
+
+void setup_style() {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& style = ImGui::GetStyle();
+  style.WindowRounding = 0.f;
+  style.FrameRounding = 3.f;
+  style.GrabRounding = 3.f;
+  style.ChildRounding = 3.f;
+  style.FramePadding = ImVec2(6, 4);
+  style.ItemSpacing = ImVec2(8, 6);
+  ImGuiIO& io = ImGui::GetIO();
+  const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f);
+  io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
+}
+
+struct DropQueue {
+  std::vector<std::string> paths;
+};
+
+void on_drop(GLFWwindow* window, int count, const char** paths) {
+  auto* queue = static_cast<DropQueue*>(glfwGetWindowUserPointer(window));
+  for (int i = 0; i < count; ++i) queue->paths.emplace_back(paths[i]);
+}
+
+class OpenDataDialog {
+ public:
+  void open() { open_requested_ = true; }
+  void draw(genlab::Session& session) {
+    if (open_requested_) ImGui::OpenPopup("Open data set");
+    open_requested_ = false;
+    if (!ImGui::BeginPopupModal("Open data set", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return;
+    ImGui::TextDisabled("fashion-mnist · mnist:FOLDER · folder:IMAGES · or a path (also by drag-and-drop)");
+    ImGui::SetNextItemWidth(520);
+    bool enter = ImGui::InputText("##spec", spec_, sizeof spec_, ImGuiInputTextFlags_EnterReturnsTrue);
+    ImGui::SetNextItemWidth(120);
+    ImGui::SliderInt("image size (folders)", &options_.image_size, 8, 128);
+    bool rgb = options_.channels == 3;
+    if (ImGui::Checkbox("RGB (folders)", &rgb)) options_.channels = rgb ? 3 : 1;
+    if (ImGui::Button("Open") || enter) {
+      std::string spec = spec_;
+      bool known = spec.rfind("fashion-mnist", 0) == 0 || spec.find(':') != std::string::npos;
+      session.open_dataset(known ? spec : genlab::detect_spec(spec), options_);
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+  }
+
+ private:
+  bool open_requested_ = false;
+  char spec_[1024] = "fashion-mnist";
+  genlab::LoadOptions options_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App cli{"genlab: a desktop explorer for image generative models (VAE, GAN, diffusion)"};
+  cli.add_option("--frames", opt.frames, "render N frames after start-up jobs finish, then exit (0: run)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--screenshot", opt.screenshot, "write a PNG of the window after the last frame");
+  cli.add_option("--tab", opt.tab, "tab to open")->check(CLI::IsMember({"data", "vae", "gan", "diffusion"}));
+  cli.add_flag("--frame-stats", opt.frame_stats, "print frame-time p50/p95/p99 (ms) as JSON at exit");
+  cli.add_option("--dataset", opt.dataset, "fashion-mnist, mnist:PATH, folder:PATH or a path");
+  cli.add_option("--threads", opt.threads, "compute threads (0: cores - 1)")->check(CLI::NonNegativeNumber);
+  cli.add_option("--cpu-load", opt.cpu_load_s, "run a dummy CPU job for S seconds (0: until exit)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
+  cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
+  cli.add_option("--width", opt.width, "window width")->check(CLI::Range(320, 8192));
+  cli.add_option("--height", opt.height, "window height")->check(CLI::Range(240, 8192));
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "genlab: " << e.what() << "\n";
+    return kBadInput;
+  }
+
+  glfwSetErrorCallback([](int code, const char* text) { std::cerr << "genlab: GLFW error " << code << ": " << text << "\n"; });
+  if (!glfwInit()) return 1;
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+  GLFWwindow* window = glfwCreateWindow(opt.width, opt.height, "genlab", nullptr, nullptr);
+  if (!window) {
+    std::cerr << "genlab: cannot open an OpenGL 3.3 core window\n";
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(opt.vsync ? 1 : 0);
+  if (!gladLoadGL(glfwGetProcAddress)) {
+    std::cerr << "genlab: cannot load OpenGL 3.3 functions\n";
+    return 1;
+  }
+  DropQueue drops;
+  glfwSetWindowUserPointer(window, &drops);
+  glfwSetDropCallback(window, on_drop);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  setup_style();
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 330 core");
+
+  int exit_code = 0;
+  try {
+    genlab::app::ImageRenderer renderer(find_shader_dir(opt.shaders));
+    const int threads = opt.threads > 0 ? opt.threads : std::max(1, genlab::hardware_cores() - 1);
+    genlab::Session session(threads);
+    session.probe_machine();
+    session.open_dataset(opt.dataset);
+    if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
+
+    genlab::app::DataPanel data_panel;
+    genlab::app::StatusBar status_bar;
+    OpenDataDialog open_dialog;
+    std::vector<double> frame_ms, work_ms;
+    bool counting = false, select_tab = true;
+    int counted = 0;
+    int threads_setting = threads;
+    auto start = std::chrono::steady_clock::now();
+    auto last_frame = start;
+
+    while (!glfwWindowShouldClose(window)) {
+      // Idle: block on input instead of spinning, but still show worker progress at 10 Hz.
+      auto status = session.worker().status();
+      bool worker_busy = status->value.state != genlab::WorkerState::Idle;
+      if (opt.frames == 0 && !worker_busy) glfwWaitEventsTimeout(0.1);
+      else glfwPollEvents();
+      auto frame_start = std::chrono::steady_clock::now();
+
+      for (const std::string& path : drops.paths) session.open_dataset(genlab::detect_spec(path));
+      drops.paths.clear();
+
+      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      ImGui::NewFrame();
+
+      const ImGuiViewport* viewport = ImGui::GetMainViewport();
+      ImGui::SetNextWindowPos(viewport->WorkPos);
+      ImGui::SetNextWindowSize(viewport->WorkSize);
+      ImGui::Begin("genlab", nullptr,
+                   ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_MenuBar |
+                       ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings);
+      if (ImGui::BeginMenuBar()) {
+        if (ImGui::BeginMenu("File")) {
+          if (ImGui::MenuItem("Open data set…")) open_dialog.open();
+          if (ImGui::MenuItem("Fashion-MNIST")) session.open_dataset("fashion-mnist");
+          ImGui::Separator();
+          if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(window, GLFW_TRUE);
+          ImGui::EndMenu();
+        }
+        if (ImGui::BeginMenu("Compute")) {
+          ImGui::SetNextItemWidth(120);
+          if (ImGui::SliderInt("threads", &threads_setting, 1, genlab::hardware_cores()))
+            session.set_threads(threads_setting);
+          if (ImGui::MenuItem("Measure the machine")) session.probe_machine();
+          if (ImGui::MenuItem("CPU load test (20 s)")) session.start_cpu_load(20);
+          if (ImGui::MenuItem("Cancel running job")) session.worker().cancel();
+          ImGui::EndMenu();
+        }
+        ImGui::EndMenuBar();
+      }
+      open_dialog.draw(session);
+
+      ImGui::BeginChild("labs", ImVec2(0, -genlab::app::StatusBar::height()));
+      if (ImGui::BeginTabBar("lab-tabs")) {
+        auto tab = [&](const char* name, const char* key) {
+          ImGuiTabItemFlags flags = (select_tab && opt.tab == key) ? ImGuiTabItemFlags_SetSelected : 0;
+          return ImGui::BeginTabItem(name, nullptr, flags);
+        };
+        if (tab("Data", "data")) {
+          data_panel.draw(session, renderer);
+          ImGui::EndTabItem();
+        }
+        if (tab("VAE", "vae")) {
+          genlab::app::draw_lab_placeholder(
+              "VAE lab", "Autoencoder vs VAE, beta, live training, latent sliders, manifold grid, interpolation.");
+          ImGui::EndTabItem();
+        }
+        if (tab("GAN", "gan")) {
+          genlab::app::draw_lab_placeholder(
+              "GAN lab", "Live adversarial training with switchable losses, mode-collapse meter, 2-D toy mode, cGAN.");
+          ImGui::EndTabItem();
+        }
+        if (tab("Diffusion", "diffusion")) {
+          genlab::app::draw_lab_placeholder(
+              "Diffusion lab", "Forward process, class-conditional U-Net with CFG, DDPM/DDIM/DPM-Solver++, step playback.");
+          ImGui::EndTabItem();
+        }
+        select_tab = false;
+        ImGui::EndTabBar();
+      }
+      ImGui::EndChild();
+      ImGui::Separator();
+      status_bar.draw(session, ImGui::GetIO().Framerate);
+      ImGui::End();
+
+      ImGui::Render();
+      int fb_w = 0, fb_h = 0;
+      glfwGetFramebufferSize(window, &fb_w, &fb_h);
+      glViewport(0, 0, fb_w, fb_h);
+      glClearColor(0.08f, 0.08f, 0.09f, 1.f);
+      glClear(GL_COLOR_BUFFER_BIT);
+      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+      // Frames count once the start-up jobs (machine probe, data load) are done, so a screenshot
+      // shows the app as a user sees it after start.
+      if (!counting) {
+        bool started = session.machine().get() && (session.dataset().get() || status->value.error_stamp != 0);
+        bool waited_too_long = std::chrono::steady_clock::now() - start > std::chrono::seconds(60);
+        counting = started || waited_too_long;
+      }
+      // Work = what a frame costs us, GPU included (glFinish), without the wait for vsync.
+      if (opt.frame_stats) glFinish();
+      auto work_end = std::chrono::steady_clock::now();
+      bool last = opt.frames > 0 && counting && counted + 1 >= opt.frames;
+      if (last && !opt.screenshot.empty() && !write_screenshot(opt.screenshot, fb_w, fb_h)) {
+        std::cerr << "genlab: " << opt.screenshot << ": cannot write PNG\n";
+        exit_code = kBadInput;
+      }
+      glfwSwapBuffers(window);
+      auto frame_end = std::chrono::steady_clock::now();
+      if (counting) {
+        ++counted;
+        work_ms.push_back(std::chrono::duration<double, std::milli>(work_end - frame_start).count());
+        frame_ms.push_back(std::chrono::duration<double, std::milli>(frame_end - last_frame).count());
+      }
+      last_frame = frame_end;
+      if (last) break;
+    }
+    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, opt.width, opt.height);
+  } catch (const std::runtime_error& e) {  // missing or broken shader files
+    std::cerr << "genlab: " << e.what() << "\n";
+    exit_code = kBadInput;
+  }
+
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return exit_code;
+}

@@ -1,0 +1,130 @@
+// genlab-cli: the headless front end on the same core as the app.
+// Bad input prints one line on stderr and exits 2.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iostream>
+
+#include "core/compute/machine.h"
+#include "core/data/dataset.h"
+
+namespace {
+
+constexpr int kBadInput = 2;
+
+struct DataArgs {
+  std::string dataset = "fashion-mnist";
+  int image_size = 28;
+  bool rgb = false;
+  bool json = false;
+};
+
+nlohmann::json class_counts(const genlab::Dataset& data, const genlab::ImageSet& set) {
+  std::vector<int64_t> counts(data.class_names.size(), 0);
+  int64_t unlabelled = 0;
+  for (int label : set.labels) {
+    if (label >= 0 && label < int(counts.size())) ++counts[size_t(label)];
+    else ++unlabelled;
+  }
+  nlohmann::json out = counts;
+  if (unlabelled > 0) out.push_back(unlabelled);
+  return out;
+}
+
+int run_data(const DataArgs& args) {
+  genlab::LoadOptions options;
+  options.image_size = args.image_size;
+  options.channels = args.rgb ? 3 : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  genlab::Dataset data = genlab::load_dataset(args.dataset, options);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json out = {
+      {"dataset", data.spec},
+      {"title", data.title},
+      {"source", data.source},
+      {"train", data.train.count},
+      {"test", data.test.count},
+      {"shape", {data.channels, data.height, data.width}},
+      {"classes", data.class_names},
+      {"class_counts", {{"train", class_counts(data, data.train)}, {"test", class_counts(data, data.test)}}},
+      {"skipped_files", data.skipped_files},
+      {"load_seconds", seconds},
+  };
+  if (args.json) {
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << data.title << " from " << data.source << "\n"
+              << "  train " << data.train.count << ", test " << data.test.count << ", shape "
+              << data.channels << "x" << data.height << "x" << data.width << "\n";
+    for (size_t c = 0; c < data.class_names.size(); ++c)
+      std::cout << "  " << c << ": " << data.class_names[c] << "\n";
+    if (data.skipped_files > 0) std::cout << "  skipped " << data.skipped_files << " unreadable files\n";
+    std::cout << "  loaded in " << seconds << " s\n";
+  }
+  return 0;
+}
+
+int run_bench(bool json) {
+  genlab::MachineInfo info = genlab::probe_machine();
+  if (!info.warning.empty()) std::cerr << "genlab-cli: warning: " << info.warning << "\n";
+  nlohmann::json out = {
+      {"device", info.device},       {"torch", info.torch_version},
+      {"blas", info.blas_library},   {"cores", info.cores},
+      {"threads", info.threads},     {"matmul_gflops", info.matmul_gflops},
+      {"warning", info.warning},
+  };
+  if (json) {
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << "device " << info.device << ", torch " << info.torch_version << ", " << info.threads
+              << "/" << info.cores << " threads\n"
+              << "BLAS " << info.blas_library << "\n"
+              << "512x512 matmul: " << info.matmul_gflops << " GFLOP/s\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"genlab-cli: headless genlab (data, training, sampling, evaluation, benchmarks)"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "torch intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+
+  DataArgs data_args;
+  auto* data = app.add_subcommand("data", "load a data set and print what it holds");
+  data->add_option("--dataset", data_args.dataset,
+                   "fashion-mnist, fashion-mnist:PATH, mnist:PATH, folder:PATH or a path");
+  data->add_option("--image-size", data_args.image_size, "folder data: resize images to this size")
+      ->check(CLI::Range(4, 512));
+  data->add_flag("--rgb", data_args.rgb, "folder data: keep colour (default grayscale)");
+  data->add_flag("--json", data_args.json, "print one JSON line");
+
+  bool bench_json = false;
+  auto* bench = app.add_subcommand("bench", "measure the machine (and, later, each model)");
+  bench->add_flag("--json", bench_json, "print one JSON line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "genlab-cli: " << e.what() << "\n";
+    return kBadInput;
+  }
+
+  try {
+    genlab::configure_compute_threads(threads);
+    if (data->parsed()) return run_data(data_args);
+    if (bench->parsed()) return run_bench(bench_json);
+  } catch (const genlab::DataError& e) {
+    std::cerr << "genlab-cli: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "genlab-cli: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,97 @@
+#include "core/compute/machine.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+namespace genlab {
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double timed_matmul_gflops(const torch::Tensor& a, const torch::Tensor& b) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = torch::mm(a, b);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double n = double(a.size(0));
+  return 2.0 * n * n * n / std::max(s, 1e-9) / 1e9;
+}
+
+// The BLAS that the dynamic linker resolved, read from the process's own memory map.
+std::string mapped_blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    if (path.find("blas") != std::string::npos) return path;
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+int hardware_cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void configure_compute_threads(int threads) {
+  torch::set_num_threads(threads > 0 ? threads : hardware_cores());
+}
+
+double measure_matmul_gflops(int n, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  timed_matmul_gflops(a, b);  // warm-up: thread pool start, BLAS init
+  std::vector<double> runs;
+  for (int i = 0; i < repeats; ++i) runs.push_back(timed_matmul_gflops(a, b));
+  return median(runs);
+}
+
+MachineInfo probe_machine() {
+  MachineInfo info;
+  info.device = torch::cuda::is_available() ? "cuda" : "cpu";
+  info.torch_version = TORCH_VERSION;
+  info.cores = hardware_cores();
+  info.threads = torch::get_num_threads();
+  info.matmul_gflops = measure_matmul_gflops();
+  info.blas_library = mapped_blas_library();
+  // OpenBLAS gives ~50 GFLOP/s per core on AVX2 machines, the reference BLAS ~2.
+  const double slow_below = 8.0 * info.threads;
+  if (info.matmul_gflops < slow_below) {
+    info.warning = "slow BLAS: 512x512 matmul at " + std::to_string(int(info.matmul_gflops)) +
+                   " GFLOP/s (" + info.blas_library +
+                   "); install libopenblas0-pthread for a 10-30x faster LibTorch";
+  }
+  return info;
+}
+
+void run_cpu_load(JobContext& ctx, double seconds, double* gflops_out) {
+  torch::NoGradGuard no_grad;
+  const int n = 256;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  std::vector<double> runs;
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t total_ms = int64_t(seconds * 1000);
+  while (ctx.step()) {
+    runs.push_back(timed_matmul_gflops(a, b));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0).count();
+    if (total_ms > 0) {
+      ctx.progress(std::min<int64_t>(ms, total_ms), total_ms);
+      if (ms >= total_ms) break;
+    }
+  }
+  if (gflops_out) *gflops_out = median(runs);
+}
+
+}  // namespace genlab

@@ -1,0 +1,29 @@
+#include "core/session.h"
+
+namespace genlab {
+
+Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {}
+
+void Session::open_dataset(const std::string& spec, const LoadOptions& options) {
+  worker_.submit("load " + spec, [this, spec, options](JobContext& ctx) {
+    auto report = [&ctx](int64_t done, int64_t total) { ctx.progress(done, total); };
+    // A failed load throws: the worker turns it into the error line, the old data set stays.
+    auto data = std::make_shared<const Dataset>(load_dataset(spec, options, report));
+    dataset_.publish({data, mean_image(*data, Split::Train)});
+  });
+}
+
+void Session::probe_machine() {
+  worker_.submit("measure machine", [this](JobContext&) { machine_.publish(genlab::probe_machine()); });
+}
+
+void Session::set_threads(int threads) {
+  // A preview, so it also takes effect between the steps of a running job.
+  worker_.request("threads", [threads](JobContext&) { configure_compute_threads(threads); });
+}
+
+void Session::start_cpu_load(double seconds) {
+  worker_.submit("cpu load", [seconds](JobContext& ctx) { run_cpu_load(ctx, seconds); });
+}
+
+}  // namespace genlab
