@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -16,7 +17,10 @@ struct CommandResult {
 };
 
 inline CommandResult run_command(const std::string& command) {
-  const std::string err_path = ::testing::TempDir() + "genlab_stderr.txt";
+  // One file per process and call: ctest runs test processes side by side.
+  static int calls = 0;
+  const std::string err_path =
+      ::testing::TempDir() + "genlab_stderr_" + std::to_string(getpid()) + "_" + std::to_string(++calls) + ".txt";
   CommandResult result;
   FILE* pipe = popen((command + " 2>" + err_path).c_str(), "r");
   if (!pipe) return result;
@@ -29,6 +33,7 @@ inline CommandResult run_command(const std::string& command) {
   std::stringstream text;
   text << err.rdbuf();
   result.err = text.str();
+  std::remove(err_path.c_str());
   return result;
 }
 
