@@ -56,3 +56,14 @@ TEST(Cli, BenchReportsTheMachine) {
   EXPECT_TRUE(j["device"] == "cpu" || j["device"] == "cuda");
   EXPECT_FALSE(j["blas"].get<std::string>().empty());
 }
+
+TEST(Cli, WarnsOnStderrWhenLibTorchRunsOnTheReferenceBlas) {
+  const std::string reference = "/usr/lib/x86_64-linux-gnu/blas";
+  if (!std::filesystem::exists(reference + "/libblas.so.3")) GTEST_SKIP() << "reference BLAS not installed";
+  CommandResult r = run_command("LD_LIBRARY_PATH=" + reference + " " + kCli + " bench --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["blas"].get<std::string>().find(reference), std::string::npos) << j.dump();
+  EXPECT_NE(r.err.find("slow BLAS"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1);
+}

@@ -1,10 +1,11 @@
 #include "core/compute/machine.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -25,17 +26,14 @@ double timed_matmul_gflops(const torch::Tensor& a, const torch::Tensor& b) {
   return 2.0 * n * n * n / std::max(s, 1e-9) / 1e9;
 }
 
-// The BLAS that the dynamic linker resolved, read from the process's own memory map.
-std::string mapped_blas_library() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    auto slash = line.find('/');
-    if (slash == std::string::npos) continue;
-    std::string path = line.substr(slash);
-    if (path.find("blas") != std::string::npos) return path;
-  }
-  return "unknown";
+// The library that the dynamic linker resolved sgemm_ to: what LibTorch's float matmul calls.
+std::string resolved_blas_library() {
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info{};
+  if (!sgemm || !dladdr(sgemm, &info) || !info.dli_fname) return "unknown";
+  std::error_code ec;
+  auto real = std::filesystem::canonical(info.dli_fname, ec);  // through Debian's alternatives links
+  return ec ? info.dli_fname : real.string();
 }
 
 }  // namespace
@@ -63,7 +61,7 @@ MachineInfo probe_machine() {
   info.cores = hardware_cores();
   info.threads = torch::get_num_threads();
   info.matmul_gflops = measure_matmul_gflops();
-  info.blas_library = mapped_blas_library();
+  info.blas_library = resolved_blas_library();
   // OpenBLAS gives ~50 GFLOP/s per core on AVX2 machines, the reference BLAS ~2.
   const double slow_below = 8.0 * info.threads;
   if (info.matmul_gflops < slow_below) {
