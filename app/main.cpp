@@ -89,7 +89,11 @@ void setup_style() {
   style.ItemSpacing = ImVec2(8, 6);
   ImGuiIO& io = ImGui::GetIO();
   const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f);
+  // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows and math operators: the labs
+  // write their formulas (β·KL, √ᾱ_t, ε̃) in text.
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
+                                   0x2190, 0x21FF, 0x2200, 0x22FF, 0};
+  if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f, nullptr, ranges);
   io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
 }
 
