@@ -23,6 +23,8 @@
 #include "app/gl_image.h"
 #include "app/lab_placeholder.h"
 #include "app/status_bar.h"
+#include "app/vae_panel.h"
+#include "core/labs/vae_lab.h"
 #include "core/session.h"
 
 namespace {
@@ -40,6 +42,8 @@ struct Options {
   std::string shaders;
   int width = 1280, height = 800;
   bool vsync = true;
+  std::vector<std::string> checkpoints;
+  std::string vae_view;
 };
 
 std::string find_shader_dir(const std::string& requested) {
@@ -151,6 +155,8 @@ int main(int argc, char** argv) {
   cli.add_option("--threads", opt.threads, "compute threads (0: cores - 1)")->check(CLI::NonNegativeNumber);
   cli.add_option("--cpu-load", opt.cpu_load_s, "run a dummy CPU job for S seconds (0: until exit)")
       ->check(CLI::NonNegativeNumber);
+  cli.add_option("--load", opt.checkpoints, "open checkpoints (.safetensors) in their labs");
+  cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
   cli.add_option("--width", opt.width, "window width")->check(CLI::Range(320, 8192));
@@ -199,9 +205,13 @@ int main(int argc, char** argv) {
     genlab::Session session(threads);
     session.probe_machine();
     session.open_dataset(opt.dataset);
+    for (const std::string& path : opt.checkpoints) session.vae().load(path);
     if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
 
     genlab::app::DataPanel data_panel;
+    genlab::app::VaePanel vae_panel;
+    if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
+    std::string active_tab = opt.tab;
     genlab::app::StatusBar status_bar;
     OpenDataDialog open_dialog;
     std::vector<double> frame_ms, work_ms;
@@ -219,7 +229,12 @@ int main(int argc, char** argv) {
       else glfwPollEvents();
       auto frame_start = std::chrono::steady_clock::now();
 
-      for (const std::string& path : drops.paths) session.open_dataset(genlab::detect_spec(path));
+      // A picture dropped on the VAE tab is encoded; anything else opens as a data set.
+      for (const std::string& path : drops.paths) {
+        bool picture = std::filesystem::is_regular_file(path) && genlab::detect_spec(path).rfind("folder:", 0) == 0;
+        if (active_tab == "vae" && picture) vae_panel.encode_file(session, path);
+        else session.open_dataset(genlab::detect_spec(path));
+      }
       drops.paths.clear();
 
       ImGui_ImplOpenGL3_NewFrame();
@@ -257,15 +272,16 @@ int main(int argc, char** argv) {
       if (ImGui::BeginTabBar("lab-tabs")) {
         auto tab = [&](const char* name, const char* key) {
           ImGuiTabItemFlags flags = (select_tab && opt.tab == key) ? ImGuiTabItemFlags_SetSelected : 0;
-          return ImGui::BeginTabItem(name, nullptr, flags);
+          bool open = ImGui::BeginTabItem(name, nullptr, flags);
+          if (open) active_tab = key;
+          return open;
         };
         if (tab("Data", "data")) {
           data_panel.draw(session, renderer);
           ImGui::EndTabItem();
         }
         if (tab("VAE", "vae")) {
-          genlab::app::draw_lab_placeholder(
-              "VAE lab", "Autoencoder vs VAE, beta, live training, latent sliders, manifold grid, interpolation.");
+          vae_panel.draw(session, renderer);
           ImGui::EndTabItem();
         }
         if (tab("GAN", "gan")) {

@@ -8,6 +8,8 @@
 
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
+#include "core/io/safetensors.h"
+#include "core/train/vae_run.h"
 
 namespace {
 
@@ -104,6 +106,37 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "measure the machine (and, later, each model)");
   bench->add_flag("--json", bench_json, "print one JSON line");
 
+  genlab::VaeTrainRequest train_request;
+  std::string model = "vae", arch = "conv", recon = "bernoulli";
+  bool no_binarize = false;
+  auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
+  train->add_option("--model", model, "vae or ae")->check(CLI::IsMember({"vae", "ae"}));
+  train->add_option("--arch", arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
+  train->add_option("--latent", train_request.config.latent, "latent size (2..64)")->check(CLI::Range(2, 64));
+  train->add_option("--beta", train_request.config.beta, "weight of the KL term (1: the VAE)")->check(CLI::Range(0.0, 100.0));
+  train->add_option("--recon", recon, "bernoulli (BCE) or gaussian (squared error)")
+      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
+  train->add_flag("--no-binarize", no_binarize, "train on gray images instead of dynamically binarised ones");
+  train->add_option("--lr", train_request.config.learning_rate, "Adam learning rate")->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--batch", train_request.config.batch_size, "batch size")->check(CLI::Range(1, 4096));
+  auto* epochs = train->add_option("--epochs", train_request.epochs, "epochs to train")->check(CLI::PositiveNumber);
+  auto* steps = train->add_option("--steps", train_request.steps, "steps to train")->check(CLI::PositiveNumber);
+  epochs->excludes(steps);
+  train->add_option("--seed", train_request.config.seed, "random seed");
+  train->add_option("--dataset", train_request.dataset, "data set spec");
+  train->add_option("--out", train_request.out, "checkpoint to write (.safetensors)")->required();
+  train->add_option("--resume", train_request.resume, "checkpoint to continue from");
+
+  genlab::VaeEvalRequest eval_request;
+  bool eval_json = false;
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the test set");
+  eval->add_option("--ckpt", eval_request.checkpoint, "checkpoint (.safetensors)")->required();
+  eval->add_option("--dataset", eval_request.dataset, "data set spec (default: the one it was trained on)");
+  eval->add_option("--iwae-k", eval_request.iwae_samples, "importance samples per image")->check(CLI::Range(1, 100000));
+  eval->add_option("--iwae-images", eval_request.iwae_images, "test images for the IWAE bound")->check(CLI::Range(0, 100000));
+  eval->add_option("--seed", eval_request.seed, "random seed");
+  eval->add_flag("--json", eval_json, "print one JSON line");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -120,7 +153,28 @@ int main(int argc, char** argv) {
     genlab::MachineInfo machine = genlab::probe_machine();
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";
     if (bench->parsed()) return run_bench(machine, bench_json);
+    auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+    if (train->parsed()) {
+      train_request.config.kind = genlab::parse_kind(model);
+      train_request.config.arch = genlab::parse_arch(arch);
+      train_request.config.recon = genlab::parse_recon(recon);
+      train_request.config.binarize = !no_binarize;
+      std::cout << genlab::train_vae(train_request, log) << "\n";
+      return 0;
+    }
+    if (eval->parsed()) {
+      std::string result = genlab::eval_vae(eval_request, log);
+      if (eval_json) std::cout << result << "\n";
+      else std::cout << nlohmann::json::parse(result).dump(2) << "\n";
+      return 0;
+    }
   } catch (const genlab::DataError& e) {
+    std::cerr << "genlab-cli: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const genlab::CheckpointError& e) {
+    std::cerr << "genlab-cli: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::invalid_argument& e) {
     std::cerr << "genlab-cli: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {

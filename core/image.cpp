@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/data/image_folder.h"
+
 namespace genlab {
 
 int ImageGrid::cell_at(int x, int y) const {
@@ -15,34 +17,47 @@ int ImageGrid::cell_at(int x, int y) const {
   return cell < int(indices.size()) ? cell : -1;
 }
 
+ImageGrid make_image_grid(const float* pixels, int count, int channels, int height, int width, int cols, int pad,
+                          float pad_value) {
+  ImageGrid grid;
+  grid.cols = std::max(1, cols);
+  grid.rows = std::max(1, (count + grid.cols - 1) / grid.cols);
+  grid.cell_h = height;
+  grid.cell_w = width;
+  grid.pad = pad;
+  grid.indices.resize(size_t(count));
+  for (int i = 0; i < count; ++i) grid.indices[size_t(i)] = i;
+  grid.labels.assign(size_t(count), -1);
+  ImageBuffer& img = grid.image;
+  img.channels = channels;
+  img.width = pad + grid.cols * (width + pad);
+  img.height = pad + grid.rows * (height + pad);
+  img.pixels.assign(size_t(channels) * img.height * img.width, pad_value);
+  const size_t plane = size_t(height) * width;
+  for (int cell = 0; cell < count; ++cell) {
+    const float* src = pixels + size_t(cell) * channels * plane;
+    int x0 = pad + (cell % grid.cols) * (width + pad);
+    int y0 = pad + (cell / grid.cols) * (height + pad);
+    for (int c = 0; c < channels; ++c)
+      for (int y = 0; y < height; ++y)
+        std::copy_n(src + c * plane + size_t(y) * width, width,
+                    &img.pixels[(size_t(c) * img.height + y0 + y) * img.width + x0]);
+  }
+  return grid;
+}
+
 ImageGrid make_dataset_grid(const Dataset& data, Split split, const std::vector<int64_t>& indices,
                             int cols, int pad, float pad_value) {
-  ImageGrid grid;
-  const int n = int(indices.size());
-  grid.cols = std::max(1, cols);
-  grid.rows = std::max(1, (n + grid.cols - 1) / grid.cols);
-  grid.cell_h = data.height;
-  grid.cell_w = data.width;
-  grid.pad = pad;
-  grid.indices = indices;
-  ImageBuffer& img = grid.image;
-  img.channels = data.channels;
-  img.width = pad + grid.cols * (data.width + pad);
-  img.height = pad + grid.rows * (data.height + pad);
-  img.pixels.assign(size_t(img.channels) * img.height * img.width, pad_value);
-  const int64_t plane = int64_t(data.height) * data.width;
-  for (int cell = 0; cell < n; ++cell) {
-    const uint8_t* src = data.image(split, indices[size_t(cell)]);
-    grid.labels.push_back(data.label(split, indices[size_t(cell)]));
-    int x0 = pad + (cell % grid.cols) * (data.width + pad);
-    int y0 = pad + (cell / grid.cols) * (data.height + pad);
-    for (int c = 0; c < data.channels; ++c)
-      for (int y = 0; y < data.height; ++y) {
-        float* dst = &img.pixels[(size_t(c) * img.height + y0 + y) * img.width + x0];
-        const uint8_t* row = src + c * plane + int64_t(y) * data.width;
-        for (int x = 0; x < data.width; ++x) dst[x] = row[x] * (1.f / 255.f);
-      }
+  const int64_t bytes = data.image_bytes();
+  std::vector<float> pixels(indices.size() * size_t(bytes));
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const uint8_t* src = data.image(split, indices[i]);
+    for (int64_t j = 0; j < bytes; ++j) pixels[i * size_t(bytes) + size_t(j)] = src[j] * (1.f / 255.f);
   }
+  ImageGrid grid = make_image_grid(pixels.data(), int(indices.size()), data.channels, data.height, data.width, cols,
+                                   pad, pad_value);
+  grid.indices = indices;
+  for (size_t i = 0; i < indices.size(); ++i) grid.labels[i] = data.label(split, indices[i]);
   return grid;
 }
 
@@ -96,6 +111,14 @@ std::vector<uint8_t> to_interleaved_bytes(const ImageBuffer& image, float lo, fl
       float v = (image.pixels[c * plane + p] - lo) * scale;
       out[p * image.channels + c] = uint8_t(std::clamp(v + 0.5f, 0.f, 255.f));
     }
+  return out;
+}
+
+ImageBuffer read_image(const std::string& path, int channels, int size) {
+  std::vector<uint8_t> bytes(size_t(channels) * size * size);
+  if (!decode_image_file(path, size, channels, bytes.data())) throw DataError(path + ": not a readable image");
+  ImageBuffer out{channels, size, size, std::vector<float>(bytes.size())};
+  for (size_t i = 0; i < bytes.size(); ++i) out.pixels[i] = bytes[i] * (1.f / 255.f);
   return out;
 }
 

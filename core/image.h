@@ -29,6 +29,10 @@ struct ImageGrid {
   int cell_at(int x, int y) const;
 };
 
+// Tiles `count` float images of C x H x W (contiguous) into a grid `cols` wide.
+ImageGrid make_image_grid(const float* pixels, int count, int channels, int height, int width, int cols,
+                          int pad = 1, float pad_value = 0.25f);
+
 // Tiles the given images of a data set split into a grid `cols` wide, `pad` pixels between cells
 // (padding holds pad_value). Bytes are scaled to [0, 1].
 ImageGrid make_dataset_grid(const Dataset& data, Split split, const std::vector<int64_t>& indices,
@@ -46,6 +50,10 @@ ImageBuffer mean_image(const Dataset& data, Split split);
 
 // 8-bit RGB(A) or gray bytes, height x width x channels (interleaved, as PNG wants them).
 std::vector<uint8_t> to_interleaved_bytes(const ImageBuffer& image, float lo = 0.f, float hi = 1.f);
+
+// Reads a PNG/JPEG/... as a [0, 1] image of `channels` x size x size (resized); throws DataError
+// naming the path when it cannot (used to encode a dropped picture).
+ImageBuffer read_image(const std::string& path, int channels, int size);
 
 // Writes a PNG; throws DataError naming the path when it cannot.
 void write_png(const std::string& path, const ImageBuffer& image);

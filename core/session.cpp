@@ -1,8 +1,14 @@
 #include "core/session.h"
 
+#include "core/labs/vae_lab.h"
+
 namespace genlab {
 
-Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {}
+Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
+  vae_ = std::make_unique<VaeLab>(*this);
+}
+
+Session::~Session() = default;  // the worker (declared last) joins first, then the labs go
 
 void Session::open_dataset(const std::string& spec, const LoadOptions& options) {
   worker_.submit("load " + spec, [this, spec, options](JobContext& ctx) {

@@ -13,6 +13,8 @@
 
 namespace genlab {
 
+class VaeLab;
+
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
 // A loaded data set with what the views derive from it once, off the UI thread.
@@ -25,6 +27,7 @@ class Session {
  public:
   // threads: torch intra-op threads for the worker (<= 0: all cores).
   explicit Session(int threads);
+  ~Session();
 
   void open_dataset(const std::string& spec, const LoadOptions& options = {});
   void probe_machine();
@@ -34,11 +37,13 @@ class Session {
   const Latest<OpenDataset>& dataset() const { return dataset_; }
   const Latest<MachineInfo>& machine() const { return machine_; }
   Worker& worker() { return worker_; }
+  VaeLab& vae() { return *vae_; }
 
  private:
   // Declared before the worker so they outlive it: jobs publish into them until the worker joins.
   Latest<OpenDataset> dataset_;
   Latest<MachineInfo> machine_;
+  std::unique_ptr<VaeLab> vae_;  // labs hold worker-side state that jobs use until the worker joins
   Worker worker_;
 };
 

@@ -104,6 +104,15 @@ bool decode_image(const fs::path& path, int size, int channels, uint8_t* out, st
   return true;
 }
 
+}  // namespace
+
+bool decode_image_file(const std::string& path, int size, int channels, uint8_t* out) {
+  std::vector<uint8_t> resized;
+  return decode_image(path, size, channels, out, resized);
+}
+
+namespace {
+
 // Joins the workers on every way out, also when progress throws to cancel the load.
 struct JoinOnExit {
   std::vector<std::thread>& workers;

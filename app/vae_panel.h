@@ -1,0 +1,54 @@
+// The VAE tab: AE vs VAE, beta, live training, latent sliders, manifold grid, interpolation, prior
+// samples and the latent map. Reads the VaeLab's snapshots; every action is a request to the worker.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/gl_image.h"
+#include "core/labs/vae_lab.h"
+
+namespace genlab::app {
+
+class VaePanel {
+ public:
+  void draw(Session& session, ImageRenderer& renderer);
+  // A picture dropped on the window while this tab is open: encode it into the sliders.
+  void encode_file(Session& session, const std::string& path);
+  // Opens one of the views (for --vae-view and screenshots).
+  void select_view(const std::string& name);
+
+ private:
+  enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map };
+
+  void draw_controls(Session& session, const VaeLabView& lab);
+  void draw_training(ImageRenderer& renderer, const VaeModelView& model);
+  void draw_sliders(Session& session, ImageRenderer& renderer, const VaeModelView& model);
+  void draw_manifold(Session& session, ImageRenderer& renderer, const VaeModelView& model);
+  void draw_interpolation(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
+  void draw_prior(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
+  void draw_map(Session& session, const VaeModelView& model);
+  void request_view(Session& session, const VaeModelView& model);
+
+  AutoencoderKind kind_ = AutoencoderKind::VAE;
+  VaeConfig new_config_;
+  float epochs_ = 5.f;
+  float beta_ = 1.f, learning_rate_ = 1e-3f;
+  char path_[512] = "vae.safetensors";
+  View view_ = View::Training, requested_view_ = View::Training;
+  bool view_from_flag_ = false;
+  std::string model_signature_;  // what the views were last requested for
+
+  std::vector<float> z_;
+  uint64_t decoded_stamp_ = 0;
+  int manifold_x_ = 0, manifold_y_ = 1, manifold_n_ = 12;
+  float manifold_range_ = 3.f;
+  int interp_a_ = 0, interp_b_ = 1, interp_steps_ = 10;
+  bool slerp_ = false;
+  int prior_seed_ = 1;
+  int map_x_ = 0, map_y_ = 1, map_points_ = 2000;
+
+  DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[2], prior_[2];
+};
+
+}  // namespace genlab::app

@@ -1,0 +1,402 @@
+#include "core/labs/vae_lab.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "core/io/safetensors.h"
+#include "core/train/vae_trainer.h"
+
+namespace genlab {
+
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+constexpr int kFixedBatch = 16;      // test images shown beside their reconstructions
+constexpr int kKlImages = 500;       // test images behind the per-dimension KL bars
+constexpr int kTestImages = 2000;    // test images behind the per-epoch test loss
+constexpr size_t kMaxHistory = 2000;
+
+int slot_of(AutoencoderKind kind) { return int(kind); }
+
+using Clock = std::chrono::steady_clock;
+
+// N x C x H x W floats -> a grid.
+ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1) {
+  auto x = images.contiguous().to(torch::kFloat);
+  return make_image_grid(x.data_ptr<float>(), int(x.size(0)), int(x.size(1)), int(x.size(2)), int(x.size(3)), cols, pad);
+}
+
+ImageBuffer tensor_image(const torch::Tensor& image) {  // C x H x W
+  auto x = image.contiguous().to(torch::kFloat);
+  ImageBuffer out{int(x.size(0)), int(x.size(1)), int(x.size(2)), {}};
+  out.pixels.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  return out;
+}
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  auto x = t.contiguous().to(torch::kFloat);
+  return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+}
+
+torch::Tensor from_vector(const std::vector<float>& v) {
+  return torch::from_blob(const_cast<float*>(v.data()), {1, int64_t(v.size())}, torch::kFloat).clone();
+}
+
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
+  double cos = (a * b).sum().item<double>() / std::max(1e-12, (a.norm() * b.norm()).item<double>());
+  double theta = std::acos(std::clamp(cos, -1.0, 1.0));
+  if (std::sin(theta) < 1e-4) return a * (1 - t) + b * t;
+  return a * (std::sin((1 - t) * theta) / std::sin(theta)) + b * (std::sin(t * theta) / std::sin(theta));
+}
+
+}  // namespace
+
+struct VaeLab::State {
+  std::unique_ptr<VaeTrainer> trainer[2];
+  VaeModelView view[2];
+  torch::Tensor fixed_indices;  // test images for the reconstruction panel
+  // The newest request of each view, so training can redraw them as the weights change.
+  std::function<void()> redraw_decode, redraw_manifold, redraw_interpolation, redraw_prior, redraw_map;
+
+  VaeTrainer& trainer_for(AutoencoderKind kind) {
+    auto& t = trainer[slot_of(kind)];
+    if (!t) throw std::runtime_error(std::string("no ") + kind_name(kind) + " yet: create or load one first");
+    return *t;
+  }
+};
+
+VaeLab::VaeLab(Session& session) : session_(session), state_(std::make_unique<State>()) {}
+VaeLab::~VaeLab() = default;
+
+namespace {
+
+// Fills the slot's derived views: reconstructions of the fixed batch, KL per dimension.
+void refresh_model_view(VaeTrainer& t, VaeModelView& v, const torch::Tensor& fixed_indices) {
+  torch::NoGradGuard no_grad;
+  t.model()->eval();
+  auto x = t.images(Split::Test, fixed_indices);
+  auto [mu, logvar] = t.model()->encode(x);
+  v.originals = tensor_grid(x, 8);
+  v.reconstructions = tensor_grid(t.model()->decode(mu), 8);
+  const int64_t n = std::min<int64_t>(kKlImages, t.data().test.count);
+  auto kl_x = t.images(Split::Test, torch::arange(n));
+  auto [kl_mu, kl_logvar] = t.model()->encode(kl_x);
+  v.kl_per_dim = t.config().kind == AutoencoderKind::VAE ? to_vector(gaussian_kl(kl_mu, kl_logvar).mean(0))
+                                                          : std::vector<float>(size_t(t.config().latent), 0.f);
+  v.dims_by_kl.resize(v.kl_per_dim.size());
+  std::iota(v.dims_by_kl.begin(), v.dims_by_kl.end(), 0);
+  if (t.config().kind == AutoencoderKind::VAE)
+    std::stable_sort(v.dims_by_kl.begin(), v.dims_by_kl.end(),
+                     [&](int a, int b) { return v.kl_per_dim[size_t(a)] > v.kl_per_dim[size_t(b)]; });
+  v.exists = true;
+  v.config = t.config();
+  v.dataset = t.data().spec;
+  v.step = t.step();
+  v.epoch = t.epoch();
+  v.steps_per_epoch = t.steps_per_epoch();
+}
+
+// Two test images of each class when labels exist (a varied batch), else the first ones.
+torch::Tensor pick_fixed_indices(const Dataset& data) {
+  std::vector<int64_t> picked;
+  const int classes = int(data.class_names.size());
+  if (classes > 0) {
+    std::vector<int> taken(size_t(classes), 0);
+    const int per_class = std::max(1, kFixedBatch / classes);
+    for (int64_t i = 0; i < data.test.count && int(picked.size()) < kFixedBatch; ++i) {
+      int label = data.test.labels[size_t(i)];
+      if (label >= 0 && label < classes && taken[size_t(label)] < per_class) ++taken[size_t(label)], picked.push_back(i);
+    }
+  }
+  for (int64_t i = 0; i < data.test.count && int(picked.size()) < kFixedBatch; ++i)
+    if (std::find(picked.begin(), picked.end(), i) == picked.end()) picked.push_back(i);
+  std::sort(picked.begin(), picked.end());
+  return torch::tensor(picked, torch::kLong);
+}
+
+}  // namespace
+
+void VaeLab::new_model(const VaeConfig& config) {
+  auto open = session_.dataset().get();
+  if (!open) throw std::runtime_error("open a data set first");
+  DatasetPtr data = open->value.data;
+  session_.worker().submit(std::string("new ") + kind_name(config.kind), [this, config, data](JobContext&) {
+    if (data->test.count == 0) throw std::runtime_error(data->source + ": the VAE lab needs test images");
+    State& s = *state_;
+    const int slot = slot_of(config.kind);
+    s.trainer[slot] = std::make_unique<VaeTrainer>(config, data);
+    s.view[slot] = VaeModelView{};
+    s.fixed_indices = pick_fixed_indices(*data);
+    refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
+    view_.publish({{s.view[0], s.view[1]}});
+  });
+}
+
+void VaeLab::train(AutoencoderKind kind, double epochs) {
+  session_.worker().submit(std::string("train ") + kind_name(kind), [this, kind, epochs](JobContext& ctx) {
+    State& s = *state_;
+    VaeTrainer& t = s.trainer_for(kind);
+    VaeModelView& v = s.view[slot_of(kind)];
+    torch::AutoGradMode grad(true);  // grad mode is per thread: set it on the thread that trains
+    const int64_t start = t.step();
+    const int64_t target = start + std::max<int64_t>(1, int64_t(std::ceil(epochs * double(t.steps_per_epoch()))));
+    auto last_publish = Clock::now(), last_redraw = Clock::now(), last_map = Clock::now();
+    auto t0 = Clock::now();
+    VaeLosses smooth;
+    size_t stride = 1;  // history keeps every stride-th step once it grows long
+    while (t.step() < target && ctx.step()) {
+      float lr = learning_rate_.exchange(-1.f), beta = beta_.exchange(-1.f);
+      if (lr > 0) t.set_learning_rate(lr);
+      if (beta >= 0) t.set_beta(beta);
+      VaeStepLosses l = t.train_step();
+      if (!std::isfinite(l.total))
+        throw std::runtime_error(std::string(kind_name(kind)) + " loss became " + std::to_string(l.total) + " at step " +
+                                 std::to_string(t.step()) + "; lower the learning rate");
+      v.last = {t.step(), l.recon, l.kl, l.total};
+      const float a = t.step() == start + 1 ? 1.f : 0.05f;
+      smooth = {t.step(), smooth.recon + a * (l.recon - smooth.recon), smooth.kl + a * (l.kl - smooth.kl),
+                smooth.total + a * (l.total - smooth.total)};
+      if (t.step() % int64_t(stride) == 0) v.train.push_back(smooth);
+      if (v.train.size() > kMaxHistory) {  // halve the resolution, keep the span
+        std::vector<VaeLosses> kept;
+        for (size_t i = 0; i < v.train.size(); i += 2) kept.push_back(v.train[i]);
+        v.train = std::move(kept);
+        stride *= 2;
+      }
+      const bool epoch_end = t.step() % t.steps_per_epoch() == 0 || t.step() == target;
+      if (epoch_end) {
+        VaeStepLosses test = t.test_losses(kKlImages * 4);
+        v.test.push_back({t.step(), test.recon, test.kl, test.total});
+      }
+      ctx.progress(t.step() - start, target - start);
+      auto now = Clock::now();
+      if (epoch_end || now - last_publish > std::chrono::milliseconds(250)) {
+        v.images_per_s = double(t.step() - start) * t.config().batch_size /
+                         std::chrono::duration<double>(now - t0).count();
+        refresh_model_view(t, v, s.fixed_indices);
+        view_.publish({{s.view[0], s.view[1]}});
+        last_publish = now;
+      }
+      if (now - last_redraw > std::chrono::milliseconds(400)) {
+        for (auto* redraw : {&s.redraw_decode, &s.redraw_manifold, &s.redraw_interpolation, &s.redraw_prior})
+          if (*redraw) (*redraw)();
+        last_redraw = now;
+      }
+      if (s.redraw_map && now - last_map > std::chrono::seconds(2)) {
+        s.redraw_map();
+        last_map = now;
+      }
+    }
+    refresh_model_view(t, v, s.fixed_indices);
+    view_.publish({{s.view[0], s.view[1]}});
+    for (auto* redraw : {&s.redraw_decode, &s.redraw_manifold, &s.redraw_interpolation, &s.redraw_prior, &s.redraw_map})
+      if (*redraw) (*redraw)();
+  });
+}
+
+void VaeLab::save(AutoencoderKind kind, const std::string& path) {
+  session_.worker().submit("save " + path, [this, kind, path](JobContext&) {
+    State& s = *state_;
+    VaeTrainer& t = s.trainer_for(kind);
+    const VaeModelView& v = s.view[slot_of(kind)];
+    nlohmann::json metrics = nlohmann::json::object();
+    if (!v.test.empty()) metrics["test"] = {{"recon", v.test.back().recon}, {"kl", v.test.back().kl}, {"total", v.test.back().total}};
+    t.save(path, metrics.dump());
+    s.view[slot_of(kind)].checkpoint = path;
+    view_.publish({{s.view[0], s.view[1]}});
+  });
+}
+
+void VaeLab::load(const std::string& path) {
+  auto open = session_.dataset().get();
+  DatasetPtr data = open ? open->value.data : nullptr;
+  session_.worker().submit("load " + path, [this, path, data](JobContext&) {
+    if (!data) throw std::runtime_error("open a data set first");
+    VaeConfig config = read_vae_config(path);
+    if (config.channels != data->channels || config.height != data->height || config.width != data->width)
+      throw CheckpointError(path + ": made for " + std::to_string(config.channels) + "x" + std::to_string(config.height) +
+                            "x" + std::to_string(config.width) + " images, the open data set has " +
+                            std::to_string(data->channels) + "x" + std::to_string(data->height) + "x" +
+                            std::to_string(data->width));
+    auto trainer = std::make_unique<VaeTrainer>(config, data);
+    trainer->resume(path);
+    State& s = *state_;
+    const int slot = slot_of(config.kind);
+    s.trainer[slot] = std::move(trainer);
+    s.view[slot] = VaeModelView{};
+    s.view[slot].checkpoint = path;
+    s.fixed_indices = pick_fixed_indices(*data);
+    refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
+    view_.publish({{s.view[0], s.view[1]}});
+  });
+}
+
+void VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
+  session_.worker().request("vae.decode", [this, kind, z](JobContext&) {
+    State& s = *state_;
+    s.redraw_decode = [this, kind, z] {
+      VaeTrainer& t = state_->trainer_for(kind);
+      torch::NoGradGuard no_grad;
+      t.model()->eval();
+      auto code = from_vector(z).slice(1, 0, t.config().latent);
+      if (code.size(1) < t.config().latent)
+        code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
+      LatentDecode out;
+      out.kind = kind;
+      out.z = to_vector(code);
+      out.image = tensor_image(t.model()->decode(code)[0]);
+      out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
+      decoded_.publish(std::move(out));
+    };
+    s.redraw_decode();
+  });
+}
+
+namespace {
+
+// The code of one image (1 x C x H x W): mu fills the sliders; sigma and the KL say how sure it is.
+LatentDecode encode_one(VaeTrainer& t, AutoencoderKind kind, const torch::Tensor& x, int64_t source_index) {
+  torch::NoGradGuard no_grad;
+  t.model()->eval();
+  auto [mu, logvar] = t.model()->encode(x);
+  LatentDecode out;
+  out.kind = kind;
+  out.z = to_vector(mu);
+  out.image = tensor_image(t.model()->decode(mu)[0]);
+  out.neg_log_prior = 0.5 * mu.pow(2).sum().item<double>() + 0.5 * double(mu.size(1)) * kLog2Pi;
+  out.from_encoding = true;
+  out.source_index = source_index;
+  if (kind == AutoencoderKind::VAE) {
+    out.sigma = to_vector(torch::exp(0.5 * logvar));
+    out.kl = gaussian_kl(mu, logvar).sum().item<double>();
+  }
+  return out;
+}
+
+}  // namespace
+
+void VaeLab::encode_test_image(AutoencoderKind kind, int64_t index) {
+  session_.worker().request("vae.decode", [this, kind, index](JobContext&) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    if (index < 0 || index >= t.data().test.count)
+      throw std::out_of_range("test image " + std::to_string(index) + " does not exist");
+    decoded_.publish(encode_one(t, kind, t.images(Split::Test, torch::tensor({index})), index));
+    state_->redraw_decode = nullptr;  // the sliders now hold this code; they ask again when moved
+  });
+}
+
+void VaeLab::encode_image(AutoencoderKind kind, const ImageBuffer& image) {
+  session_.worker().request("vae.decode", [this, kind, image](JobContext&) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    const VaeConfig& c = t.config();
+    if (image.channels != c.channels || image.height != c.height || image.width != c.width)
+      throw std::invalid_argument("the image is " + std::to_string(image.channels) + "x" + std::to_string(image.height) +
+                                  "x" + std::to_string(image.width) + ", the model takes " + std::to_string(c.channels) +
+                                  "x" + std::to_string(c.height) + "x" + std::to_string(c.width));
+    auto x = torch::from_blob(const_cast<float*>(image.pixels.data()), {1, image.channels, image.height, image.width},
+                              torch::kFloat).clone();
+    decoded_.publish(encode_one(t, kind, x, -1));
+    state_->redraw_decode = nullptr;
+  });
+}
+
+void VaeLab::manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base) {
+  session_.worker().request("vae.manifold", [this, kind, dim_x, dim_y, range, n, base](JobContext&) {
+    State& s = *state_;
+    s.redraw_manifold = [this, kind, dim_x, dim_y, range, n, base] {
+      VaeTrainer& t = state_->trainer_for(kind);
+      const int latent = t.config().latent;
+      if (dim_x < 0 || dim_y < 0 || dim_x >= latent || dim_y >= latent || n < 2 || n > 32)
+        throw std::invalid_argument("manifold dims or size out of range");
+      torch::NoGradGuard no_grad;
+      t.model()->eval();
+      auto z = torch::zeros({int64_t(n) * n, latent});
+      for (int d = 0; d < latent && d < int(base.size()); ++d) z.select(1, d).fill_(base[size_t(d)]);
+      auto values = torch::linspace(-range, range, n);
+      for (int row = 0; row < n; ++row)
+        for (int col = 0; col < n; ++col) {
+          z[row * n + col][dim_x] = values[col];
+          z[row * n + col][dim_y] = values[n - 1 - row];  // up is positive
+        }
+      ManifoldView out{kind, dim_x, dim_y, n, range, tensor_grid(t.model()->decode(z), n, 0)};
+      manifold_.publish(std::move(out));
+    };
+    s.redraw_manifold();
+  });
+}
+
+void VaeLab::interpolate(int64_t a, int64_t b, int steps, bool slerp_mode) {
+  session_.worker().request("vae.interpolate", [this, a, b, steps, slerp_mode](JobContext&) {
+    State& s = *state_;
+    s.redraw_interpolation = [this, a, b, steps, slerp_mode] {
+      InterpolationView out{a, b, steps, slerp_mode, {}};
+      for (int slot = 0; slot < 2; ++slot) {
+        auto& t = state_->trainer[slot];
+        if (!t) continue;
+        if (a < 0 || b < 0 || a >= t->data().test.count || b >= t->data().test.count)
+          throw std::out_of_range("interpolation images out of range");
+        torch::NoGradGuard no_grad;
+        t->model()->eval();
+        auto x = t->images(Split::Test, torch::tensor({a, b}));
+        auto mu = t->model()->encode(x).first;
+        std::vector<torch::Tensor> codes;
+        for (int i = 0; i < steps; ++i) {
+          double f = steps == 1 ? 0.5 : double(i) / double(steps - 1);
+          codes.push_back(slerp_mode ? slerp(mu[0], mu[1], f) : mu[0] * (1 - f) + mu[1] * f);
+        }
+        auto decoded = t->model()->decode(torch::stack(codes));
+        out.strip[slot] = tensor_grid(torch::cat({x.slice(0, 0, 1), decoded, x.slice(0, 1, 2)}), steps + 2);
+      }
+      interpolation_.publish(std::move(out));
+    };
+    s.redraw_interpolation();
+  });
+}
+
+void VaeLab::prior_samples(uint64_t seed, int n) {
+  session_.worker().request("vae.prior", [this, seed, n](JobContext&) {
+    State& s = *state_;
+    s.redraw_prior = [this, seed, n] {
+      PriorSamplesView out;
+      out.seed = seed;
+      for (int slot = 0; slot < 2; ++slot) {
+        auto& t = state_->trainer[slot];
+        if (!t) continue;
+        torch::NoGradGuard no_grad;
+        t->model()->eval();
+        auto gen = at::detail::createCPUGenerator(seed);
+        auto z = at::randn({n, t->config().latent}, gen);
+        out.samples[slot] = tensor_grid(t->model()->decode(z), 8);
+      }
+      prior_.publish(std::move(out));
+    };
+    s.redraw_prior();
+  });
+}
+
+void VaeLab::latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points) {
+  session_.worker().request("vae.map", [this, kind, dim_x, dim_y, points](JobContext&) {
+    State& s = *state_;
+    s.redraw_map = [this, kind, dim_x, dim_y, points] {
+      VaeTrainer& t = state_->trainer_for(kind);
+      if (dim_x < 0 || dim_y < 0 || dim_x >= t.config().latent || dim_y >= t.config().latent)
+        throw std::invalid_argument("latent map dims out of range");
+      torch::NoGradGuard no_grad;
+      t.model()->eval();
+      const int64_t n = std::min<int64_t>(points, t.data().test.count);
+      auto mu = t.model()->encode(t.images(Split::Test, torch::arange(n))).first;
+      LatentMapView out{kind, dim_x, dim_y, to_vector(mu.select(1, dim_x)), to_vector(mu.select(1, dim_y)), {}, {}};
+      for (int64_t i = 0; i < n; ++i) {
+        out.labels.push_back(t.data().test.labels[size_t(i)]);
+        out.indices.push_back(i);
+      }
+      latent_map_.publish(std::move(out));
+    };
+    s.redraw_map();
+  });
+}
+
+}  // namespace genlab
