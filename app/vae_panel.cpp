@@ -253,11 +253,22 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("decoded", ImVec2(0, 0));
-  if (changed) session.vae().decode(kind_, z_);
   if (decoded && int(decoded->value.z.size()) == latent) {
     decoded_.update(renderer, decoded->stamp, decoded->value.image);
+    // The answer to the pending request (older ones were superseded): the latency runs from the
+    // first unanswered change to the frame that shows its answer.
+    if (pending_request_ != 0 && decoded->value.request >= pending_request_) {
+      latencies_ms_.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pending_since_).count());
+      pending_request_ = 0;
+    }
     float zoom = 10.f;
     image_view(decoded_, zoom, zoom, zoom);
+    if (!latencies_ms_.empty()) {
+      std::vector<double> sorted = latencies_ms_;
+      std::sort(sorted.begin(), sorted.end());
+      ImGui::TextDisabled("slider → image: median %.1f ms over %zu changes", sorted[sorted.size() / 2], sorted.size());
+    }
     const LatentDecode& d = decoded->value;
     ImGui::Text("−log p(z) = ½‖z‖² + (L/2)·log 2π = %.2f nats", d.neg_log_prior);
     if (d.from_encoding) {
@@ -267,6 +278,15 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
     }
   } else {
     caption("move a slider, or click a test image below");
+  }
+  if (sweep_ && !order.empty()) {
+    z_[size_t(order[0])] = 2.5f * std::sin(0.05f * float(sweep_frame_++));
+    changed = true;
+  }
+  if (changed) {
+    uint64_t request = session.vae().decode(kind_, z_);
+    if (pending_request_ == 0) pending_since_ = std::chrono::steady_clock::now();
+    pending_request_ = request;
   }
   ImGui::Separator();
   caption("click a test image to encode it (or drop a picture on the window)");

@@ -2,6 +2,7 @@
 // samples and the latent map. Reads the VaeLab's snapshots; every action is a request to the worker.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ class VaePanel {
   void encode_file(Session& session, const std::string& path);
   // Opens one of the views (for --vae-view and screenshots).
   void select_view(const std::string& name);
+  // Moves the first slider every frame (a scripted user), to measure slider-to-image latency.
+  void sweep_sliders(bool on) { sweep_ = on; }
+  // Milliseconds from a slider change to its decoded image on screen, one entry per change seen.
+  const std::vector<double>& slider_latencies_ms() const { return latencies_ms_; }
 
  private:
   enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map };
@@ -41,6 +46,11 @@ class VaePanel {
 
   std::vector<float> z_;
   uint64_t decoded_stamp_ = 0;
+  bool sweep_ = false;
+  int sweep_frame_ = 0;
+  uint64_t pending_request_ = 0;  // stamp of the newest decode request not yet on screen
+  std::chrono::steady_clock::time_point pending_since_;
+  std::vector<double> latencies_ms_;
   int manifold_x_ = 0, manifold_y_ = 1, manifold_n_ = 12;
   float manifold_range_ = 3.f;
   int interp_a_ = 0, interp_b_ = 1, interp_steps_ = 10;

@@ -119,11 +119,20 @@ torch::Tensor pick_fixed_indices(const Dataset& data) {
 
 }  // namespace
 
-void VaeLab::new_model(const VaeConfig& config) {
-  auto open = session_.dataset().get();
+namespace {
+
+// The data set open when the job runs: jobs run in order, so one queued after a load sees it.
+DatasetPtr open_data(Session& session) {
+  auto open = session.dataset().get();
   if (!open) throw std::runtime_error("open a data set first");
-  DatasetPtr data = open->value.data;
-  session_.worker().submit(std::string("new ") + kind_name(config.kind), [this, config, data](JobContext&) {
+  return open->value.data;
+}
+
+}  // namespace
+
+void VaeLab::new_model(const VaeConfig& config) {
+  session_.worker().submit(std::string("new ") + kind_name(config.kind), [this, config](JobContext&) {
+    DatasetPtr data = open_data(session_);
     if (data->test.count == 0) throw std::runtime_error(data->source + ": the VAE lab needs test images");
     State& s = *state_;
     const int slot = slot_of(config.kind);
@@ -168,7 +177,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
       }
       const bool epoch_end = t.step() % t.steps_per_epoch() == 0 || t.step() == target;
       if (epoch_end) {
-        VaeStepLosses test = t.test_losses(kKlImages * 4);
+        VaeStepLosses test = t.test_losses(kTestImages);
         v.test.push_back({t.step(), test.recon, test.kl, test.total});
       }
       ctx.progress(t.step() - start, target - start);
@@ -211,10 +220,8 @@ void VaeLab::save(AutoencoderKind kind, const std::string& path) {
 }
 
 void VaeLab::load(const std::string& path) {
-  auto open = session_.dataset().get();
-  DatasetPtr data = open ? open->value.data : nullptr;
-  session_.worker().submit("load " + path, [this, path, data](JobContext&) {
-    if (!data) throw std::runtime_error("open a data set first");
+  session_.worker().submit("load " + path, [this, path](JobContext&) {
+    DatasetPtr data = open_data(session_);
     VaeConfig config = read_vae_config(path);
     if (config.channels != data->channels || config.height != data->height || config.width != data->width)
       throw CheckpointError(path + ": made for " + std::to_string(config.channels) + "x" + std::to_string(config.height) +
@@ -229,15 +236,19 @@ void VaeLab::load(const std::string& path) {
     s.view[slot] = VaeModelView{};
     s.view[slot].checkpoint = path;
     s.fixed_indices = pick_fixed_indices(*data);
+    // A loaded model has no training history here: start its curves with its test figures.
+    VaeStepLosses test = s.trainer[slot]->test_losses(kTestImages);
+    s.view[slot].test.push_back({s.trainer[slot]->step(), test.recon, test.kl, test.total});
+    s.view[slot].last = s.view[slot].test.back();
     refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
     view_.publish({{s.view[0], s.view[1]}});
   });
 }
 
-void VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
-  session_.worker().request("vae.decode", [this, kind, z](JobContext&) {
+uint64_t VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
+  return session_.worker().request("vae.decode", [this, kind, z](JobContext& ctx) {
     State& s = *state_;
-    s.redraw_decode = [this, kind, z] {
+    s.redraw_decode = [this, kind, z, request = ctx.request_stamp()] {
       VaeTrainer& t = state_->trainer_for(kind);
       torch::NoGradGuard no_grad;
       t.model()->eval();
@@ -249,6 +260,7 @@ void VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
       out.z = to_vector(code);
       out.image = tensor_image(t.model()->decode(code)[0]);
       out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
+      out.request = request;
       decoded_.publish(std::move(out));
     };
     s.redraw_decode();

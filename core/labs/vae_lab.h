@@ -54,6 +54,7 @@ struct LatentDecode {
   std::vector<float> sigma;      // the encoder's sigma when from_encoding (VAE)
   double kl = 0;                 // KL(q(z|x) || p(z)) of that image
   int64_t source_index = -1;     // test image index, -1 for a dropped image
+  uint64_t request = 0;          // the stamp of the request this answers
 };
 
 struct ManifoldView {
@@ -97,7 +98,8 @@ class VaeLab {
   void load(const std::string& path);  // the slot follows the checkpoint's kind
 
   // Views of the active slot (prior samples and interpolation show both slots).
-  void decode(AutoencoderKind kind, const std::vector<float>& z);
+  // Returns the request's stamp; the LatentDecode that answers it carries the same stamp.
+  uint64_t decode(AutoencoderKind kind, const std::vector<float>& z);
   void encode_test_image(AutoencoderKind kind, int64_t index);
   void encode_image(AutoencoderKind kind, const ImageBuffer& image);  // e.g. a dropped PNG
   void manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base);
