@@ -45,6 +45,7 @@ struct Options {
   std::vector<std::string> checkpoints;
   std::string vae_view;
   bool sweep_sliders = false;
+  double vae_train_epochs = 0;
 };
 
 std::string find_shader_dir(const std::string& requested) {
@@ -99,10 +100,10 @@ void setup_style() {
   style.ItemSpacing = ImVec2(8, 6);
   ImGuiIO& io = ImGui::GetIO();
   const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows and math operators: the labs
+  // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
   // write their formulas (β·KL, √ᾱ_t, ε̃) in text.
   static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
-                                   0x2190, 0x21FF, 0x2200, 0x22FF, 0};
+                                   0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
   if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f, nullptr, ranges);
   io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
 }
@@ -163,6 +164,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--load", opt.checkpoints, "open checkpoints (.safetensors) in their labs");
   cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent");
+  cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
+      ->check(CLI::PositiveNumber);
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
@@ -214,6 +217,10 @@ int main(int argc, char** argv) {
     session.open_dataset(opt.dataset);
     for (const std::string& path : opt.checkpoints) session.vae().load(path);
     const uint64_t startup_jobs = 2 + opt.checkpoints.size();  // machine probe, data set, checkpoints
+    if (opt.vae_train_epochs > 0) {
+      if (opt.checkpoints.empty()) session.vae().new_model(genlab::VaeConfig{});
+      session.vae().train(genlab::AutoencoderKind::VAE, opt.vae_train_epochs);
+    }
     if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
 
     genlab::app::DataPanel data_panel;

@@ -96,7 +96,7 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
                m.epoch);
     else
       snprintf(label, sizeof label, "%s  (none yet)", k ? "VAE" : "AE ");
-    if (ImGui::RadioButton(label, &kind, k)) kind_ = AutoencoderKind(kind), model_signature_.clear();
+    if (ImGui::RadioButton(label, &kind, k)) kind_ = AutoencoderKind(kind), model_signature_.clear(), model_id_ = 0;
   }
   ImGui::Separator();
 
@@ -477,6 +477,12 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
   // while training, the lab redraws the requested views itself.
   const bool training = session.worker().status()->value.job.rfind("train", 0) == 0;
   if (!training && signature(model) != model_signature_) {
+    if (model.dims_by_kl.size() >= 2 && model.id != model_id_) {
+      // A new model: start the two-dim views on its two most informative dims.
+      manifold_x_ = map_x_ = model.dims_by_kl[0];
+      manifold_y_ = map_y_ = model.dims_by_kl[1];
+      model_id_ = model.id;
+    }
     model_signature_ = signature(model);
     request_view(session, model);
   }

@@ -43,6 +43,7 @@ class VaePanel {
   View view_ = View::Training, requested_view_ = View::Training;
   bool view_from_flag_ = false;
   std::string model_signature_;  // what the views were last requested for
+  uint64_t model_id_ = 0;        // the model the dim pickers were set up for
 
   std::vector<float> z_;
   uint64_t decoded_stamp_ = 0;

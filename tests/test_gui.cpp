@@ -56,3 +56,24 @@ TEST(Gui, ABadDataSetKeepsTheAppRunning) {
   CommandResult r = run_command(kXvfb + kApp + " --frames 3 --dataset mnist:/nonexistent/dir");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
+
+TEST(Gui, VaeSlidersAnswerWithinFramesAndTheTabDraws) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string ckpt = ::testing::TempDir() + "genlab_gui_vae.safetensors";
+  CommandResult train = run_command(std::string(GENLAB_CLI) + " --threads 1 train --model vae --arch mlp --latent 4 --steps 20 --out " + ckpt);
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  const std::string png = ::testing::TempDir() + "genlab_vae_tab.png";
+  CommandResult r = run_command(kXvfb + kApp + " --frames 120 --tab vae --vae-view sliders --sweep-sliders --frame-stats --load " +
+                                ckpt + " --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto stats = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(stats.contains("slider_to_image_ms")) << r.out;
+  EXPECT_GT(stats["slider_to_image_ms"]["n"].get<int>(), 10);  // the decoded image kept following the slider
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &w, &h, &c, 3);
+  ASSERT_NE(pixels, nullptr);
+  std::set<int> colours;
+  for (int i = 0; i < w * h; ++i) colours.insert(pixels[i * 3] << 16 | pixels[i * 3 + 1] << 8 | pixels[i * 3 + 2]);
+  stbi_image_free(pixels);
+  EXPECT_GT(colours.size(), 100u);
+}

@@ -138,6 +138,7 @@ void VaeLab::new_model(const VaeConfig& config) {
     const int slot = slot_of(config.kind);
     s.trainer[slot] = std::make_unique<VaeTrainer>(config, data);
     s.view[slot] = VaeModelView{};
+    s.view[slot].id = next_stamp();
     s.fixed_indices = pick_fixed_indices(*data);
     refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
     view_.publish({{s.view[0], s.view[1]}});
@@ -234,6 +235,7 @@ void VaeLab::load(const std::string& path) {
     const int slot = slot_of(config.kind);
     s.trainer[slot] = std::move(trainer);
     s.view[slot] = VaeModelView{};
+    s.view[slot].id = next_stamp();
     s.view[slot].checkpoint = path;
     s.fixed_indices = pick_fixed_indices(*data);
     // A loaded model has no training history here: start its curves with its test figures.

@@ -26,6 +26,7 @@ struct VaeLosses {
 // One model slot as the UI sees it.
 struct VaeModelView {
   bool exists = false;
+  uint64_t id = 0;                 // new for every created or loaded model
   VaeConfig config;
   std::string dataset;
   int64_t step = 0, steps_per_epoch = 1;
