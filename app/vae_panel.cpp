@@ -79,7 +79,8 @@ void VaePanel::request_view(Session& session, const VaeModelView& model) {
       lab.prior_samples(uint64_t(prior_seed_), 32);
       break;
     case View::Map:
-      lab.latent_map(kind_, std::min(map_x_, latent - 1), std::min(map_y_, latent - 1), map_points_);
+      if (map_pca_) lab.latent_map(kind_, -1, -1, map_points_);
+      else lab.latent_map(kind_, std::min(map_x_, latent - 1), std::min(map_y_, latent - 1), map_points_);
       break;
   }
 }
@@ -356,6 +357,28 @@ void VaePanel::draw_interpolation(Session& session, ImageRenderer& renderer, con
     strip_[k].update(renderer, view->stamp, view->value.strip[k].image);
     show_grid(strip_[k], ImGui::GetContentRegionAvail().x, 4);
   }
+  // Play: step through the in-betweens one at a time, large, for both models.
+  ImGui::Separator();
+  const int last = view->value.steps - 1;
+  if (ImGui::Button(playing_ ? "pause" : "play")) playing_ = !playing_;
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(300);
+  ImGui::SliderInt("in-between", &play_index_, 0, std::max(0, last));
+  if (playing_ && ImGui::GetFrameCount() % 12 == 0) play_index_ = play_index_ >= last ? 0 : play_index_ + 1;
+  play_index_ = std::clamp(play_index_, 0, std::max(0, last));
+  for (int k = 1; k >= 0; --k) {
+    const ImageGrid& strip = view->value.strip[k];
+    if (strip.image.empty()) continue;
+    const uint64_t frame_key = view->stamp * 64 + uint64_t(play_index_);  // changes with the strip or the index
+    play_[k].update(renderer, frame_key, grid_cell(strip, play_index_ + 1));  // cell 0 is the start image
+    ImGui::BeginGroup();
+    ImGui::Text("%s  t = %.2f", k ? "VAE" : "AE", last > 0 ? float(play_index_) / float(last) : 0.f);
+    float zoom = 6.f;
+    image_view(play_[k], zoom, zoom, zoom);
+    ImGui::EndGroup();
+    ImGui::SameLine();
+  }
+  ImGui::NewLine();
 }
 
 void VaePanel::draw_prior(Session& session, ImageRenderer& renderer, const VaeLabView& lab) {
@@ -388,8 +411,10 @@ void VaePanel::draw_map(Session& session, const VaeModelView& m) {
   ImGui::SetNextItemWidth(100);
   changed |= ImGui::SliderInt("y dim", &map_y_, 0, latent - 1);
   ImGui::SameLine();
-  if (ImGui::Button("top-2 KL dims") && m.dims_by_kl.size() >= 2)
+  if (ImGui::Button("top-2 KL dims##map") && m.dims_by_kl.size() >= 2)
     map_x_ = m.dims_by_kl[0], map_y_ = m.dims_by_kl[1], changed = true;
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("PCA", &map_pca_);
   if (changed) request_view(session, m);
   caption("μ of test images in two dims, coloured by label; click a point to decode it");
   auto view = session.vae().latent_map_view().get();
@@ -434,7 +459,8 @@ void VaePanel::draw_map(Session& session, const VaeModelView& m) {
   }
   ImGui::SameLine();
   ImGui::BeginGroup();
-  ImGui::Text("z%d → , z%d ↑", v.dim_x, v.dim_y);
+  if (v.dim_x < 0) ImGui::Text("PC1 →, PC2 ↑ (%.0f %% of the variance)", 100.f * v.explained);
+  else ImGui::Text("z%d →, z%d ↑", v.dim_x, v.dim_y);
   if (open)
     for (size_t c = 0; c < open->value.data->class_names.size(); ++c)
       ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(class_color(int(c))), "■ %s", open->value.data->class_names[c].c_str());

@@ -56,10 +56,13 @@ class VaePanel {
   float manifold_range_ = 3.f;
   int interp_a_ = 0, interp_b_ = 1, interp_steps_ = 10;
   bool slerp_ = false;
+  bool playing_ = false;
+  int play_index_ = 0;
+  bool map_pca_ = false;
   int prior_seed_ = 1;
   int map_x_ = 0, map_y_ = 1, map_points_ = 2000;
 
-  DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[2], prior_[2];
+  DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[2], play_[2], prior_[2];
 };
 
 }  // namespace genlab::app

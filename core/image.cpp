@@ -46,6 +46,18 @@ ImageGrid make_image_grid(const float* pixels, int count, int channels, int heig
   return grid;
 }
 
+ImageBuffer grid_cell(const ImageGrid& grid, int cell) {
+  const ImageBuffer& img = grid.image;
+  ImageBuffer out{img.channels, grid.cell_h, grid.cell_w, {}};
+  out.pixels.reserve(size_t(img.channels) * grid.cell_h * grid.cell_w);
+  const int x0 = grid.pad + (cell % grid.cols) * (grid.cell_w + grid.pad);
+  const int y0 = grid.pad + (cell / grid.cols) * (grid.cell_h + grid.pad);
+  for (int c = 0; c < img.channels; ++c)
+    for (int y = 0; y < grid.cell_h; ++y)
+      for (int x = 0; x < grid.cell_w; ++x) out.pixels.push_back(img.at(c, y0 + y, x0 + x));
+  return out;
+}
+
 ImageGrid make_dataset_grid(const Dataset& data, Split split, const std::vector<int64_t>& indices,
                             int cols, int pad, float pad_value) {
   const int64_t bytes = data.image_bytes();

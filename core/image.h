@@ -33,6 +33,9 @@ struct ImageGrid {
 ImageGrid make_image_grid(const float* pixels, int count, int channels, int height, int width, int cols,
                           int pad = 1, float pad_value = 0.25f);
 
+// A copy of one cell of a grid.
+ImageBuffer grid_cell(const ImageGrid& grid, int cell);
+
 // Tiles the given images of a data set split into a grid `cols` wide, `pad` pixels between cells
 // (padding holds pad_value). Bytes are scaled to [0, 1].
 ImageGrid make_dataset_grid(const Dataset& data, Split split, const std::vector<int64_t>& indices,

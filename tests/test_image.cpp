@@ -6,6 +6,8 @@
 #include "core/compute/latest.h"
 #include "core/image.h"
 
+#include <stb_image_write.h>
+
 using namespace genlab;
 
 namespace {
@@ -115,4 +117,24 @@ TEST(HandOff, ConcurrentPublishAndReadSeeWholeValues) {
     for (int v : snap->value) ASSERT_EQ(v, snap->value.front());  // never a torn vector
   }
   writer.join();
+}
+
+TEST(Grid, CellCopiesBackOutOfTheGrid) {
+  Dataset d = tiny_dataset();
+  ImageGrid g = make_dataset_grid(d, Split::Train, {2, 3}, 2);
+  ImageBuffer cell = grid_cell(g, 1);
+  ASSERT_EQ(cell.width, 3);
+  ASSERT_EQ(cell.height, 2);
+  for (int p = 0; p < 6; ++p) EXPECT_FLOAT_EQ(cell.pixels[size_t(p)], float(30 + p) / 255.f);
+}
+
+TEST(Grid, ReadImageResizesAndScales) {
+  const std::string path = ::testing::TempDir() + "genlab_read_image.png";
+  std::vector<uint8_t> gray(40 * 40, 200);
+  ASSERT_TRUE(stbi_write_png(path.c_str(), 40, 40, 1, gray.data(), 40));
+  ImageBuffer img = read_image(path, 1, 28);
+  EXPECT_EQ(img.width, 28);
+  EXPECT_EQ(img.height, 28);
+  EXPECT_NEAR(img.pixels[14 * 28 + 14], 200.f / 255.f, 2.f / 255.f);
+  EXPECT_THROW(read_image("/nonexistent.png", 1, 28), DataError);
 }

@@ -396,13 +396,26 @@ void VaeLab::latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points) 
     State& s = *state_;
     s.redraw_map = [this, kind, dim_x, dim_y, points] {
       VaeTrainer& t = state_->trainer_for(kind);
-      if (dim_x < 0 || dim_y < 0 || dim_x >= t.config().latent || dim_y >= t.config().latent)
+      const bool pca = dim_x < 0 && dim_y < 0;
+      if (!pca && (dim_x < 0 || dim_y < 0 || dim_x >= t.config().latent || dim_y >= t.config().latent))
         throw std::invalid_argument("latent map dims out of range");
       torch::NoGradGuard no_grad;
       t.model()->eval();
       const int64_t n = std::min<int64_t>(points, t.data().test.count);
       auto mu = t.model()->encode(t.images(Split::Test, torch::arange(n))).first;
-      LatentMapView out{kind, dim_x, dim_y, to_vector(mu.select(1, dim_x)), to_vector(mu.select(1, dim_y)), {}, {}};
+      LatentMapView out{kind, dim_x, dim_y, 0.f, {}, {}, {}, {}};
+      if (pca) {
+        auto centred = mu - mu.mean(0, true);
+        auto [u, singular, v] = torch::linalg::svd(centred, /*full_matrices=*/false, c10::nullopt);
+        auto projected = centred.matmul(v.slice(0, 0, 2).t());
+        out.x = to_vector(projected.select(1, 0));
+        out.y = to_vector(projected.select(1, 1));
+        auto variance = singular.pow(2);
+        out.explained = (variance.slice(0, 0, 2).sum() / variance.sum()).item<float>();
+      } else {
+        out.x = to_vector(mu.select(1, dim_x));
+        out.y = to_vector(mu.select(1, dim_y));
+      }
       for (int64_t i = 0; i < n; ++i) {
         out.labels.push_back(t.data().test.labels[size_t(i)]);
         out.indices.push_back(i);

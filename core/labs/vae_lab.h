@@ -79,7 +79,8 @@ struct PriorSamplesView {
 
 struct LatentMapView {
   AutoencoderKind kind = AutoencoderKind::VAE;
-  int dim_x = 0, dim_y = 1;
+  int dim_x = 0, dim_y = 1;    // -1, -1: the first two principal components of mu
+  float explained = 0;         // PCA only: share of the variance of mu the two components hold
   std::vector<float> x, y;     // mu of test images in the chosen dims
   std::vector<int> labels;
   std::vector<int64_t> indices;
@@ -106,6 +107,7 @@ class VaeLab {
   void manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base);
   void interpolate(int64_t a, int64_t b, int steps, bool slerp);
   void prior_samples(uint64_t seed, int n);
+  // dim_x = dim_y = -1 projects onto the first two principal components instead.
   void latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points);
 
   const Latest<VaeLabView>& view() const { return view_; }
