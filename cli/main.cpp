@@ -9,6 +9,7 @@
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
 #include "core/io/safetensors.h"
+#include "core/train/gan_run.h"
 #include "core/train/vae_run.h"
 
 namespace {
@@ -110,9 +111,11 @@ int main(int argc, char** argv) {
   std::string model = "vae", arch = "conv", recon = "bernoulli";
   bool no_binarize = false;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", model, "vae or ae")->check(CLI::IsMember({"vae", "ae"}));
+  train->add_option("--model", model, "vae, ae or gan")->check(CLI::IsMember({"vae", "ae", "gan"}));
   train->add_option("--arch", arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
-  train->add_option("--latent", train_request.config.latent, "latent size (2..64)")->check(CLI::Range(2, 64));
+  int latent = 0;
+  train->add_option("--latent", latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
+      ->check(CLI::Range(1, 512));
   train->add_option("--beta", train_request.config.beta, "weight of the KL term (1: the VAE)")->check(CLI::Range(0.0, 100.0));
   train->add_option("--recon", recon, "bernoulli (BCE) or gaussian (squared error)")
       ->check(CLI::IsMember({"bernoulli", "gaussian"}));
@@ -126,6 +129,25 @@ int main(int argc, char** argv) {
   train->add_option("--dataset", train_request.dataset, "data set spec");
   train->add_option("--out", train_request.out, "checkpoint to write (.safetensors)")->required();
   train->add_option("--resume", train_request.resume, "checkpoint to continue from");
+
+  genlab::GanTrainRequest gan_request;
+  std::string gan_loss = "ns", toy;
+  train->add_option("--loss", gan_loss, "GAN loss: ns, minimax, lsgan, wgan-gp or hinge")
+      ->check(CLI::IsMember({"ns", "minimax", "lsgan", "wgan-gp", "hinge"}));
+  train->add_flag("--cond", gan_request.config.conditional, "GAN: condition G and D on the class (cGAN)");
+  train->add_option("--toy", toy, "GAN: the 2-D toy mode on ring or spiral data")->check(CLI::IsMember({"ring", "spiral"}));
+  train->add_option("--lr-g", gan_request.config.lr_g, "GAN: generator learning rate")->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--lr-d", gan_request.config.lr_d, "GAN: discriminator learning rate")->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--d-steps", gan_request.config.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
+
+  genlab::GanSampleRequest sample_request;
+  auto* sample = app.add_subcommand("sample", "draw samples from a GAN checkpoint");
+  sample->add_option("--ckpt", sample_request.checkpoint, "checkpoint (.safetensors)")->required();
+  sample->add_option("--n", sample_request.n, "number of samples")->check(CLI::Range(1, 4096));
+  sample->add_option("--seed", sample_request.seed, "noise seed");
+  sample->add_option("--class", sample_request.label, "cGAN: class to draw (default: every class in turn)")
+      ->check(CLI::NonNegativeNumber);
+  sample->add_option("--out", sample_request.out, "grid.png or samples.npy")->required();
 
   genlab::VaeEvalRequest eval_request;
   bool eval_json = false;
@@ -154,7 +176,30 @@ int main(int argc, char** argv) {
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";
     if (bench->parsed()) return run_bench(machine, bench_json);
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+    if (train->parsed() && model == "gan") {
+      gan_request.config.loss = genlab::parse_loss(gan_loss);
+      if (!toy.empty()) {
+        gan_request.config.mode = genlab::GanMode::Toy;
+        gan_request.config.toy = genlab::parse_toy(toy);
+        gan_request.config.latent = 8;
+        gan_request.config.batch_size = 256;
+      }
+      if (latent > 0) gan_request.config.latent = latent;
+      gan_request.config.seed = train_request.config.seed;
+      gan_request.dataset = train_request.dataset;
+      gan_request.epochs = train_request.epochs;
+      gan_request.steps = train_request.steps;
+      gan_request.out = train_request.out;
+      gan_request.resume = train_request.resume;
+      std::cout << genlab::train_gan(gan_request, log) << "\n";
+      return 0;
+    }
+    if (sample->parsed()) {
+      std::cout << genlab::sample_gan(sample_request) << "\n";
+      return 0;
+    }
     if (train->parsed()) {
+      if (latent > 0) train_request.config.latent = latent;
       train_request.config.kind = genlab::parse_kind(model);
       train_request.config.arch = genlab::parse_arch(arch);
       train_request.config.recon = genlab::parse_recon(recon);

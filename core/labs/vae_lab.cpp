@@ -61,6 +61,19 @@ struct VaeLab::State {
   // The newest request of each view, so training can redraw them as the weights change.
   std::function<void()> redraw_decode, redraw_manifold, redraw_interpolation, redraw_prior, redraw_map;
 
+  // Redraws the given views; one that fails (its request no longer fits the model) is dropped
+  // rather than stopping the training that called it.
+  void redraw(std::initializer_list<std::function<void()> State::*> views) {
+    for (auto view : views) {
+      if (!(this->*view)) continue;
+      try {
+        (this->*view)();
+      } catch (const std::exception&) {
+        this->*view = nullptr;
+      }
+    }
+  }
+
   VaeTrainer& trainer_for(AutoencoderKind kind) {
     auto& t = trainer[slot_of(kind)];
     if (!t) throw std::runtime_error(std::string("no ") + kind_name(kind) + " yet: create or load one first");
@@ -191,19 +204,18 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
         last_publish = now;
       }
       if (now - last_redraw > std::chrono::milliseconds(400)) {
-        for (auto* redraw : {&s.redraw_decode, &s.redraw_manifold, &s.redraw_interpolation, &s.redraw_prior})
-          if (*redraw) (*redraw)();
+        s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior});
         last_redraw = now;
       }
-      if (s.redraw_map && now - last_map > std::chrono::seconds(2)) {
-        s.redraw_map();
+      if (now - last_map > std::chrono::seconds(2)) {
+        s.redraw({&State::redraw_map});
         last_map = now;
       }
     }
     refresh_model_view(t, v, s.fixed_indices);
     view_.publish({{s.view[0], s.view[1]}});
-    for (auto* redraw : {&s.redraw_decode, &s.redraw_manifold, &s.redraw_interpolation, &s.redraw_prior, &s.redraw_map})
-      if (*redraw) (*redraw)();
+    s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior,
+              &State::redraw_map});
   });
 }
 
@@ -247,25 +259,28 @@ void VaeLab::load(const std::string& path) {
   });
 }
 
+uint64_t VaeLab::request_live(const char* key, std::function<void()> State::*slot, Redraw draw) {
+  return session_.worker().request(key, [this, slot, draw = std::move(draw)](JobContext& ctx) {
+    const uint64_t request = ctx.request_stamp();
+    state_.get()->*slot = [draw, request] { draw(request); };
+    draw(request);
+  });
+}
+
 uint64_t VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
-  return session_.worker().request("vae.decode", [this, kind, z](JobContext& ctx) {
-    State& s = *state_;
-    s.redraw_decode = [this, kind, z, request = ctx.request_stamp()] {
-      VaeTrainer& t = state_->trainer_for(kind);
-      torch::NoGradGuard no_grad;
-      t.model()->eval();
-      auto code = from_vector(z).slice(1, 0, t.config().latent);
-      if (code.size(1) < t.config().latent)
-        code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
-      LatentDecode out;
-      out.kind = kind;
-      out.z = to_vector(code);
-      out.image = tensor_image(t.model()->decode(code)[0]);
-      out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
-      out.request = request;
-      decoded_.publish(std::move(out));
-    };
-    s.redraw_decode();
+  return request_live("vae.decode", &State::redraw_decode, [this, kind, z](uint64_t request) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    torch::NoGradGuard no_grad;
+    t.model()->eval();
+    auto code = from_vector(z).slice(1, 0, t.config().latent);
+    if (code.size(1) < t.config().latent) code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
+    LatentDecode out;
+    out.kind = kind;
+    out.z = to_vector(code);
+    out.image = tensor_image(t.model()->decode(code)[0]);
+    out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
+    out.request = request;
+    decoded_.publish(std::move(out));
   });
 }
 
@@ -318,111 +333,95 @@ void VaeLab::encode_image(AutoencoderKind kind, const ImageBuffer& image) {
 }
 
 void VaeLab::manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base) {
-  session_.worker().request("vae.manifold", [this, kind, dim_x, dim_y, range, n, base](JobContext&) {
-    State& s = *state_;
-    s.redraw_manifold = [this, kind, dim_x, dim_y, range, n, base] {
-      VaeTrainer& t = state_->trainer_for(kind);
-      const int latent = t.config().latent;
-      if (dim_x < 0 || dim_y < 0 || dim_x >= latent || dim_y >= latent || n < 2 || n > 32)
-        throw std::invalid_argument("manifold dims or size out of range");
-      torch::NoGradGuard no_grad;
-      t.model()->eval();
-      auto z = torch::zeros({int64_t(n) * n, latent});
-      for (int d = 0; d < latent && d < int(base.size()); ++d) z.select(1, d).fill_(base[size_t(d)]);
-      auto values = torch::linspace(-range, range, n);
-      for (int row = 0; row < n; ++row)
-        for (int col = 0; col < n; ++col) {
-          z[row * n + col][dim_x] = values[col];
-          z[row * n + col][dim_y] = values[n - 1 - row];  // up is positive
-        }
-      ManifoldView out{kind, dim_x, dim_y, n, range, tensor_grid(t.model()->decode(z), n, 0)};
-      manifold_.publish(std::move(out));
-    };
-    s.redraw_manifold();
+  request_live("vae.manifold", &State::redraw_manifold, [this, kind, dim_x, dim_y, range, n, base](uint64_t) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    const int latent = t.config().latent;
+    if (dim_x < 0 || dim_y < 0 || dim_x >= latent || dim_y >= latent || n < 2 || n > 32)
+      throw std::invalid_argument("manifold dims or size out of range");
+    torch::NoGradGuard no_grad;
+    t.model()->eval();
+    auto z = torch::zeros({int64_t(n) * n, latent});
+    for (int d = 0; d < latent && d < int(base.size()); ++d) z.select(1, d).fill_(base[size_t(d)]);
+    auto values = torch::linspace(-range, range, n);
+    for (int row = 0; row < n; ++row)
+      for (int col = 0; col < n; ++col) {
+        z[row * n + col][dim_x] = values[col];
+        z[row * n + col][dim_y] = values[n - 1 - row];  // up is positive
+      }
+    ManifoldView out{kind, dim_x, dim_y, n, range, tensor_grid(t.model()->decode(z), n, 0)};
+    manifold_.publish(std::move(out));
   });
 }
 
 void VaeLab::interpolate(int64_t a, int64_t b, int steps, bool slerp_mode) {
-  session_.worker().request("vae.interpolate", [this, a, b, steps, slerp_mode](JobContext&) {
-    State& s = *state_;
-    s.redraw_interpolation = [this, a, b, steps, slerp_mode] {
-      InterpolationView out{a, b, steps, slerp_mode, {}};
-      for (int slot = 0; slot < 2; ++slot) {
-        auto& t = state_->trainer[slot];
-        if (!t) continue;
-        if (a < 0 || b < 0 || a >= t->data().test.count || b >= t->data().test.count)
-          throw std::out_of_range("interpolation images out of range");
-        torch::NoGradGuard no_grad;
-        t->model()->eval();
-        auto x = t->images(Split::Test, torch::tensor({a, b}));
-        auto mu = t->model()->encode(x).first;
-        std::vector<torch::Tensor> codes;
-        for (int i = 0; i < steps; ++i) {
-          double f = steps == 1 ? 0.5 : double(i) / double(steps - 1);
-          codes.push_back(slerp_mode ? slerp(mu[0], mu[1], f) : mu[0] * (1 - f) + mu[1] * f);
-        }
-        auto decoded = t->model()->decode(torch::stack(codes));
-        out.strip[slot] = tensor_grid(torch::cat({x.slice(0, 0, 1), decoded, x.slice(0, 1, 2)}), steps + 2);
+  request_live("vae.interpolate", &State::redraw_interpolation, [this, a, b, steps, slerp_mode](uint64_t) {
+    InterpolationView out{a, b, steps, slerp_mode, {}};
+    for (int slot = 0; slot < 2; ++slot) {
+      auto& t = state_->trainer[slot];
+      if (!t) continue;
+      if (a < 0 || b < 0 || a >= t->data().test.count || b >= t->data().test.count)
+        throw std::out_of_range("interpolation images out of range");
+      torch::NoGradGuard no_grad;
+      t->model()->eval();
+      auto x = t->images(Split::Test, torch::tensor({a, b}));
+      auto mu = t->model()->encode(x).first;
+      std::vector<torch::Tensor> codes;
+      for (int i = 0; i < steps; ++i) {
+        double f = steps == 1 ? 0.5 : double(i) / double(steps - 1);
+        codes.push_back(slerp_mode ? slerp(mu[0], mu[1], f) : mu[0] * (1 - f) + mu[1] * f);
       }
-      interpolation_.publish(std::move(out));
-    };
-    s.redraw_interpolation();
+      auto decoded = t->model()->decode(torch::stack(codes));
+      out.strip[slot] = tensor_grid(torch::cat({x.slice(0, 0, 1), decoded, x.slice(0, 1, 2)}), steps + 2);
+    }
+    interpolation_.publish(std::move(out));
   });
 }
 
 void VaeLab::prior_samples(uint64_t seed, int n) {
-  session_.worker().request("vae.prior", [this, seed, n](JobContext&) {
-    State& s = *state_;
-    s.redraw_prior = [this, seed, n] {
-      PriorSamplesView out;
-      out.seed = seed;
-      for (int slot = 0; slot < 2; ++slot) {
-        auto& t = state_->trainer[slot];
-        if (!t) continue;
-        torch::NoGradGuard no_grad;
-        t->model()->eval();
-        auto gen = at::detail::createCPUGenerator(seed);
-        auto z = at::randn({n, t->config().latent}, gen);
-        out.samples[slot] = tensor_grid(t->model()->decode(z), 8);
-      }
-      prior_.publish(std::move(out));
-    };
-    s.redraw_prior();
+  request_live("vae.prior", &State::redraw_prior, [this, seed, n](uint64_t) {
+    PriorSamplesView out;
+    out.seed = seed;
+    for (int slot = 0; slot < 2; ++slot) {
+      auto& t = state_->trainer[slot];
+      if (!t) continue;
+      torch::NoGradGuard no_grad;
+      t->model()->eval();
+      auto gen = at::detail::createCPUGenerator(seed);
+      auto z = at::randn({n, t->config().latent}, gen);
+      out.samples[slot] = tensor_grid(t->model()->decode(z), 8);
+    }
+    prior_.publish(std::move(out));
   });
 }
 
 void VaeLab::latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points) {
-  session_.worker().request("vae.map", [this, kind, dim_x, dim_y, points](JobContext&) {
-    State& s = *state_;
-    s.redraw_map = [this, kind, dim_x, dim_y, points] {
-      VaeTrainer& t = state_->trainer_for(kind);
-      const bool pca = dim_x < 0 && dim_y < 0;
-      if (!pca && (dim_x < 0 || dim_y < 0 || dim_x >= t.config().latent || dim_y >= t.config().latent))
-        throw std::invalid_argument("latent map dims out of range");
-      torch::NoGradGuard no_grad;
-      t.model()->eval();
-      const int64_t n = std::min<int64_t>(points, t.data().test.count);
-      auto mu = t.model()->encode(t.images(Split::Test, torch::arange(n))).first;
-      LatentMapView out{kind, dim_x, dim_y, 0.f, {}, {}, {}, {}};
-      if (pca) {
-        auto centred = mu - mu.mean(0, true);
-        auto [u, singular, v] = torch::linalg::svd(centred, /*full_matrices=*/false, c10::nullopt);
-        auto projected = centred.matmul(v.slice(0, 0, 2).t());
-        out.x = to_vector(projected.select(1, 0));
-        out.y = to_vector(projected.select(1, 1));
-        auto variance = singular.pow(2);
-        out.explained = (variance.slice(0, 0, 2).sum() / variance.sum()).item<float>();
-      } else {
-        out.x = to_vector(mu.select(1, dim_x));
-        out.y = to_vector(mu.select(1, dim_y));
-      }
-      for (int64_t i = 0; i < n; ++i) {
-        out.labels.push_back(t.data().test.labels[size_t(i)]);
-        out.indices.push_back(i);
-      }
-      latent_map_.publish(std::move(out));
-    };
-    s.redraw_map();
+  request_live("vae.map", &State::redraw_map, [this, kind, dim_x, dim_y, points](uint64_t) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    const bool pca = dim_x < 0 && dim_y < 0;
+    if (!pca && (dim_x < 0 || dim_y < 0 || dim_x >= t.config().latent || dim_y >= t.config().latent))
+      throw std::invalid_argument("latent map dims out of range");
+    torch::NoGradGuard no_grad;
+    t.model()->eval();
+    const int64_t n = std::min<int64_t>(points, t.data().test.count);
+    auto mu = t.model()->encode(t.images(Split::Test, torch::arange(n))).first;
+    LatentMapView out{kind, dim_x, dim_y, 0.f, {}, {}, {}, {}};
+    if (pca) {
+      auto centred = mu - mu.mean(0, true);
+      auto [u, singular, v] = torch::linalg::svd(centred, /*full_matrices=*/false, c10::nullopt);
+      auto projected = centred.matmul(v.slice(0, 0, 2).t());
+      out.x = to_vector(projected.select(1, 0));
+      out.y = to_vector(projected.select(1, 1));
+      auto variance = singular.pow(2);
+      out.explained = (variance.slice(0, 0, 2).sum() / variance.sum()).item<float>();
+    } else {
+      out.x = to_vector(mu.select(1, dim_x));
+      out.y = to_vector(mu.select(1, dim_y));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      out.labels.push_back(t.data().test.labels[size_t(i)]);
+      out.indices.push_back(i);
+    }
+    latent_map_.publish(std::move(out));
   });
 }
 

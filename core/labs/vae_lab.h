@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -120,6 +121,11 @@ class VaeLab {
   struct State;  // worker-thread state (models, requests); defined in vae_lab.cpp
 
  private:
+  using Redraw = std::function<void(uint64_t request)>;
+  // Runs `draw` as a newest-wins preview and keeps it in `slot`, so training redraws it as the
+  // weights change. Returns the request's stamp.
+  uint64_t request_live(const char* key, std::function<void()> State::*slot, Redraw draw);
+
   Session& session_;
   std::atomic<float> learning_rate_{-1.f}, beta_{-1.f};  // < 0: no change requested
   Latest<VaeLabView> view_;

@@ -1,0 +1,254 @@
+#include "core/train/gan_trainer.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/io/checkpoint.h"
+
+namespace genlab {
+
+namespace {
+
+constexpr int kFixedSamples = 64;
+constexpr int kGuardEvery = 50;  // steps between copies of the last good weights
+
+float grad_norm(torch::nn::Module& module) {
+  double sum = 0;
+  for (auto& p : module.parameters())
+    if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
+  return float(std::sqrt(sum));
+}
+
+std::vector<torch::Tensor> copy_parameters(torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : module.parameters()) out.push_back(p.detach().clone());
+  for (auto& b : module.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore_parameters(torch::nn::Module& module, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : module.parameters()) p.copy_(saved[i++]);
+  for (auto& b : module.buffers()) b.copy_(saved[i++]);
+}
+
+void set_lr(torch::optim::Adam& opt, float lr) {
+  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
+}  // namespace
+
+GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
+    : config_(std::move(config)), data_(std::move(data)) {
+  if (config_.mode == GanMode::Images) {
+    if (!data_ || data_->train.count == 0) throw std::invalid_argument("the GAN needs a data set with training images");
+    config_.channels = data_->channels;
+    config_.height = data_->height;
+    config_.width_px = data_->width;
+    config_.classes = int(data_->class_names.size());
+    train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
+                                    {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
+    train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
+  }
+  config_.validate();
+  torch::manual_seed(config_.seed);
+  g_ = Generator(config_);
+  d_ = Discriminator(config_);
+  opt_g_ = std::make_unique<torch::optim::Adam>(g_->parameters(), torch::optim::AdamOptions(config_.lr_g).betas({0.5, 0.999}));
+  opt_d_ = std::make_unique<torch::optim::Adam>(d_->parameters(), torch::optim::AdamOptions(config_.lr_d).betas({0.5, 0.999}));
+  fixed_z_ = torch::randn({kFixedSamples, config_.latent});
+  // A cGAN's fixed grid: row r shows class r (cycling when there are more rows than classes).
+  fixed_labels_ = config_.conditional ? torch::arange(kFixedSamples, torch::kLong).div(8, "floor").remainder(config_.classes)
+                                      : torch::Tensor();
+  remember_good_weights();
+}
+
+double GanTrainer::epoch() const {
+  return data_ && config_.mode == GanMode::Images ? double(images_seen_) / double(data_->train.count) : 0.0;
+}
+
+void GanTrainer::set_learning_rates(float lr_g, float lr_d) {
+  config_.lr_g = lr_g;
+  config_.lr_d = lr_d;
+  set_lr(*opt_g_, lr_g);
+  set_lr(*opt_d_, lr_d);
+}
+
+torch::Tensor GanTrainer::random_labels(int64_t n) {
+  return config_.conditional ? torch::randint(config_.classes, {n}, torch::kLong) : torch::Tensor();
+}
+
+torch::Tensor GanTrainer::toy_real(int64_t n) {
+  if (config_.toy == ToyData::Ring) {  // 8 Gaussians on a circle of radius 2
+    auto k = torch::randint(8, {n}).to(torch::kFloat) * (2 * M_PI / 8);
+    return torch::stack({2 * torch::cos(k), 2 * torch::sin(k)}, 1) + 0.05 * torch::randn({n, 2});
+  }
+  auto t = torch::rand({n});  // an Archimedean spiral, 1.5 turns
+  auto angle = t * (3 * M_PI), radius = 0.3 + 2.2 * t;
+  return torch::stack({radius * torch::cos(angle), radius * torch::sin(angle)}, 1) + 0.04 * torch::randn({n, 2});
+}
+
+GanTrainer::Batch GanTrainer::real_batch() {
+  if (config_.mode == GanMode::Toy) return {toy_real(config_.batch_size), {}};
+  const int64_t n = data_->train.count;
+  if (!permutation_.defined() || cursor_ + config_.batch_size > n) {
+    permutation_ = torch::randperm(n, torch::kLong);
+    cursor_ = 0;
+  }
+  auto idx = permutation_.slice(0, cursor_, cursor_ + config_.batch_size);
+  cursor_ += config_.batch_size;
+  images_seen_ += config_.batch_size;
+  auto x = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1], as G's tanh
+  return {x, config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor()};
+}
+
+void GanTrainer::remember_good_weights() {
+  good_g_ = copy_parameters(*g_);
+  good_d_ = copy_parameters(*d_);
+  good_step_ = step_;
+}
+
+void GanTrainer::guard(float value, const char* what) {
+  if (std::isfinite(value)) return;
+  restore_parameters(*g_, good_g_);
+  restore_parameters(*d_, good_d_);
+  step_ = good_step_;
+  // Adam's moments hold the NaN too: start them afresh with the restored weights.
+  opt_g_ = std::make_unique<torch::optim::Adam>(g_->parameters(), torch::optim::AdamOptions(config_.lr_g).betas({0.5, 0.999}));
+  opt_d_ = std::make_unique<torch::optim::Adam>(d_->parameters(), torch::optim::AdamOptions(config_.lr_d).betas({0.5, 0.999}));
+  throw std::runtime_error(std::string(what) + " became " + std::to_string(value) + "; restored the weights of step " +
+                           std::to_string(good_step_) + " (try a lower learning rate or another loss)");
+}
+
+GanStepStats GanTrainer::step_d() {
+  g_->train();
+  d_->train();
+  Batch real = real_batch();
+  const int64_t n = real.x.size(0);
+  auto labels = config_.conditional ? real.labels : torch::Tensor();
+  torch::Tensor fake;
+  {
+    torch::NoGradGuard no_grad;
+    fake = g_->forward(torch::randn({n, config_.latent}), labels);
+  }
+  auto real_scores = d_->forward(real.x, labels);
+  auto fake_scores = d_->forward(fake, labels);
+  auto loss = discriminator_loss(config_.loss, real_scores, fake_scores);
+  GanStepStats s;
+  if (config_.loss == GanLoss::WassersteinGP) {
+    auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake);
+    loss = loss + config_.gp_weight * penalty;
+    s.penalty = penalty.item<float>();
+  }
+  opt_d_->zero_grad();
+  loss.backward();
+  s.grad_norm_d = grad_norm(*d_);
+  opt_d_->step();
+  s.step = step_;
+  s.loss_d = loss.item<float>();
+  s.value = value_function(real_scores, fake_scores).item<float>();
+  s.d_real = torch::sigmoid(real_scores).mean().item<float>();
+  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  guard(s.loss_d, "the discriminator loss");
+  return s;
+}
+
+GanStepStats GanTrainer::step_g() {
+  g_->train();
+  d_->train();
+  const int64_t n = config_.batch_size;
+  auto labels = random_labels(n);
+  auto fake_scores = d_->forward(g_->forward(torch::randn({n, config_.latent}), labels), labels);
+  auto loss = generator_loss(config_.loss, fake_scores);
+  opt_g_->zero_grad();
+  loss.backward();
+  GanStepStats s;
+  s.grad_norm_g = grad_norm(*g_);
+  opt_g_->step();
+  ++step_;
+  s.step = step_;
+  s.loss_g = loss.item<float>();
+  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  guard(s.loss_g, "the generator loss");
+  if (step_ % kGuardEvery == 0) remember_good_weights();
+  return s;
+}
+
+GanStepStats GanTrainer::step() {
+  GanStepStats d;
+  for (int i = 0; i < config_.d_steps; ++i) d = step_d();
+  GanStepStats g = step_g();
+  d.step = g.step;
+  d.loss_g = g.loss_g;
+  d.grad_norm_g = g.grad_norm_g;
+  return d;
+}
+
+torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
+  torch::NoGradGuard no_grad;
+  g_->eval();
+  auto out = g_->forward(z, labels);
+  return config_.mode == GanMode::Images ? (out + 1) * 0.5 : out;
+}
+
+torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
+  torch::NoGradGuard no_grad;
+  d_->eval();
+  auto values = torch::linspace(-extent, extent, n);
+  auto ys = values.flip(0).unsqueeze(1).expand({n, n});  // row 0 at the top: +extent
+  auto xs = values.unsqueeze(0).expand({n, n});
+  auto points = torch::stack({xs.reshape(-1), ys.reshape(-1)}, 1);
+  return torch::sigmoid(d_->forward(points)).reshape({n, n});
+}
+
+void GanTrainer::save(const std::string& path, const std::string& metrics_json) {
+  nlohmann::json meta = {
+      {"format", "genlab-checkpoint-1"},
+      {"model", "gan"},
+      {"config", nlohmann::json::parse(config_.to_json())},
+      {"dataset", data_ && config_.mode == GanMode::Images ? data_->spec : std::string("toy:") + toy_name(config_.toy)},
+      {"step", step_},
+      {"epoch", epoch()},
+      {"metrics", nlohmann::json::parse(metrics_json)},
+  };
+  // G and D in one file, under "g." and "d.", so a sampler needs only this file.
+  torch::nn::Module both;
+  both.register_module("g", g_.ptr());
+  both.register_module("d", d_.ptr());
+  write_safetensors(path, module_to_safetensors(both, meta.dump()));
+  save_optimizer(*opt_g_, path + ".g");
+  save_optimizer(*opt_d_, path + ".d");
+}
+
+void GanTrainer::resume(const std::string& path) {
+  GanConfig saved = read_gan_config(path);
+  if (saved.mode != config_.mode || saved.conditional != config_.conditional || saved.latent != config_.latent ||
+      saved.width != config_.width)
+    throw CheckpointError(path + ": holds another GAN (mode, conditioning, latent or width differ)");
+  SafetensorsFile file = read_safetensors(path);
+  torch::nn::Module both;
+  both.register_module("g", g_.ptr());
+  both.register_module("d", d_.ptr());
+  load_module(both, file, path);
+  load_optimizer(*opt_g_, path + ".g");
+  load_optimizer(*opt_d_, path + ".d");
+  step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
+  remember_good_weights();
+}
+
+GanConfig read_gan_config(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
+  if (!meta.is_object() || !meta.contains("model") || !meta.contains("config"))
+    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
+  std::string model = meta["model"].is_string() ? meta["model"].get<std::string>() : "";
+  if (model != "gan") throw CheckpointError(path + ": holds a '" + model + "' model, not a GAN");
+  try {
+    return GanConfig::from_json(meta["config"].dump());
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path + ": " + e.what());
+  }
+}
+
+}  // namespace genlab

@@ -1,0 +1,82 @@
+// Trains a GAN: k discriminator steps per generator step, losses and learning rates that can be
+// switched mid-run, monitoring figures, a NaN guard that restores the last good weights, and
+// checkpoints. Image mode reads a data set; toy mode draws 2-D points. Torch header.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "core/data/dataset.h"
+#include "core/models/gan.h"
+
+namespace genlab {
+
+struct GanStepStats {
+  int64_t step = 0;  // generator steps so far
+  float loss_d = 0, loss_g = 0;
+  float value = 0;          // V(D, G) on the batch
+  float d_real = 0, d_fake = 0;  // mean sigmoid(score) on real and generated samples
+  float grad_norm_d = 0, grad_norm_g = 0;
+  float penalty = 0;        // WGAN-GP's gradient penalty (0 for the other losses)
+};
+
+class GanTrainer {
+ public:
+  // data: the images (image mode); ignored (may be null) in toy mode. Seeds torch with config.seed.
+  GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data);
+
+  GanStepStats step();    // config.d_steps discriminator updates, then one generator update
+  GanStepStats step_d();  // one discriminator update
+  GanStepStats step_g();  // one generator update
+
+  void set_loss(GanLoss loss) { config_.loss = loss; }
+  void set_d_steps(int k) { config_.d_steps = std::max(1, k); }
+  void set_learning_rates(float lr_g, float lr_d);
+
+  // Generated samples for z (and labels for a cGAN): images in [0, 1], or toy points.
+  torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {});
+  torch::Tensor fixed_noise() const { return fixed_z_; }
+  torch::Tensor fixed_labels() const { return fixed_labels_; }
+  // Toy mode: real points, and D's output sigmoid(score) on an n x n grid over [-extent, extent]^2
+  // (row 0 at the top, +y).
+  torch::Tensor toy_real(int64_t n);
+  torch::Tensor toy_decision_surface(int n, float extent);
+
+  int64_t step_count() const { return step_; }
+  double epoch() const;
+  const GanConfig& config() const { return config_; }
+  const Dataset* data() const { return data_.get(); }
+  Generator& generator() { return g_; }
+  Discriminator& discriminator() { return d_; }
+
+  void save(const std::string& path, const std::string& metrics_json = "{}");
+  void resume(const std::string& path);
+
+ private:
+  struct Batch {
+    torch::Tensor x, labels;
+  };
+  Batch real_batch();
+  torch::Tensor random_labels(int64_t n);
+  void remember_good_weights();
+  void guard(float value, const char* what);
+
+  GanConfig config_;
+  std::shared_ptr<const Dataset> data_;
+  torch::Tensor train_bytes_, train_labels_;
+  Generator g_{nullptr};
+  Discriminator d_{nullptr};
+  std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
+  torch::Tensor fixed_z_, fixed_labels_;
+  torch::Tensor permutation_;
+  int64_t cursor_ = 0, step_ = 0, images_seen_ = 0;
+  std::vector<torch::Tensor> good_g_, good_d_;
+  int64_t good_step_ = 0;
+};
+
+// Reads a GAN checkpoint's config; throws CheckpointError naming the path for another model's file.
+GanConfig read_gan_config(const std::string& path);
+
+}  // namespace genlab
