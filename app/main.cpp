@@ -20,11 +20,14 @@
 #include <vector>
 
 #include "app/data_panel.h"
+#include "app/gan_panel.h"
 #include "app/gl_image.h"
 #include "app/lab_placeholder.h"
 #include "app/status_bar.h"
 #include "app/vae_panel.h"
+#include "core/labs/gan_lab.h"
 #include "core/labs/vae_lab.h"
+#include "core/train/vae_run.h"
 #include "core/session.h"
 
 namespace {
@@ -46,6 +49,7 @@ struct Options {
   std::string vae_view;
   bool sweep_sliders = false;
   double vae_train_epochs = 0;
+  bool gan_play = false;
 };
 
 std::string find_shader_dir(const std::string& requested) {
@@ -166,6 +170,7 @@ int main(int argc, char** argv) {
   cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent");
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
+  cli.add_flag("--gan-play", opt.gan_play, "train the GAN from the start until stopped (a new cGAN unless --load gave one)");
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
@@ -215,8 +220,27 @@ int main(int argc, char** argv) {
     genlab::Session session(threads);
     session.probe_machine();
     session.open_dataset(opt.dataset);
-    for (const std::string& path : opt.checkpoints) session.vae().load(path);
+    bool loaded_gan = false;
+    for (const std::string& path : opt.checkpoints) {
+      try {
+        if (genlab::checkpoint_model_name(path) == "gan") session.gan().load(path), loaded_gan = true;
+        else session.vae().load(path);
+      } catch (const std::exception& e) {  // a bad file is reported; the app opens all the same
+        std::cerr << "genlab: " << e.what() << "\n";
+        session.worker().submit("load " + path, [message = std::string(e.what())](genlab::JobContext&) {
+          throw std::runtime_error(message);
+        });
+      }
+    }
     const uint64_t startup_jobs = 2 + opt.checkpoints.size();  // machine probe, data set, checkpoints
+    if (opt.gan_play) {
+      if (!loaded_gan) {
+        genlab::GanConfig cgan;
+        cgan.conditional = true;
+        session.gan().new_model(cgan);
+      }
+      session.gan().train(0);
+    }
     if (opt.vae_train_epochs > 0) {
       if (opt.checkpoints.empty()) session.vae().new_model(genlab::VaeConfig{});
       session.vae().train(genlab::AutoencoderKind::VAE, opt.vae_train_epochs);
@@ -225,6 +249,7 @@ int main(int argc, char** argv) {
 
     genlab::app::DataPanel data_panel;
     genlab::app::VaePanel vae_panel;
+    genlab::app::GanPanel gan_panel;
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     vae_panel.sweep_sliders(opt.sweep_sliders);
     std::string active_tab = opt.tab;
@@ -301,8 +326,7 @@ int main(int argc, char** argv) {
           ImGui::EndTabItem();
         }
         if (tab("GAN", "gan")) {
-          genlab::app::draw_lab_placeholder(
-              "GAN lab", "Live adversarial training with switchable losses, mode-collapse meter, 2-D toy mode, cGAN.");
+          gan_panel.draw(session, renderer);
           ImGui::EndTabItem();
         }
         if (tab("Diffusion", "diffusion")) {

@@ -14,6 +14,7 @@
 namespace genlab {
 
 class VaeLab;
+class GanLab;
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
@@ -38,12 +39,15 @@ class Session {
   const Latest<MachineInfo>& machine() const { return machine_; }
   Worker& worker() { return worker_; }
   VaeLab& vae() { return *vae_; }
+  GanLab& gan() { return *gan_; }
 
  private:
   // Declared before the worker so they outlive it: jobs publish into them until the worker joins.
   Latest<OpenDataset> dataset_;
   Latest<MachineInfo> machine_;
-  std::unique_ptr<VaeLab> vae_;  // labs hold worker-side state that jobs use until the worker joins
+  // Labs hold worker-side state that jobs use until the worker joins, so they are declared first.
+  std::unique_ptr<VaeLab> vae_;
+  std::unique_ptr<GanLab> gan_;
   Worker worker_;
 };
 

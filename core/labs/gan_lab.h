@@ -1,0 +1,91 @@
+// The GAN lab's model side: live adversarial training with GAN-Lab-style controls (play, step D,
+// step G, k D-steps, losses and learning rates switched mid-run, slow motion), monitoring, a
+// snapshot timeline, a mode-collapse meter, the 2-D toy mode, and seed exploration. Torch-free
+// header: the UI enqueues, the worker computes, the UI reads the published views.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/compute/latest.h"
+#include "core/image.h"
+#include "core/models/gan_config.h"
+#include "core/session.h"
+
+namespace genlab {
+
+struct GanHistoryPoint {
+  int64_t step = 0;
+  float loss_d = 0, loss_g = 0, value = 0, d_real = 0, d_fake = 0, grad_d = 0, grad_g = 0;
+};
+
+struct GanTimelineEntry {
+  int64_t step = 0;
+  ImageGrid samples;  // the fixed-noise grid (images) or the toy canvas at that step
+};
+
+struct GanLabView {
+  bool exists = false;
+  uint64_t id = 0;
+  GanConfig config;
+  int64_t step = 0;
+  double epoch = 0, steps_per_s = 0;
+  std::vector<GanHistoryPoint> history;  // every step, decimated to at most ~2000 points
+  ImageGrid samples;                     // fixed noise through G, now (images mode)
+  std::vector<GanTimelineEntry> timeline;
+  // Toy mode: D's output sigmoid(score) over the plane, and the points.
+  ImageBuffer surface;  // 1 x n x n in [0, 1], row 0 at +extent
+  float extent = 3.f;
+  std::vector<float> real_xy, fake_xy;  // interleaved x, y
+  // Mode collapse: images compare the spread of fixed samples with that of real images; the toy
+  // ring counts the modes that get at least 2 % of the samples.
+  float diversity = 0, real_diversity = 0;
+  int modes_covered = -1, modes_total = 0;
+  bool collapse_warning = false;
+  std::string checkpoint;
+};
+
+struct GanExploreView {
+  ImageGrid strip;      // interpolation between two seeds (images)
+  ImageGrid seed_grid;  // bilinear blend of four seeds
+};
+
+class GanLab {
+ public:
+  explicit GanLab(Session& session);
+  ~GanLab();
+
+  void new_model(const GanConfig& config);  // image mode uses the open data set
+  // Trains `steps` generator steps (0: until stopped). Pause and single-step are the worker's.
+  void train(int64_t steps);
+  enum class Single { D, G, Both };
+  void single_step(Single which);
+  void set_loss(GanLoss loss) { loss_ = int(loss); }
+  void set_learning_rates(float lr_g, float lr_d) { lr_g_ = lr_g, lr_d_ = lr_d; }
+  void set_d_steps(int k) { d_steps_ = k; }
+  void set_slow_motion_ms(int ms) { slow_ms_ = ms; }
+  void save(const std::string& path);
+  void load(const std::string& path);
+
+  // Exploration (images): lerp/slerp between two seeds; a grid blending four seeds; for `label`
+  // (cGAN; -1: the first class).
+  void explore(uint64_t seed_a, uint64_t seed_b, uint64_t seed_c, uint64_t seed_d, int steps, bool slerp, int label);
+
+  const Latest<GanLabView>& view() const { return view_; }
+  const Latest<GanExploreView>& exploration() const { return explore_; }
+
+  struct State;
+
+ private:
+  Session& session_;
+  std::atomic<int> loss_{-1}, d_steps_{-1}, slow_ms_{0};
+  std::atomic<float> lr_g_{-1.f}, lr_d_{-1.f};
+  Latest<GanLabView> view_;
+  Latest<GanExploreView> explore_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace genlab

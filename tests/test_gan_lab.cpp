@@ -1,0 +1,63 @@
+// The GAN lab as the app drives it: through the Session's worker, reading published views.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/labs/gan_lab.h"
+
+using namespace genlab;
+
+TEST(GanLab, ToyModeTrainsStepsAndDrawsTheSurface) {
+  Session session(1);
+  GanConfig toy;
+  toy.mode = GanMode::Toy;
+  toy.latent = 8;
+  toy.batch_size = 128;
+  GanLab& lab = session.gan();
+  lab.new_model(toy);
+  lab.train(120);
+  session.worker().wait_idle();
+  ASSERT_TRUE(lab.view().get());
+  const GanLabView& v = lab.view().get()->value;
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  EXPECT_EQ(v.step, 120);
+  EXPECT_EQ(v.history.size(), 120u);
+  EXPECT_EQ(v.surface.width * v.surface.height, int(v.surface.pixels.size()));
+  EXPECT_EQ(v.fake_xy.size(), v.real_xy.size());
+  EXPECT_EQ(v.modes_total, 8);
+  EXPECT_GE(v.modes_covered, 0);
+  EXPECT_GE(v.timeline.size(), 2u);  // the first state and the last
+
+  // Single steps: D alone leaves the generator's step count, G advances it.
+  lab.single_step(GanLab::Single::D);
+  session.worker().wait_idle();
+  EXPECT_EQ(lab.view().get()->value.step, 120);
+  lab.set_loss(GanLoss::Hinge);
+  lab.single_step(GanLab::Single::G);
+  session.worker().wait_idle();
+  EXPECT_EQ(lab.view().get()->value.step, 121);
+  EXPECT_EQ(lab.view().get()->value.config.loss, GanLoss::Hinge);
+}
+
+TEST(GanLab, ConditionalImagesGiveAGridAndExploration) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  Session session(1);
+  session.open_dataset("fashion-mnist");
+  GanConfig c;
+  c.conditional = true;
+  c.width = 16;
+  c.batch_size = 32;
+  GanLab& lab = session.gan();
+  lab.new_model(c);
+  lab.train(5);
+  session.worker().wait_idle();  // previews run ahead of queued jobs: ask once the model exists
+  lab.explore(1, 2, 3, 4, 6, true, 7);
+  session.worker().wait_idle();
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  const GanLabView& v = lab.view().get()->value;
+  EXPECT_EQ(v.samples.indices.size(), 64u);
+  EXPECT_GT(v.real_diversity, 0);
+  ASSERT_TRUE(lab.exploration().get());
+  EXPECT_EQ(lab.exploration().get()->value.strip.cols, 6);
+  EXPECT_EQ(lab.exploration().get()->value.seed_grid.indices.size(), 36u);
+}
