@@ -37,6 +37,15 @@ void set_lr(torch::optim::Adam& opt, float lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
 }
 
+// DCGAN's Adam(0.5, 0.999), except WGAN-GP, whose critic wants no momentum: Adam(0, 0.9).
+std::tuple<double, double> betas_for(GanLoss loss) {
+  return loss == GanLoss::WassersteinGP ? std::make_tuple(0.0, 0.9) : std::make_tuple(0.5, 0.999);
+}
+
+std::unique_ptr<torch::optim::Adam> make_adam(torch::nn::Module& module, float lr, GanLoss loss) {
+  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(loss)));
+}
+
 }  // namespace
 
 GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
@@ -55,8 +64,8 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
   torch::manual_seed(config_.seed);
   g_ = Generator(config_);
   d_ = Discriminator(config_);
-  opt_g_ = std::make_unique<torch::optim::Adam>(g_->parameters(), torch::optim::AdamOptions(config_.lr_g).betas({0.5, 0.999}));
-  opt_d_ = std::make_unique<torch::optim::Adam>(d_->parameters(), torch::optim::AdamOptions(config_.lr_d).betas({0.5, 0.999}));
+  opt_g_ = make_adam(*g_, config_.lr_g, config_.loss);
+  opt_d_ = make_adam(*d_, config_.lr_d, config_.loss);
   fixed_z_ = torch::randn({kFixedSamples, config_.latent});
   // A cGAN's fixed grid: row r shows class r (cycling when there are more rows than classes).
   fixed_labels_ = config_.conditional ? torch::arange(kFixedSamples, torch::kLong).div(8, "floor").remainder(config_.classes)
@@ -66,6 +75,12 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
 
 double GanTrainer::epoch() const {
   return data_ && config_.mode == GanMode::Images ? double(images_seen_) / double(data_->train.count) : 0.0;
+}
+
+void GanTrainer::set_loss(GanLoss loss) {
+  config_.loss = loss;
+  for (auto* opt : {opt_g_.get(), opt_d_.get()})
+    for (auto& group : opt->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).betas(betas_for(loss));
 }
 
 void GanTrainer::set_learning_rates(float lr_g, float lr_d) {
@@ -115,8 +130,8 @@ void GanTrainer::guard(float value, const char* what) {
   restore_parameters(*d_, good_d_);
   step_ = good_step_;
   // Adam's moments hold the NaN too: start them afresh with the restored weights.
-  opt_g_ = std::make_unique<torch::optim::Adam>(g_->parameters(), torch::optim::AdamOptions(config_.lr_g).betas({0.5, 0.999}));
-  opt_d_ = std::make_unique<torch::optim::Adam>(d_->parameters(), torch::optim::AdamOptions(config_.lr_d).betas({0.5, 0.999}));
+  opt_g_ = make_adam(*g_, config_.lr_g, config_.loss);
+  opt_d_ = make_adam(*d_, config_.lr_d, config_.loss);
   throw std::runtime_error(std::string(what) + " became " + std::to_string(value) + "; restored the weights of step " +
                            std::to_string(good_step_) + " (try a lower learning rate or another loss)");
 }

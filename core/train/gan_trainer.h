@@ -31,7 +31,7 @@ class GanTrainer {
   GanStepStats step_d();  // one discriminator update
   GanStepStats step_g();  // one generator update
 
-  void set_loss(GanLoss loss) { config_.loss = loss; }
+  void set_loss(GanLoss loss);  // also sets Adam's betas for that loss
   void set_d_steps(int k) { config_.d_steps = std::max(1, k); }
   void set_learning_rates(float lr_g, float lr_d);
 
