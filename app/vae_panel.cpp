@@ -256,12 +256,13 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
   ImGui::BeginChild("decoded", ImVec2(0, 0));
   if (decoded && int(decoded->value.z.size()) == latent) {
     decoded_.update(renderer, decoded->stamp, decoded->value.image);
-    // The answer to the pending request (older ones were superseded): the latency runs from the
-    // first unanswered change to the frame that shows its answer.
-    if (pending_request_ != 0 && decoded->value.request >= pending_request_) {
+    // Latency = the age of the slider position this image shows: from the change that asked for it
+    // to the frame that draws it. Superseded requests never get an image and drop out here.
+    while (!sent_.empty() && sent_.front().first < decoded->value.request) sent_.pop_front();
+    if (!sent_.empty() && sent_.front().first == decoded->value.request) {
       latencies_ms_.push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pending_since_).count());
-      pending_request_ = 0;
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent_.front().second).count());
+      sent_.pop_front();
     }
     float zoom = 10.f;
     image_view(decoded_, zoom, zoom, zoom);
@@ -285,9 +286,8 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
     changed = true;
   }
   if (changed) {
-    uint64_t request = session.vae().decode(kind_, z_);
-    if (pending_request_ == 0) pending_since_ = std::chrono::steady_clock::now();
-    pending_request_ = request;
+    sent_.emplace_back(session.vae().decode(kind_, z_), std::chrono::steady_clock::now());
+    if (sent_.size() > 256) sent_.pop_front();
   }
   ImGui::Separator();
   caption("click a test image to encode it (or drop a picture on the window)");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ class VaePanel {
   void select_view(const std::string& name);
   // Moves the first slider every frame (a scripted user), to measure slider-to-image latency.
   void sweep_sliders(bool on) { sweep_ = on; }
-  // Milliseconds from a slider change to its decoded image on screen, one entry per change seen.
+  // Milliseconds from a slider change to the frame that draws its decoded image, one entry per image.
   const std::vector<double>& slider_latencies_ms() const { return latencies_ms_; }
 
  private:
@@ -49,8 +50,7 @@ class VaePanel {
   uint64_t decoded_stamp_ = 0;
   bool sweep_ = false;
   int sweep_frame_ = 0;
-  uint64_t pending_request_ = 0;  // stamp of the newest decode request not yet on screen
-  std::chrono::steady_clock::time_point pending_since_;
+  std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> sent_;  // decode requests in flight
   std::vector<double> latencies_ms_;
   int manifold_x_ = 0, manifold_y_ = 1, manifold_n_ = 12;
   float manifold_range_ = 3.f;
