@@ -5,9 +5,7 @@ Trains --steps generator steps and prints one JSON line with the time.
     /usr/bin/python3 bench/gan_reference.py --steps 500 --threads 1
 """
 import argparse
-import gzip
 import json
-import struct
 import time
 
 import numpy as np
@@ -15,15 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from fashion_mnist import FASHION, read_idx
 
 
 class Generator(nn.Module):

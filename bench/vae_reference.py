@@ -6,7 +6,6 @@ evaluator. Prints one JSON line.
     /usr/bin/python3 bench/vae_reference.py --epochs 10 --out py.safetensors
 """
 import argparse
-import gzip
 import json
 import struct
 import time
@@ -15,15 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from fashion_mnist import FASHION, read_idx
 
 
 class Vae(nn.Module):

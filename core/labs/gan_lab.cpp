@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/io/safetensors.h"
+#include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
 
 namespace genlab {
@@ -18,34 +19,12 @@ constexpr int kSurface = 96;      // toy decision surface resolution
 constexpr int kToyPoints = 512;   // generated and real points drawn over it
 using Clock = std::chrono::steady_clock;
 
-ImageGrid tensor_grid(const torch::Tensor& images, int cols) {
-  auto x = images.contiguous().to(torch::kFloat);
-  return make_image_grid(x.data_ptr<float>(), int(x.size(0)), int(x.size(1)), int(x.size(2)), int(x.size(3)), cols);
-}
-
-std::vector<float> to_vector(const torch::Tensor& t) {
-  auto x = t.contiguous().to(torch::kFloat);
-  return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-}
-
 // Mean distance between pairs of samples: how spread out a batch is.
 float mean_pairwise_distance(const torch::Tensor& samples) {
   auto flat = samples.flatten(1);
   auto d = torch::cdist(flat, flat);
   const int64_t n = flat.size(0);
   return n > 1 ? (d.sum() / double(n * (n - 1))).item<float>() : 0.f;
-}
-
-torch::Tensor noise(uint64_t seed, int64_t n, int latent) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  return at::randn({n, latent}, gen);
-}
-
-torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
-  double cos = (a * b).sum().item<double>() / std::max(1e-12, (a.norm() * b.norm()).item<double>());
-  double theta = std::acos(std::clamp(cos, -1.0, 1.0));
-  if (std::sin(theta) < 1e-4) return a * (1 - t) + b * t;
-  return a * (std::sin((1 - t) * theta) / std::sin(theta)) + b * (std::sin(t * theta) / std::sin(theta));
 }
 
 }  // namespace
@@ -152,7 +131,7 @@ void GanLab::new_model(const GanConfig& config) {
     s.view = GanLabView{};
     s.view.id = next_stamp();
     s.real_reference = reference_batch(*s.trainer);
-    s.toy_noise = noise(7, kToyPoints, config.latent);
+    s.toy_noise = seeded_noise(7, kToyPoints, config.latent);
     s.refresh(true);
     view_.publish(s.view);
   });
@@ -174,7 +153,7 @@ void GanLab::load(const std::string& path) {
     s.view.id = next_stamp();
     s.view.checkpoint = path;
     s.real_reference = reference_batch(*s.trainer);
-    s.toy_noise = noise(7, kToyPoints, config.latent);
+    s.toy_noise = seeded_noise(7, kToyPoints, config.latent);
     s.refresh(true);
     view_.publish(s.view);
   });
@@ -245,8 +224,8 @@ void GanLab::explore(uint64_t seed_a, uint64_t seed_b, uint64_t seed_c, uint64_t
     GanTrainer& t = state_->trainer_or_throw();
     if (t.config().mode != GanMode::Images) return;
     const int latent = t.config().latent;
-    auto za = noise(seed_a, 1, latent)[0], zb = noise(seed_b, 1, latent)[0];
-    auto zc = noise(seed_c, 1, latent)[0], zd = noise(seed_d, 1, latent)[0];
+    auto za = seeded_noise(seed_a, 1, latent)[0], zb = seeded_noise(seed_b, 1, latent)[0];
+    auto zc = seeded_noise(seed_c, 1, latent)[0], zd = seeded_noise(seed_d, 1, latent)[0];
     std::vector<torch::Tensor> line;
     for (int i = 0; i < steps; ++i) {
       double f = steps == 1 ? 0.5 : double(i) / double(steps - 1);

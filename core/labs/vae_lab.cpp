@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/io/safetensors.h"
+#include "core/labs/tensors.h"
 #include "core/train/vae_trainer.h"
 
 namespace genlab {
@@ -22,35 +23,6 @@ constexpr size_t kMaxHistory = 2000;
 int slot_of(AutoencoderKind kind) { return int(kind); }
 
 using Clock = std::chrono::steady_clock;
-
-// N x C x H x W floats -> a grid.
-ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1) {
-  auto x = images.contiguous().to(torch::kFloat);
-  return make_image_grid(x.data_ptr<float>(), int(x.size(0)), int(x.size(1)), int(x.size(2)), int(x.size(3)), cols, pad);
-}
-
-ImageBuffer tensor_image(const torch::Tensor& image) {  // C x H x W
-  auto x = image.contiguous().to(torch::kFloat);
-  ImageBuffer out{int(x.size(0)), int(x.size(1)), int(x.size(2)), {}};
-  out.pixels.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-  return out;
-}
-
-std::vector<float> to_vector(const torch::Tensor& t) {
-  auto x = t.contiguous().to(torch::kFloat);
-  return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
-}
-
-torch::Tensor from_vector(const std::vector<float>& v) {
-  return torch::from_blob(const_cast<float*>(v.data()), {1, int64_t(v.size())}, torch::kFloat).clone();
-}
-
-torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
-  double cos = (a * b).sum().item<double>() / std::max(1e-12, (a.norm() * b.norm()).item<double>());
-  double theta = std::acos(std::clamp(cos, -1.0, 1.0));
-  if (std::sin(theta) < 1e-4) return a * (1 - t) + b * t;
-  return a * (std::sin((1 - t) * theta) / std::sin(theta)) + b * (std::sin(t * theta) / std::sin(theta));
-}
 
 }  // namespace
 

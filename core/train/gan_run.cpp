@@ -8,6 +8,7 @@
 #include "core/image.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
+#include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
 
 namespace genlab {
@@ -89,8 +90,7 @@ std::string sample_gan(const GanSampleRequest& request) {
   shape_only->train.labels = {0};
   GanTrainer trainer(config, shape_only);
   trainer.resume(request.checkpoint);
-  auto gen = at::detail::createCPUGenerator(request.seed);
-  auto z = at::randn({request.n, config.latent}, gen);
+  auto z = seeded_noise(request.seed, request.n, config.latent);
   torch::Tensor labels;
   if (config.conditional)
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)

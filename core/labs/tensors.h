@@ -1,0 +1,25 @@
+// Tensor <-> plain-buffer conversions and latent-space helpers shared by the labs. Torch header.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "core/image.h"
+
+namespace genlab {
+
+// N x C x H x W floats -> a grid `cols` wide.
+ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1);
+// C x H x W floats -> an image.
+ImageBuffer tensor_image(const torch::Tensor& image);
+std::vector<float> to_vector(const torch::Tensor& t);
+torch::Tensor from_vector(const std::vector<float>& v);  // 1 x n
+
+// Spherical interpolation between two codes (falls back to the straight line when they are parallel).
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+
+// n x latent standard-normal codes from their own seed, independent of torch's global generator.
+torch::Tensor seeded_noise(uint64_t seed, int64_t n, int latent);
+
+}  // namespace genlab
