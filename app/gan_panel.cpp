@@ -20,7 +20,8 @@ void caption(const char* text) { ImGui::TextDisabled("%s", text); }
 
 void show_fitted(DisplayImage& image, float width, float max_zoom) {
   if (!image.ready()) return;
-  float zoom = std::clamp(std::floor(width / float(image.width())), 1.f, max_zoom);
+  // Half-pixel steps: whole-pixel zoom left small grids at 1x in wide panels.
+  float zoom = std::clamp(std::floor(2.f * width / float(image.width())) / 2.f, 1.f, max_zoom);
   image_view(image, zoom, zoom, zoom);
 }
 

@@ -18,7 +18,11 @@ class GanPanel {
   void draw_images(Session& session, ImageRenderer& renderer, const GanLabView& view, uint64_t stamp);
   void draw_toy(ImageRenderer& renderer, const GanLabView& view, uint64_t stamp);
 
-  GanConfig new_config_;
+  GanConfig new_config_ = [] {
+    GanConfig c;
+    c.conditional = true;  // the default data set is labelled: ask for classes from the start
+    return c;
+  }();
   int mode_ = 0;  // 0 images, 1 toy ring, 2 toy spiral
   int loss_ = int(GanLoss::NonSaturating);
   float lr_g_ = 2e-4f, lr_d_ = 2e-4f;

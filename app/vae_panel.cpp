@@ -28,10 +28,11 @@ std::string signature(const VaeModelView& m) {
 
 void caption(const char* text) { ImGui::TextDisabled("%s", text); }
 
-// Shows a grid texture fitted into `width` pixels at an integer zoom.
+// Shows a grid texture fitted into `width` pixels.
 void show_grid(DisplayImage& image, float width, float max_zoom = 8.f) {
   if (!image.ready()) return;
-  float zoom = std::clamp(std::floor(width / float(image.width())), 1.f, max_zoom);
+  // Half-pixel steps: whole-pixel zoom left small grids at 1x in wide panels.
+  float zoom = std::clamp(std::floor(2.f * width / float(image.width())) / 2.f, 1.f, max_zoom);
   image_view(image, zoom, zoom, zoom);
 }
 

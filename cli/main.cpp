@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
         gan_request.config.batch_size = 256;
       }
       if (latent > 0) gan_request.config.latent = latent;
+      // WGAN-GP's critic needs several steps per generator step (n_critic = 5 in the paper).
+      if (gan_request.config.loss == genlab::GanLoss::WassersteinGP && train->count("--d-steps") == 0)
+        gan_request.config.d_steps = 5;
       gan_request.config.seed = train_request.config.seed;
       gan_request.dataset = train_request.dataset;
       gan_request.epochs = train_request.epochs;

@@ -55,7 +55,7 @@ TEST(GanLab, ConditionalImagesGiveAGridAndExploration) {
   session.worker().wait_idle();
   EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
   const GanLabView& v = lab.view().get()->value;
-  EXPECT_EQ(v.samples.indices.size(), 64u);
+  EXPECT_EQ(v.samples.indices.size(), 80u);  // a row of 8 for each of the 10 classes
   EXPECT_GT(v.real_diversity, 0);
   ASSERT_TRUE(lab.exploration().get());
   EXPECT_EQ(lab.exploration().get()->value.strip.cols, 6);

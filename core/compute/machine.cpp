@@ -41,7 +41,14 @@ std::string resolved_blas_library() {
 int hardware_cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 void configure_compute_threads(int threads) {
-  torch::set_num_threads(threads > 0 ? threads : hardware_cores());
+  const int n = threads > 0 ? threads : hardware_cores();
+  torch::set_num_threads(n);
+  // OpenBLAS keeps its own thread pool, which torch's setting does not reach: left at all cores it
+  // busy-waits beside other work (a 1-thread toy GAN run took 4 s or 65 s depending on what else
+  // ran). Match it when the BLAS is OpenBLAS.
+  using SetThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(n);
 }
 
 double measure_matmul_gflops(int n, int repeats) {

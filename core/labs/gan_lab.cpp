@@ -65,13 +65,7 @@ struct GanLab::State {
       v.real_xy = to_vector(real_reference);
       if (t.config().toy == ToyData::Ring) {
         v.modes_total = 8;
-        auto angles = torch::arange(8).to(torch::kFloat) * (2 * M_PI / 8);
-        auto centres = torch::stack({2 * torch::cos(angles), 2 * torch::sin(angles)}, 1);
-        auto nearest = torch::cdist(fake, centres).min(1);
-        auto close = std::get<0>(nearest) < 0.5;
-        auto which = std::get<1>(nearest).masked_select(close);
-        auto counts = torch::bincount(which, {}, 8);
-        v.modes_covered = (counts >= int64_t(0.02 * double(fake.size(0)))).sum().item<int>();
+        v.modes_covered = GanTrainer::ring_modes_covered(fake);
         v.collapse_warning = v.modes_covered < 8;
       } else {
         v.modes_covered = -1;

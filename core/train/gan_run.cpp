@@ -54,6 +54,8 @@ std::string train_gan(const GanTrainRequest& request, const LogLine& log) {
   nlohmann::json last = {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"value", s.value}, {"d_real", s.d_real}, {"d_fake", s.d_fake}};
   trainer.save(request.out, nlohmann::json({{"last", last}, {"train_seconds", seconds}}).dump());
   const double images = double(trainer.step_count() - first) * request.config.batch_size * (request.config.d_steps + 1);
+  if (trainer.config().mode == GanMode::Toy && trainer.config().toy == ToyData::Ring)
+    last["modes_covered"] = GanTrainer::ring_modes_covered(trainer.generate(seeded_noise(7, 512, trainer.config().latent)));
   nlohmann::json summary = {
       {"model", "gan"},
       {"mode", request.config.mode == GanMode::Images ? "images" : "toy"},

@@ -9,7 +9,7 @@ namespace genlab {
 
 namespace {
 
-constexpr int kFixedSamples = 64;
+constexpr int kFixedSamples = 64;  // the fixed-noise grid of an unconditional GAN
 constexpr int kGuardEvery = 50;  // steps between copies of the last good weights
 
 float grad_norm(torch::nn::Module& module) {
@@ -66,9 +66,10 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
   d_ = Discriminator(config_);
   opt_g_ = make_adam(*g_, config_.lr_g, config_.loss);
   opt_d_ = make_adam(*d_, config_.lr_d, config_.loss);
-  fixed_z_ = torch::randn({kFixedSamples, config_.latent});
-  // A cGAN's fixed grid: row r shows class r (cycling when there are more rows than classes).
-  fixed_labels_ = config_.conditional ? torch::arange(kFixedSamples, torch::kLong).div(8, "floor").remainder(config_.classes)
+  // A cGAN's fixed grid has a row of 8 per class (up to 16 classes); otherwise 8 x 8.
+  const int64_t fixed = config_.conditional ? 8 * std::min(config_.classes, 16) : kFixedSamples;
+  fixed_z_ = torch::randn({fixed, config_.latent});
+  fixed_labels_ = config_.conditional ? torch::arange(fixed, torch::kLong).div(8, "floor").remainder(config_.classes)
                                       : torch::Tensor();
   remember_good_weights();
 }
@@ -215,6 +216,15 @@ torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
   auto xs = values.unsqueeze(0).expand({n, n});
   auto points = torch::stack({xs.reshape(-1), ys.reshape(-1)}, 1);
   return torch::sigmoid(d_->forward(points)).reshape({n, n});
+}
+
+int GanTrainer::ring_modes_covered(const torch::Tensor& points) {
+  auto angles = torch::arange(8).to(torch::kFloat) * (2 * M_PI / 8);
+  auto centres = torch::stack({2 * torch::cos(angles), 2 * torch::sin(angles)}, 1);
+  auto nearest = torch::cdist(points, centres).min(1);
+  auto which = std::get<1>(nearest).masked_select(std::get<0>(nearest) < 0.5);
+  auto counts = torch::bincount(which, {}, 8);
+  return (counts >= int64_t(0.02 * double(points.size(0)))).sum().item<int>();
 }
 
 void GanTrainer::save(const std::string& path, const std::string& metrics_json) {

@@ -43,6 +43,9 @@ class GanTrainer {
   // (row 0 at the top, +y).
   torch::Tensor toy_real(int64_t n);
   torch::Tensor toy_decision_surface(int n, float extent);
+  // Ring data: how many of the 8 modes hold at least 2 % of `points` (generated points within 0.5 of
+  // a mode's centre count for it). The mode-collapse figure of the toy.
+  static int ring_modes_covered(const torch::Tensor& points);
 
   int64_t step_count() const { return step_; }
   double epoch() const;
