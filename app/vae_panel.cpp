@@ -174,7 +174,7 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   }
 }
 
-void VaePanel::draw_training(ImageRenderer& renderer, const VaeModelView& m) {
+void VaePanel::draw_training(ImageRenderer& renderer, const VaeModelView& m, uint64_t stamp) {
   const float width = ImGui::GetContentRegionAvail().x;
   PlotSeries total{"train L", kTotalColor, {}, {}}, recon{"recon", kReconColor, {}, {}}, kl{"KL", kKlColor, {}, {}};
   PlotSeries test{"test L", kTestColor, {}, {}, true}, test_kl{"test KL", kTestColor, {}, {}, true};
@@ -204,8 +204,7 @@ void VaePanel::draw_training(ImageRenderer& renderer, const VaeModelView& m) {
     bar_plot("kl-dims", m.kl_per_dim, labels, ImVec2(width, 90), kKlColor);
   }
 
-  originals_.update(renderer, ImGui::GetFrameCount() == 0 ? 0 : m.step + 1, m.originals.image);
-  reconstructions_.update(renderer, m.step + 1, m.reconstructions.image);
+  reconstructions_.update(renderer, stamp, m.reconstructions.image);
   ImGui::BeginGroup();
   caption("fixed test images");
   show_grid(originals_, half, 4);
@@ -513,9 +512,11 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     model_signature_ = signature(model);
     request_view(session, model);
   }
-  originals_.update(renderer, lab_snapshot ? lab_snapshot->stamp : 0, model.originals.image);
+  // One snapshot holds both slots: the slot is part of what an upload shows.
+  const uint64_t slot_stamp = lab_snapshot ? lab_snapshot->stamp * 2 + uint64_t(slot(kind_)) : 0;
+  originals_.update(renderer, slot_stamp, model.originals.image);
   switch (view_) {
-    case View::Training: draw_training(renderer, model); break;
+    case View::Training: draw_training(renderer, model, slot_stamp); break;
     case View::Sliders: draw_sliders(session, renderer, model); break;
     case View::Manifold: draw_manifold(session, renderer, model); break;
     case View::Interpolation: draw_interpolation(session, renderer, lab); break;

@@ -28,7 +28,7 @@ class VaePanel {
   enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map };
 
   void draw_controls(Session& session, const VaeLabView& lab);
-  void draw_training(ImageRenderer& renderer, const VaeModelView& model);
+  void draw_training(ImageRenderer& renderer, const VaeModelView& model, uint64_t stamp);
   void draw_sliders(Session& session, ImageRenderer& renderer, const VaeModelView& model);
   void draw_manifold(Session& session, ImageRenderer& renderer, const VaeModelView& model);
   void draw_interpolation(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
