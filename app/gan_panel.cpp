@@ -103,7 +103,7 @@ void GanPanel::draw_controls(Session& session, const GanLabView& view) {
     case GanLoss::Minimax: caption("G minimises log(1 − D(G(z))): flat when D wins"); break;
     case GanLoss::NonSaturating: caption("G maximises log D(G(z)): strong gradient when D wins"); break;
     case GanLoss::LeastSquares: caption("½(D(x) − 1)² + ½D(G(z))²; G: ½(D(G(z)) − 1)²"); break;
-    case GanLoss::WassersteinGP: caption("critic D(G(z)) − D(x) + λ(‖∇D(x̂)‖ − 1)²; G: −D(G(z))"); break;
+    case GanLoss::WassersteinGP: caption("critic D(G(z)) − D(x) + λ(‖∇D(x')‖ − 1)² at x' between x and G(z); G: −D(G(z))"); break;
     case GanLoss::Hinge: caption("max(0, 1 − D(x)) + max(0, 1 + D(G(z))); G: −D(G(z))"); break;
   }
   ImGui::PopTextWrapPos();

@@ -215,7 +215,15 @@ torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
   auto ys = values.flip(0).unsqueeze(1).expand({n, n});  // row 0 at the top: +extent
   auto xs = values.unsqueeze(0).expand({n, n});
   auto points = torch::stack({xs.reshape(-1), ys.reshape(-1)}, 1);
-  return torch::sigmoid(d_->forward(points)).reshape({n, n});
+  auto scores = d_->forward(points).reshape({n, n});
+  switch (config_.loss) {
+    case GanLoss::LeastSquares:  // D regresses real -> 1, fake -> 0
+      return scores.clamp(0, 1);
+    case GanLoss::WassersteinGP:  // a critic's offset means nothing: centre and scale over the plane
+      return 0.5 + 0.5 * torch::tanh((scores - scores.mean()) / (scores.std() + 1e-6));
+    default:
+      return torch::sigmoid(scores);
+  }
 }
 
 int GanTrainer::ring_modes_covered(const torch::Tensor& points) {

@@ -39,8 +39,9 @@ class GanTrainer {
   torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {});
   torch::Tensor fixed_noise() const { return fixed_z_; }
   torch::Tensor fixed_labels() const { return fixed_labels_; }
-  // Toy mode: real points, and D's output sigmoid(score) on an n x n grid over [-extent, extent]^2
-  // (row 0 at the top, +y).
+  // Toy mode: real points, and D's judgement in [0, 1] (1: real) on an n x n grid over
+  // [-extent, extent]^2, row 0 at the top (+y): sigmoid(score), LSGAN's score clamped, or a WGAN
+  // critic's score centred and squashed (its offset carries no meaning).
   torch::Tensor toy_real(int64_t n);
   torch::Tensor toy_decision_surface(int n, float extent);
   // Ring data: how many of the 8 modes hold at least 2 % of `points` (generated points within 0.5 of
