@@ -39,6 +39,7 @@ void GanPanel::draw_controls(Session& session, const GanLabView& view) {
     c.toy = mode_ == 2 ? ToyData::Spiral : ToyData::Ring;
     if (c.mode == GanMode::Toy) c.latent = 8, c.batch_size = 256, c.conditional = false;
     c.loss = GanLoss(loss_);
+    c.optimizer = GanOptimizer(optimizer_);
     c.lr_g = lr_g_;
     c.lr_d = lr_d_;
     c.d_steps = d_steps_;
@@ -67,6 +68,8 @@ void GanPanel::draw_controls(Session& session, const GanLabView& view) {
   ImGui::SetNextItemWidth(150);
   if (ImGui::Combo("loss (live)", &loss_, "minimax (saturating)\0non-saturating\0LSGAN\0WGAN-GP\0hinge\0"))
     gan.set_loss(GanLoss(loss_));
+  ImGui::SetNextItemWidth(150);
+  if (ImGui::Combo("optimizer (live)", &optimizer_, "Adam\0RMSprop\0SGD\0")) gan.set_optimizer(GanOptimizer(optimizer_));
   ImGui::SetNextItemWidth(150);
   bool lr_changed = ImGui::SliderFloat("lr G", &lr_g_, 1e-5f, 1e-2f, "%.5f", ImGuiSliderFlags_Logarithmic);
   ImGui::SetNextItemWidth(150);
@@ -247,6 +250,7 @@ void GanPanel::draw(Session& session, ImageRenderer& renderer) {
   const GanLabView& v = snapshot ? snapshot->value : empty;
   if (v.exists && v.id != synced_model_) {  // a new or loaded model: the controls show its settings
     loss_ = int(v.config.loss);
+    optimizer_ = int(v.config.optimizer);
     lr_g_ = v.config.lr_g;
     lr_d_ = v.config.lr_d;
     d_steps_ = v.config.d_steps;

@@ -25,6 +25,7 @@ class GanPanel {
   }();
   int mode_ = 0;  // 0 images, 1 toy ring, 2 toy spiral
   int loss_ = int(GanLoss::NonSaturating);
+  int optimizer_ = int(GanOptimizer::Adam);
   float lr_g_ = 2e-4f, lr_d_ = 2e-4f;
   int d_steps_ = 1, slow_ms_ = 0;
   char path_[512] = "gan.safetensors";

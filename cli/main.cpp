@@ -136,6 +136,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ns", "minimax", "lsgan", "wgan-gp", "hinge"}));
   train->add_flag("--cond", gan_request.config.conditional, "GAN: condition G and D on the class (cGAN)");
   train->add_option("--toy", toy, "GAN: the 2-D toy mode on ring or spiral data")->check(CLI::IsMember({"ring", "spiral"}));
+  std::string gan_optimizer = "adam";
+  train->add_option("--optimizer", gan_optimizer, "GAN: adam, rmsprop or sgd")->check(CLI::IsMember({"adam", "rmsprop", "sgd"}));
   train->add_option("--lr-g", gan_request.config.lr_g, "GAN: generator learning rate")->check(CLI::Range(1e-6, 0.5));
   train->add_option("--lr-d", gan_request.config.lr_d, "GAN: discriminator learning rate")->check(CLI::Range(1e-6, 0.5));
   train->add_option("--d-steps", gan_request.config.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
@@ -178,6 +180,7 @@ int main(int argc, char** argv) {
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
     if (train->parsed() && model == "gan") {
       gan_request.config.loss = genlab::parse_loss(gan_loss);
+      gan_request.config.optimizer = genlab::parse_optimizer(gan_optimizer);
       if (!toy.empty()) {
         gan_request.config.mode = genlab::GanMode::Toy;
         gan_request.config.toy = genlab::parse_toy(toy);

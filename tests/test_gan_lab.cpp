@@ -1,7 +1,9 @@
 // The GAN lab as the app drives it: through the Session's worker, reading published views.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "core/labs/gan_lab.h"
 
@@ -60,4 +62,37 @@ TEST(GanLab, ConditionalImagesGiveAGridAndExploration) {
   ASSERT_TRUE(lab.exploration().get());
   EXPECT_EQ(lab.exploration().get()->value.strip.cols, 6);
   EXPECT_EQ(lab.exploration().get()->value.seed_grid.indices.size(), 36u);
+}
+
+TEST(GanLab, ANanPausesTheRunWithTheMessageAndTheOptimizerCanBeSwitched) {
+  Session session(1);
+  GanConfig toy;
+  toy.mode = GanMode::Toy;
+  toy.latent = 8;
+  toy.batch_size = 64;
+  toy.lr_g = toy.lr_d = 0.9f;  // far too high: the losses blow up
+  toy.optimizer = GanOptimizer::SGD;
+  GanLab& lab = session.gan();
+  lab.new_model(toy);
+  lab.train(0);
+  // The run pauses itself on the first non-finite loss instead of ending.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (session.worker().status()->value.state != WorkerState::Paused && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  WorkerStatus s = session.worker().status()->value;
+  ASSERT_EQ(s.state, WorkerState::Paused) << "the blow-up never came";
+  EXPECT_EQ(s.job, "train GAN");
+  EXPECT_NE(s.error.find("restored the weights of step"), std::string::npos) << s.error;
+  // Switch the optimizer and the learning rates, resume: the run goes on with them.
+  lab.set_optimizer(GanOptimizer::Adam);
+  lab.set_learning_rates(1e-4f, 1e-4f);
+  session.worker().set_paused(false);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (lab.view().get()->value.config.optimizer != GanOptimizer::Adam && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  session.worker().cancel();
+  session.worker().wait_idle();
+  const GanLabView& v = lab.view().get()->value;
+  EXPECT_EQ(v.config.optimizer, GanOptimizer::Adam);
+  EXPECT_FLOAT_EQ(v.config.lr_g, 1e-4f);
 }

@@ -67,6 +67,11 @@ void JobContext::progress(int64_t done, int64_t total) {
   worker_.publish_status();
 }
 
+void JobContext::report_error(const std::string& message) {
+  std::lock_guard<std::mutex> lock(worker_.mutex_);
+  worker_.record_error(preview_key_.empty() ? worker_.state_.job : preview_key_, message);
+}
+
 Worker::Worker(std::function<void()> thread_init) {
   status_.publish(state_);
   thread_ = std::thread([this, init = std::move(thread_init)] {

@@ -51,6 +51,8 @@ class JobContext {
   bool cancelled() const;
   // Reports progress; the worker derives the ETA from it.
   void progress(int64_t done, int64_t total);
+  // Publishes an error line without ending the job (a run that pauses itself to keep its state).
+  void report_error(const std::string& message);
   // The stamp of the request this job serves; previews publish it with their result.
   uint64_t request_stamp() const { return stamp_; }
 

@@ -166,7 +166,20 @@ void GanLab::train(int64_t steps) {
       if (int k = d_steps_.exchange(-1); k > 0) t.set_d_steps(k);
       float lr_g = lr_g_.exchange(-1.f), lr_d = lr_d_.exchange(-1.f);
       if (lr_g > 0 && lr_d > 0) t.set_learning_rates(lr_g, lr_d);
-      s.record(t.step());
+      if (int optimizer = optimizer_.exchange(-1); optimizer >= 0) t.set_optimizer(GanOptimizer(optimizer));
+      GanStepStats stats;
+      try {
+        stats = t.step();
+      } catch (const std::runtime_error& e) {
+        // A NaN or inf: the trainer restored the last good weights. Pause with the message, so
+        // the user can change the loss or learning rates and resume.
+        ctx.report_error(e.what());
+        session_.worker().set_paused(true);
+        s.refresh(false);
+        view_.publish(s.view);
+        continue;
+      }
+      s.record(stats);
       if (steps > 0) ctx.progress(t.step_count() - start, steps);
       if (int ms = slow_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       ++since_snapshot;
@@ -190,6 +203,7 @@ void GanLab::single_step(Single which) {
     GanTrainer& t = s.trainer_or_throw();
     torch::AutoGradMode grad(true);
     if (int loss = loss_.exchange(-1); loss >= 0) t.set_loss(GanLoss(loss));
+    if (int optimizer = optimizer_.exchange(-1); optimizer >= 0) t.set_optimizer(GanOptimizer(optimizer));
     GanStepStats stats = which == Single::D ? t.step_d() : which == Single::G ? t.step_g() : t.step();
     s.record(stats);
     s.refresh(false);

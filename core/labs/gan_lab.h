@@ -1,5 +1,6 @@
 // The GAN lab's model side: live adversarial training with GAN-Lab-style controls (play, step D,
-// step G, k D-steps, losses and learning rates switched mid-run, slow motion), monitoring, a
+// step G, k D-steps, losses, optimizers and learning rates switched mid-run, slow motion; a NaN
+// pauses the run with the last good weights), monitoring, a
 // snapshot timeline, a mode-collapse meter, the 2-D toy mode, and seed exploration. Torch-free
 // header: the UI enqueues, the worker computes, the UI reads the published views.
 #pragma once
@@ -64,6 +65,7 @@ class GanLab {
   enum class Single { D, G, Both };
   void single_step(Single which);
   void set_loss(GanLoss loss) { loss_ = int(loss); }
+  void set_optimizer(GanOptimizer optimizer) { optimizer_ = int(optimizer); }
   void set_learning_rates(float lr_g, float lr_d) { lr_g_ = lr_g, lr_d_ = lr_d; }
   void set_d_steps(int k) { d_steps_ = k; }
   void set_slow_motion_ms(int ms) { slow_ms_ = ms; }
@@ -81,7 +83,7 @@ class GanLab {
 
  private:
   Session& session_;
-  std::atomic<int> loss_{-1}, d_steps_{-1}, slow_ms_{0};
+  std::atomic<int> loss_{-1}, optimizer_{-1}, d_steps_{-1}, slow_ms_{0};
   std::atomic<float> lr_g_{-1.f}, lr_d_{-1.f};
   Latest<GanLabView> view_;
   Latest<GanExploreView> explore_;

@@ -17,6 +17,17 @@ GanLoss parse_loss(const std::string& name) {
   throw std::invalid_argument("loss '" + name + "' is not minimax, ns, lsgan, wgan-gp or hinge");
 }
 
+const char* optimizer_name(GanOptimizer optimizer) {
+  return optimizer == GanOptimizer::Adam ? "adam" : optimizer == GanOptimizer::RMSprop ? "rmsprop" : "sgd";
+}
+
+GanOptimizer parse_optimizer(const std::string& name) {
+  if (name == "adam") return GanOptimizer::Adam;
+  if (name == "rmsprop") return GanOptimizer::RMSprop;
+  if (name == "sgd") return GanOptimizer::SGD;
+  throw std::invalid_argument("optimizer '" + name + "' is not adam, rmsprop or sgd");
+}
+
 const char* toy_name(ToyData toy) { return toy == ToyData::Ring ? "ring" : "spiral"; }
 
 ToyData parse_toy(const std::string& name) {
@@ -44,7 +55,7 @@ void GanConfig::validate() const {
 
 std::string GanConfig::to_json() const {
   nlohmann::json j = {
-      {"mode", mode == GanMode::Images ? "images" : "toy"}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)},
+      {"mode", mode == GanMode::Images ? "images" : "toy"}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
       {"conditional", conditional}, {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
       {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"batch_size", batch_size}, {"seed", seed},
       {"classes", classes}, {"channels", channels}, {"height", height}, {"width_px", width_px},
@@ -62,6 +73,7 @@ GanConfig GanConfig::from_json(const std::string& text) {
     c.mode = mode == "images" ? GanMode::Images : GanMode::Toy;
     c.toy = parse_toy(j.at("toy").get<std::string>());
     c.loss = parse_loss(j.at("loss").get<std::string>());
+    c.optimizer = parse_optimizer(j.value("optimizer", std::string("adam")));
     c.conditional = j.at("conditional").get<bool>();
     c.latent = j.at("latent").get<int>();
     c.width = j.at("width").get<int>();

@@ -10,11 +10,13 @@ namespace genlab {
 enum class GanLoss { Minimax, NonSaturating, LeastSquares, WassersteinGP, Hinge };
 enum class GanMode { Images, Toy };
 enum class ToyData { Ring, Spiral };
+enum class GanOptimizer { Adam, RMSprop, SGD };
 
 struct GanConfig {
   GanMode mode = GanMode::Images;
   ToyData toy = ToyData::Ring;
   GanLoss loss = GanLoss::NonSaturating;
+  GanOptimizer optimizer = GanOptimizer::Adam;
   bool conditional = false;  // images only: G and D see the class label (cGAN)
   int latent = 64;           // z size (toy mode: 8)
   int width = 64;            // base channel count of G and D
@@ -33,6 +35,8 @@ struct GanConfig {
 
 const char* loss_name(GanLoss loss);  // "minimax", "ns", "lsgan", "wgan-gp", "hinge"
 GanLoss parse_loss(const std::string& name);
+const char* optimizer_name(GanOptimizer optimizer);  // "adam", "rmsprop", "sgd"
+GanOptimizer parse_optimizer(const std::string& name);
 const char* toy_name(ToyData toy);    // "ring", "spiral"
 ToyData parse_toy(const std::string& name);
 

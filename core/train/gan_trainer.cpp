@@ -33,8 +33,8 @@ void restore_parameters(torch::nn::Module& module, const std::vector<torch::Tens
   for (auto& b : module.buffers()) b.copy_(saved[i++]);
 }
 
-void set_lr(torch::optim::Adam& opt, float lr) {
-  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+void set_lr(torch::optim::Optimizer& opt, float lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
 // DCGAN's Adam(0.5, 0.999), except WGAN-GP, whose critic wants no momentum: Adam(0, 0.9).
@@ -42,8 +42,16 @@ std::tuple<double, double> betas_for(GanLoss loss) {
   return loss == GanLoss::WassersteinGP ? std::make_tuple(0.0, 0.9) : std::make_tuple(0.5, 0.999);
 }
 
-std::unique_ptr<torch::optim::Adam> make_adam(torch::nn::Module& module, float lr, GanLoss loss) {
-  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(loss)));
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& module, float lr, const GanConfig& config) {
+  switch (config.optimizer) {
+    case GanOptimizer::RMSprop:
+      return std::make_unique<torch::optim::RMSprop>(module.parameters(), torch::optim::RMSpropOptions(lr));
+    case GanOptimizer::SGD:
+      return std::make_unique<torch::optim::SGD>(module.parameters(), torch::optim::SGDOptions(lr));
+    case GanOptimizer::Adam:
+      break;
+  }
+  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(config.loss)));
 }
 
 }  // namespace
@@ -64,8 +72,7 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
   torch::manual_seed(config_.seed);
   g_ = Generator(config_);
   d_ = Discriminator(config_);
-  opt_g_ = make_adam(*g_, config_.lr_g, config_.loss);
-  opt_d_ = make_adam(*d_, config_.lr_d, config_.loss);
+  make_optimizers();
   // A cGAN's fixed grid has a row of 8 per class (up to 16 classes); otherwise 8 x 8.
   const int64_t fixed = config_.conditional ? 8 * std::min(config_.classes, 16) : kFixedSamples;
   fixed_z_ = torch::randn({fixed, config_.latent});
@@ -78,10 +85,22 @@ double GanTrainer::epoch() const {
   return data_ && config_.mode == GanMode::Images ? double(images_seen_) / double(data_->train.count) : 0.0;
 }
 
+void GanTrainer::make_optimizers() {
+  opt_g_ = make_optimizer(*g_, config_.lr_g, config_);
+  opt_d_ = make_optimizer(*d_, config_.lr_d, config_);
+}
+
 void GanTrainer::set_loss(GanLoss loss) {
   config_.loss = loss;
   for (auto* opt : {opt_g_.get(), opt_d_.get()})
-    for (auto& group : opt->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).betas(betas_for(loss));
+    for (auto& group : opt->param_groups())
+      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) adam->betas(betas_for(loss));
+}
+
+void GanTrainer::set_optimizer(GanOptimizer optimizer) {
+  if (optimizer == config_.optimizer) return;
+  config_.optimizer = optimizer;
+  make_optimizers();
 }
 
 void GanTrainer::set_learning_rates(float lr_g, float lr_d) {
@@ -130,9 +149,7 @@ void GanTrainer::guard(float value, const char* what) {
   restore_parameters(*g_, good_g_);
   restore_parameters(*d_, good_d_);
   step_ = good_step_;
-  // Adam's moments hold the NaN too: start them afresh with the restored weights.
-  opt_g_ = make_adam(*g_, config_.lr_g, config_.loss);
-  opt_d_ = make_adam(*d_, config_.lr_d, config_.loss);
+  make_optimizers();  // their moments hold the NaN too: start afresh with the restored weights
   throw std::runtime_error(std::string(what) + " became " + std::to_string(value) + "; restored the weights of step " +
                            std::to_string(good_step_) + " (try a lower learning rate or another loss)");
 }
@@ -264,6 +281,7 @@ void GanTrainer::resume(const std::string& path) {
   both.register_module("g", g_.ptr());
   both.register_module("d", d_.ptr());
   load_module(both, file, path);
+  set_optimizer(saved.optimizer);
   load_optimizer(*opt_g_, path + ".g");
   load_optimizer(*opt_d_, path + ".d");
   step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));

@@ -32,6 +32,7 @@ class GanTrainer {
   GanStepStats step_g();  // one generator update
 
   void set_loss(GanLoss loss);  // also sets Adam's betas for that loss
+  void set_optimizer(GanOptimizer optimizer);  // new optimizers for G and D (their state starts afresh)
   void set_d_steps(int k) { config_.d_steps = std::max(1, k); }
   void set_learning_rates(float lr_g, float lr_d);
 
@@ -72,7 +73,8 @@ class GanTrainer {
   torch::Tensor train_bytes_, train_labels_;
   Generator g_{nullptr};
   Discriminator d_{nullptr};
-  std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
+  void make_optimizers();
+  std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_;
   torch::Tensor fixed_z_, fixed_labels_;
   torch::Tensor permutation_;
   int64_t cursor_ = 0, step_ = 0, images_seen_ = 0;
