@@ -130,6 +130,12 @@ void GanPanel::draw_monitor(const GanLabView& v) {
     half.x = {float(v.history.front().step), float(v.history.back().step)};
     half.y = {0.5f, 0.5f};
   }
+  // Exponential smoothing of the noisy per-step figures (the ½ line stays as it is).
+  for (PlotSeries* series : {&ld, &lg, &value, &dx, &dgz, &gd, &gg})
+    for (size_t i = 1; i < series->y.size(); ++i)
+      series->y[i] = smoothing_ * series->y[i - 1] + (1 - smoothing_) * series->y[i];
+  ImGui::SetNextItemWidth(120);
+  ImGui::SliderFloat("smoothing", &smoothing_, 0.f, 0.99f, "%.2f");
   const float w = (ImGui::GetContentRegionAvail().x - 16) / 3;
   line_plot("losses", {ld, lg, value}, ImVec2(w, 150));
   ImGui::SameLine();

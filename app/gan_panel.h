@@ -28,6 +28,7 @@ class GanPanel {
   int optimizer_ = int(GanOptimizer::Adam);
   float lr_g_ = 2e-4f, lr_d_ = 2e-4f;
   int d_steps_ = 1, slow_ms_ = 0;
+  float smoothing_ = 0.9f;
   char path_[512] = "gan.safetensors";
   int timeline_index_ = -1;  // -1: follow the newest
   int seeds_[4] = {1, 2, 3, 4};

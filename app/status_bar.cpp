@@ -34,7 +34,7 @@ void StatusBar::draw(Session& session, float fps) {
     ImGui::SameLine();
     float fraction = s.total > 0 ? float(s.done) / float(s.total) : 0.f;
     std::string overlay = s.total > 0 ? std::to_string(int(fraction * 100)) + " % · ETA " + format_duration(s.eta_s)
-                                      : format_duration(s.elapsed_s);
+                                      : std::to_string(s.done) + " steps · " + format_duration(s.elapsed_s);
     ImGui::ProgressBar(fraction, ImVec2(260, 0), overlay.c_str());
     ImGui::SameLine();
     if (ImGui::SmallButton(s.state == WorkerState::Paused ? "resume" : "pause"))

@@ -180,7 +180,7 @@ void GanLab::train(int64_t steps) {
         continue;
       }
       s.record(stats);
-      if (steps > 0) ctx.progress(t.step_count() - start, steps);
+      ctx.progress(t.step_count() - start, steps);  // steps == 0 (play): elapsed time, no ETA
       if (int ms = slow_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       ++since_snapshot;
       auto now = Clock::now();
