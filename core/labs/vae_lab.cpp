@@ -239,18 +239,28 @@ uint64_t VaeLab::request_live(const char* key, std::function<void()> State::*slo
   });
 }
 
+namespace {
+
+// The image of one code (1 x latent), with the code's prior density: what the sliders show.
+LatentDecode decode_code(VaeTrainer& t, AutoencoderKind kind, const torch::Tensor& code) {
+  torch::NoGradGuard no_grad;
+  t.model()->eval();
+  LatentDecode out;
+  out.kind = kind;
+  out.z = to_vector(code);
+  out.image = tensor_image(t.model()->decode(code)[0]);
+  out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
+  return out;
+}
+
+}  // namespace
+
 uint64_t VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
   return request_live("vae.decode", &State::redraw_decode, [this, kind, z](uint64_t request) {
     VaeTrainer& t = state_->trainer_for(kind);
-    torch::NoGradGuard no_grad;
-    t.model()->eval();
     auto code = from_vector(z).slice(1, 0, t.config().latent);
     if (code.size(1) < t.config().latent) code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
-    LatentDecode out;
-    out.kind = kind;
-    out.z = to_vector(code);
-    out.image = tensor_image(t.model()->decode(code)[0]);
-    out.neg_log_prior = 0.5 * code.pow(2).sum().item<double>() + 0.5 * double(code.size(1)) * kLog2Pi;
+    LatentDecode out = decode_code(t, kind, code);
     out.request = request;
     decoded_.publish(std::move(out));
   });
@@ -263,11 +273,7 @@ LatentDecode encode_one(VaeTrainer& t, AutoencoderKind kind, const torch::Tensor
   torch::NoGradGuard no_grad;
   t.model()->eval();
   auto [mu, logvar] = t.model()->encode(x);
-  LatentDecode out;
-  out.kind = kind;
-  out.z = to_vector(mu);
-  out.image = tensor_image(t.model()->decode(mu)[0]);
-  out.neg_log_prior = 0.5 * mu.pow(2).sum().item<double>() + 0.5 * double(mu.size(1)) * kLog2Pi;
+  LatentDecode out = decode_code(t, kind, mu);
   out.from_encoding = true;
   out.source_index = source_index;
   if (kind == AutoencoderKind::VAE) {
