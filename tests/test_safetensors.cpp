@@ -316,7 +316,9 @@ TEST(Safetensors, DecodesAHandBuiltFile) {
       R"({"b":{"dtype":"I64","shape":[],"data_offsets":[4,12]},)"
       R"("a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
       R"("__metadata__":{"format":"pt","genlab":"{\"step\":7}"}})";
-  std::vector<uint8_t> bytes = {uint8_t(header.size()), 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> bytes(8, 0);
+  bytes[0] = uint8_t(header.size());
+  bytes.reserve(8 + header.size() + 12);  // no reallocation inside insert: GCC 12 misreads that path
   bytes.insert(bytes.end(), header.begin(), header.end());
   const std::vector<uint8_t> data = {0x00, 0x3C, 0x00, 0xC0,                          // F16 1.0, -2.0
                                      0xFB, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};  // I64 -5
