@@ -1,0 +1,106 @@
+#include "core/diffusion/samplers.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace genlab {
+
+const char* sampler_name(SamplerKind kind) {
+  return kind == SamplerKind::DDPM ? "ddpm" : kind == SamplerKind::DDIM ? "ddim" : "dpmpp2m";
+}
+
+SamplerKind parse_sampler(const std::string& name) {
+  if (name == "ddpm") return SamplerKind::DDPM;
+  if (name == "ddim") return SamplerKind::DDIM;
+  if (name == "dpmpp2m") return SamplerKind::DPMSolverPP2M;
+  throw std::invalid_argument("sampler '" + name + "' is not ddpm, ddim or dpmpp2m");
+}
+
+std::vector<int> sampling_timesteps(int T, int steps) {
+  if (steps < 1 || steps > T)
+    throw std::invalid_argument("steps " + std::to_string(steps) + " is not in 1.." + std::to_string(T));
+  std::vector<int> out;
+  for (int k = 0; k < steps; ++k) out.push_back(int(std::lround(T - double(k) * T / steps)));
+  return out;
+}
+
+torch::Tensor forward_jump(const NoiseSchedule& s, const torch::Tensor& x0, int t, const torch::Tensor& eps) {
+  return s.signal(t) * x0 + s.noise(t) * eps;
+}
+
+torch::Tensor predict_x0(const NoiseSchedule& s, const torch::Tensor& x_t, int t, const torch::Tensor& eps) {
+  return (x_t - s.noise(t) * eps) / s.signal(t);
+}
+
+torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w) {
+  return eps_uncond + w * (eps_cond - eps_uncond);
+}
+
+namespace {
+
+// One step from t to s < t. DDPM: the posterior q(x_s | x_t, x0) with the beta of the skipped span
+// (exactly Ho et al.'s step when s = t - 1). DDIM: Song et al.'s update with sigma scaled by eta.
+torch::Tensor ancestral_step(const NoiseSchedule& sch, SamplerKind kind, const torch::Tensor& x_t, int t, int s,
+                             const torch::Tensor& eps, const torch::Tensor& x0, double eta, at::Generator& noise) {
+  const double ab_t = sch.alpha_bar_at(t), ab_s = sch.alpha_bar_at(s);
+  if (s == 0) return x0;
+  const double beta_span = 1 - ab_t / ab_s;
+  if (kind == SamplerKind::DDPM) {
+    const double c0 = std::sqrt(ab_s) * beta_span / (1 - ab_t);
+    const double ct = std::sqrt(ab_t / ab_s) * (1 - ab_s) / (1 - ab_t);
+    const double sigma = std::sqrt((1 - ab_s) / (1 - ab_t) * beta_span);
+    return c0 * x0 + ct * x_t + sigma * at::randn(x_t.sizes(), noise);
+  }
+  const double sigma = eta * std::sqrt((1 - ab_s) / (1 - ab_t) * beta_span);
+  auto x = std::sqrt(ab_s) * x0 + std::sqrt(std::max(0.0, 1 - ab_s - sigma * sigma)) * eps;
+  return sigma > 0 ? x + sigma * at::randn(x_t.sizes(), noise) : x;
+}
+
+}  // namespace
+
+SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& denoise, torch::Tensor x_T, int steps,
+                    double eta, at::Generator noise, const StepCallback& on_step) {
+  const std::vector<int> ts = sampling_timesteps(sch.T, steps);
+  SampleResult result;
+  torch::Tensor x = std::move(x_T);
+  torch::Tensor previous_x0;  // DPM-Solver++(2M) keeps the last data prediction
+  double previous_h = 0;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const int t = ts[i], s = i + 1 < ts.size() ? ts[i + 1] : 0;
+    SamplerStep step;
+    step.index = int(i);
+    step.t = t;
+    step.t_next = s;
+    step.x_t = x;
+    step.eps = denoise(x, t);
+    step.x0 = predict_x0(sch, x, t, step.eps);
+    if (kind == SamplerKind::DPMSolverPP2M) {
+      if (s == 0) {
+        step.x_next = step.x0;  // the last step lands on the data prediction (sigma = 0)
+      } else {
+        auto lambda = [&](int u) { return std::log(sch.signal(u) / sch.noise(u)); };
+        const double h = lambda(s) - lambda(t);
+        torch::Tensor d = step.x0;
+        if (previous_x0.defined()) {  // second order: extrapolate the data prediction
+          const double r = previous_h / h;
+          d = (1 + 1 / (2 * r)) * step.x0 - (1 / (2 * r)) * previous_x0;
+        }
+        step.x_next = (sch.noise(s) / sch.noise(t)) * x - sch.signal(s) * std::expm1(-h) * d;
+        previous_h = h;
+      }
+      previous_x0 = step.x0;
+    } else {
+      step.x_next = ancestral_step(sch, kind, x, t, s, step.eps, step.x0, eta, noise);
+    }
+    x = step.x_next;
+    result.steps_done = int(i) + 1;
+    if (on_step && !on_step(step)) {
+      result.stopped = i + 1 < ts.size();
+      break;
+    }
+  }
+  result.x = x;
+  return result;
+}
+
+}  // namespace genlab

@@ -1,0 +1,56 @@
+// Diffusion samplers: stateless functions over a denoise callback, apart from the network and the
+// schedule. Each takes x_T and walks a descending list of timesteps, reporting every step (for
+// streaming and playback) and stopping when the callback says so. Torch header.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/diffusion/schedule.h"
+
+namespace genlab {
+
+enum class SamplerKind { DDPM, DDIM, DPMSolverPP2M };
+const char* sampler_name(SamplerKind kind);  // "ddpm", "ddim", "dpmpp2m"
+SamplerKind parse_sampler(const std::string& name);
+
+// The noise the network predicts in x_t at timestep t (1..T), guidance already applied.
+using Denoiser = std::function<torch::Tensor(const torch::Tensor& x_t, int t)>;
+
+struct SamplerStep {
+  int index = 0;           // 0-based step number
+  int t = 0, t_next = 0;   // the step goes from t to t_next (0: clean)
+  torch::Tensor x_t;       // the input of this step
+  torch::Tensor eps;       // the (guided) noise prediction at t
+  torch::Tensor x0;        // the predicted clean image at t
+  torch::Tensor x_next;    // the output of this step
+};
+// Return false to stop sampling (a newer request, a cancel).
+using StepCallback = std::function<bool(const SamplerStep&)>;
+
+struct SampleResult {
+  torch::Tensor x;  // the final sample, or the latest x when stopped early
+  int steps_done = 0;
+  bool stopped = false;
+};
+
+// `steps` timesteps from T down, evenly spaced and ending at the lowest ("trailing"): T=1000,
+// steps=4 gives 1000, 750, 500, 250. 1 <= steps <= T.
+std::vector<int> sampling_timesteps(int T, int steps);
+
+// x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps: the forward jump.
+torch::Tensor forward_jump(const NoiseSchedule& schedule, const torch::Tensor& x0, int t, const torch::Tensor& eps);
+// x0 predicted from x_t and the noise prediction (the jump solved for x0).
+torch::Tensor predict_x0(const NoiseSchedule& schedule, const torch::Tensor& x_t, int t, const torch::Tensor& eps);
+// eps~ = eps(x, none) + w (eps(x, c) - eps(x, none)): w = 0 unconditional, w = 1 conditional.
+torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w);
+
+// eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. `noise`
+// draws the fresh noise of DDPM and DDIM with eta > 0.
+SampleResult sample(SamplerKind kind, const NoiseSchedule& schedule, const Denoiser& denoise, torch::Tensor x_T,
+                    int steps, double eta, at::Generator noise, const StepCallback& on_step = {});
+
+}  // namespace genlab
