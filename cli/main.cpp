@@ -9,6 +9,7 @@
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
 #include "core/io/safetensors.h"
+#include "core/diffusion/diffusion_run.h"
 #include "core/train/gan_run.h"
 #include "core/train/vae_run.h"
 
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
   std::string model = "vae", arch = "conv", recon = "bernoulli";
   bool no_binarize = false;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", model, "vae, ae or gan")->check(CLI::IsMember({"vae", "ae", "gan"}));
+  train->add_option("--model", model, "vae, ae, gan or ddpm")->check(CLI::IsMember({"vae", "ae", "gan", "ddpm"}));
   train->add_option("--arch", arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   int latent = 0;
   train->add_option("--latent", latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
@@ -134,7 +135,8 @@ int main(int argc, char** argv) {
   std::string gan_loss = "ns", toy;
   train->add_option("--loss", gan_loss, "GAN loss: ns, minimax, lsgan, wgan-gp or hinge")
       ->check(CLI::IsMember({"ns", "minimax", "lsgan", "wgan-gp", "hinge"}));
-  train->add_flag("--cond", gan_request.config.conditional, "GAN: condition G and D on the class (cGAN)");
+  bool conditional = false;
+  train->add_flag("--cond", conditional, "GAN, DDPM: condition on the class (cGAN; a DDPM with CFG)");
   train->add_option("--toy", toy, "GAN: the 2-D toy mode on ring or spiral data")->check(CLI::IsMember({"ring", "spiral"}));
   std::string gan_optimizer = "adam";
   train->add_option("--optimizer", gan_optimizer, "GAN: adam, rmsprop or sgd")->check(CLI::IsMember({"adam", "rmsprop", "sgd"}));
@@ -143,13 +145,19 @@ int main(int argc, char** argv) {
   train->add_option("--d-steps", gan_request.config.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
 
   genlab::GanSampleRequest sample_request;
-  auto* sample = app.add_subcommand("sample", "draw samples from a GAN checkpoint");
+  genlab::DiffusionSampleRequest diffusion_sample;
+  auto* sample = app.add_subcommand("sample", "draw samples from a GAN or diffusion checkpoint");
   sample->add_option("--ckpt", sample_request.checkpoint, "checkpoint (.safetensors)")->required();
   sample->add_option("--n", sample_request.n, "number of samples")->check(CLI::Range(1, 4096));
   sample->add_option("--seed", sample_request.seed, "noise seed");
-  sample->add_option("--class", sample_request.label, "cGAN: class to draw (default: every class in turn)")
+  sample->add_option("--class", sample_request.label, "class to draw (default: every class in turn)")
       ->check(CLI::NonNegativeNumber);
   sample->add_option("--out", sample_request.out, "grid.png or samples.npy")->required();
+  sample->add_option("--sampler", diffusion_sample.sampler, "diffusion: ddpm, ddim or dpmpp2m")
+      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
+  sample->add_option("--steps", diffusion_sample.steps, "diffusion: sampling steps (1..T)");
+  sample->add_option("--cfg", diffusion_sample.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)");
+  sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)");
 
   genlab::VaeEvalRequest eval_request;
   bool eval_json = false;
@@ -179,6 +187,7 @@ int main(int argc, char** argv) {
     if (bench->parsed()) return run_bench(machine, bench_json);
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
     if (train->parsed() && model == "gan") {
+      gan_request.config.conditional = conditional;
       gan_request.config.loss = genlab::parse_loss(gan_loss);
       gan_request.config.optimizer = genlab::parse_optimizer(gan_optimizer);
       if (!toy.empty()) {
@@ -201,7 +210,30 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (sample->parsed()) {
-      std::cout << genlab::sample_gan(sample_request) << "\n";
+      if (genlab::checkpoint_model_name(sample_request.checkpoint) == "ddpm") {
+        diffusion_sample.checkpoint = sample_request.checkpoint;
+        diffusion_sample.n = sample_request.n;
+        diffusion_sample.seed = sample_request.seed;
+        diffusion_sample.label = sample_request.label;
+        diffusion_sample.out = sample_request.out;
+        std::cout << genlab::sample_ddpm(diffusion_sample) << "\n";
+      } else {
+        std::cout << genlab::sample_gan(sample_request) << "\n";
+      }
+      return 0;
+    }
+    if (train->parsed() && model == "ddpm") {
+      genlab::DiffusionTrainRequest ddpm;
+      ddpm.conditional = conditional;
+      ddpm.dataset = train_request.dataset;
+      ddpm.epochs = train_request.epochs;
+      ddpm.steps = train_request.steps;
+      ddpm.seed = train_request.config.seed;
+      ddpm.out = train_request.out;
+      ddpm.resume = train_request.resume;
+      if (train->count("--batch")) ddpm.batch_size = train_request.config.batch_size;
+      if (train->count("--lr")) ddpm.learning_rate = train_request.config.learning_rate;
+      std::cout << genlab::train_ddpm(ddpm, log) << "\n";
       return 0;
     }
     if (train->parsed()) {

@@ -149,3 +149,20 @@ TEST(Samplers, StepsAreReportedAndSamplingStopsWhenAsked) {
   EXPECT_EQ(r.steps_done, 3);
   EXPECT_TRUE(r.stopped);
 }
+
+TEST(Samplers, ClippingKeepsPredictedImagesInRange) {
+  // A denoiser that is badly wrong at large t: without clipping x0 explodes, with clipping it stays in [-1, 1].
+  const Denoiser wrong = [](const torch::Tensor& x, int) { return torch::zeros_like(x); };
+  auto x_T = torch::randn({256});
+  double worst_unclipped = 0;
+  sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, generator(1), [&](const SamplerStep& step) {
+    worst_unclipped = std::max(worst_unclipped, step.x0.abs().max().item<double>());
+    return true;
+  });
+  EXPECT_GT(worst_unclipped, 10.0);
+  SampleResult clipped = sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, generator(1), [&](const SamplerStep& step) {
+    EXPECT_LE(step.x0.abs().max().item<double>(), 1.0);
+    return true;
+  }, 1.0);
+  EXPECT_LE(clipped.x.abs().max().item<double>(), 1.0 + 1e-6);
+}

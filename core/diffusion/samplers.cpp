@@ -59,7 +59,7 @@ torch::Tensor ancestral_step(const NoiseSchedule& sch, SamplerKind kind, const t
 }  // namespace
 
 SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& denoise, torch::Tensor x_T, int steps,
-                    double eta, at::Generator noise, const StepCallback& on_step) {
+                    double eta, at::Generator noise, const StepCallback& on_step, double clip_x0) {
   const std::vector<int> ts = sampling_timesteps(sch.T, steps);
   SampleResult result;
   torch::Tensor x = std::move(x_T);
@@ -74,6 +74,10 @@ SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& 
     step.x_t = x;
     step.eps = denoise(x, t);
     step.x0 = predict_x0(sch, x, t, step.eps);
+    if (clip_x0 > 0) {
+      step.x0 = step.x0.clamp(-clip_x0, clip_x0);
+      step.eps = (x - sch.signal(t) * step.x0) / sch.noise(t);
+    }
     if (kind == SamplerKind::DPMSolverPP2M) {
       if (s == 0) {
         step.x_next = step.x0;  // the last step lands on the data prediction (sigma = 0)

@@ -49,8 +49,10 @@ torch::Tensor predict_x0(const NoiseSchedule& schedule, const torch::Tensor& x_t
 torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w);
 
 // eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. `noise`
-// draws the fresh noise of DDPM and DDIM with eta > 0.
+// draws the fresh noise of DDPM and DDIM with eta > 0. clip_x0 > 0 clamps each predicted x0 to
+// [-clip_x0, clip_x0] (images in [-1, 1]: at large t, x0 = (x_t - sqrt(1 - ab) eps) / sqrt(ab)
+// multiplies the net's error by up to 1 / sqrt(ab_T) ~ 160); the noise direction then follows it.
 SampleResult sample(SamplerKind kind, const NoiseSchedule& schedule, const Denoiser& denoise, torch::Tensor x_T,
-                    int steps, double eta, at::Generator noise, const StepCallback& on_step = {});
+                    int steps, double eta, at::Generator noise, const StepCallback& on_step = {}, double clip_x0 = 0);
 
 }  // namespace genlab

@@ -1,0 +1,119 @@
+#include "core/diffusion/diffusion_run.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/diffusion/diffusion_trainer.h"
+#include "core/image.h"
+#include "core/io/npy.h"
+#include "core/labs/tensors.h"
+
+namespace genlab {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log) {
+  if (request.out.empty()) throw std::invalid_argument("--out is required");
+  auto data = std::make_shared<const Dataset>(load_dataset(request.dataset));
+  DiffusionConfig config;
+  config.conditional = request.conditional;
+  config.batch_size = request.batch_size;
+  config.learning_rate = request.learning_rate;
+  config.seed = request.seed;
+  DiffusionTrainer trainer(config, data);
+  if (!request.resume.empty()) trainer.resume(request.resume);
+  const int64_t per_epoch = std::max<int64_t>(1, data->train.count / request.batch_size);
+  const int64_t target = request.steps > 0 ? request.steps : int64_t(std::ceil(request.epochs * double(per_epoch)));
+  if (target <= trainer.step())
+    throw std::invalid_argument("nothing to train: the run is already at step " + std::to_string(trainer.step()));
+  auto t0 = std::chrono::steady_clock::now(), last_log = t0, last_save = t0;
+  const int64_t first = trainer.step();
+  double smooth = 0;
+  while (trainer.step() < target) {
+    float loss = trainer.train_step();
+    if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(trainer.step()));
+    smooth = trainer.step() == first + 1 ? loss : 0.98 * smooth + 0.02 * loss;
+    if (seconds_since(last_log) > 5.0 || trainer.step() == target) {
+      last_log = std::chrono::steady_clock::now();
+      const double rate = double(trainer.step() - first) / seconds_since(t0);
+      char line[256];
+      snprintf(line, sizeof line, "step %lld/%lld  epoch %.2f  loss %.4f  %.0f img/s  ETA %.0f s", (long long)trainer.step(),
+               (long long)target, trainer.epoch(), smooth, rate * request.batch_size,
+               double(target - trainer.step()) / std::max(rate, 1e-9));
+      log(line);
+    }
+    if (seconds_since(last_save) > request.checkpoint_every_s) {
+      trainer.save(request.out, nlohmann::json({{"loss", smooth}}).dump());
+      last_save = std::chrono::steady_clock::now();
+    }
+  }
+  const double seconds = seconds_since(t0);
+  nlohmann::json buckets = nlohmann::json::array();
+  for (float b : trainer.bucket_losses()) buckets.push_back(std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr));
+  nlohmann::json metrics = {{"loss", smooth}, {"loss_per_t_bucket", buckets}, {"train_seconds", seconds}};
+  trainer.save(request.out, metrics.dump());
+  return nlohmann::json({{"model", "ddpm"}, {"conditional", request.conditional}, {"steps", trainer.step()},
+                         {"epochs", trainer.epoch()}, {"seconds", seconds},
+                         {"images_per_s", double(trainer.step() - first) * request.batch_size / seconds},
+                         {"metrics", metrics}, {"out", request.out}})
+      .dump();
+}
+
+std::string sample_ddpm(const DiffusionSampleRequest& request) {
+  if (request.n < 1 || request.n > 1024) throw std::invalid_argument("--n " + std::to_string(request.n) + " is not in 1..1024");
+  const bool png = ends_with(request.out, ".png"), npy = ends_with(request.out, ".npy");
+  if (!png && !npy) throw std::invalid_argument("--out " + request.out + ": write a .png grid or a .npy array");
+  if (!(request.cfg >= 0 && request.cfg <= 20)) throw std::invalid_argument("--cfg " + std::to_string(request.cfg) + " is not in 0..20");
+  if (!(request.eta >= 0 && request.eta <= 1)) throw std::invalid_argument("--eta " + std::to_string(request.eta) + " is not in 0..1");
+  const SamplerKind kind = parse_sampler(request.sampler);
+  DiffusionConfig config = read_diffusion_config(request.checkpoint);
+  if (request.steps < 1 || request.steps > config.T)
+    throw std::invalid_argument("--steps " + std::to_string(request.steps) + " is not in 1.." + std::to_string(config.T));
+  const int classes = config.unet.classes;
+  if (request.label >= classes && request.label >= 0)
+    throw std::invalid_argument("--class " + std::to_string(request.label) +
+                                (classes > 0 ? " is not in 0.." + std::to_string(classes - 1) : " needs a conditional model"));
+  // Sampling needs the architecture, not the images: an empty data set of the right shape.
+  auto shape_only = std::make_shared<Dataset>();
+  shape_only->channels = config.unet.channels;
+  shape_only->height = shape_only->width = config.unet.image_size;
+  shape_only->class_names.resize(size_t(classes));
+  shape_only->train.count = 1;
+  shape_only->train.pixels.assign(size_t(config.unet.channels) * config.unet.image_size * config.unet.image_size, 0);
+  shape_only->train.labels = {0};
+  DiffusionTrainer trainer(config, shape_only);
+  trainer.resume(request.checkpoint);
+  torch::Tensor labels;
+  if (classes > 0)
+    labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
+                                : torch::arange(request.n, torch::kLong).remainder(classes);
+  const int size = config.unet.image_size, c = config.unet.channels;
+  auto x_T = seeded_noise(request.seed, request.n, c * size * size).view({request.n, c, size, size});
+  auto result = sample(kind, trainer.schedule(), trainer.denoiser(labels, request.cfg), x_T, request.steps, request.eta,
+                       at::detail::createCPUGenerator(request.seed + 1), {}, 1.0);
+  auto images = ((result.x.clamp(-1, 1) + 1) * 0.5).contiguous();
+  std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
+  if (npy) {
+    write_npy_f32(request.out, {request.n, c, size, size}, values);
+  } else {
+    const int cols = classes > 0 && request.label < 0 ? classes : int(std::ceil(std::sqrt(request.n)));
+    write_png(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image);
+  }
+  return nlohmann::json({{"out", request.out}, {"sampler", request.sampler}, {"steps", request.steps}, {"cfg", request.cfg},
+                         {"eta", request.eta}, {"class", request.label}, {"seed", request.seed}, {"n", request.n}})
+      .dump();
+}
+
+}  // namespace genlab

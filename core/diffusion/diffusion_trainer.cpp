@@ -1,0 +1,176 @@
+#include "core/diffusion/diffusion_trainer.h"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "core/io/checkpoint.h"
+
+namespace genlab {
+
+std::string DiffusionConfig::to_json() const {
+  nlohmann::json j = {{"unet", nlohmann::json::parse(unet.to_json())},
+                      {"conditional", conditional},
+                      {"schedule", schedule_name(schedule)},
+                      {"T", T},
+                      {"learning_rate", learning_rate},
+                      {"batch_size", batch_size},
+                      {"label_dropout", label_dropout},
+                      {"ema_decay", ema_decay},
+                      {"seed", seed}};
+  return j.dump();
+}
+
+DiffusionConfig DiffusionConfig::from_json(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) throw std::invalid_argument("diffusion config is not a JSON object");
+  DiffusionConfig c;
+  try {
+    c.unet = UNetConfig::from_json(j.at("unet").dump());
+    c.conditional = j.at("conditional").get<bool>();
+    c.schedule = parse_schedule(j.at("schedule").get<std::string>());
+    c.T = j.at("T").get<int>();
+    c.learning_rate = j.at("learning_rate").get<float>();
+    c.batch_size = j.at("batch_size").get<int>();
+    c.label_dropout = j.at("label_dropout").get<float>();
+    c.ema_decay = j.at("ema_decay").get<float>();
+    c.seed = j.at("seed").get<uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("diffusion config: ") + e.what());
+  }
+  if (c.T < 1 || c.T > 10000) throw std::invalid_argument("T " + std::to_string(c.T) + " is not in 1..10000");
+  return c;
+}
+
+DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const Dataset> data)
+    : config_(std::move(config)), data_(std::move(data)) {
+  if (!data_ || data_->train.count == 0) throw std::invalid_argument("the diffusion model needs training images");
+  if (data_->height != data_->width) throw std::invalid_argument(data_->source + ": the U-Net takes square images");
+  config_.unet.channels = data_->channels;
+  config_.unet.image_size = data_->height;
+  config_.unet.classes = config_.conditional ? int(data_->class_names.size()) : 0;
+  config_.unet.validate();
+  if (!(config_.label_dropout >= 0 && config_.label_dropout <= 1))
+    throw std::invalid_argument("label dropout is not in 0..1");
+  schedule_ = NoiseSchedule::make(config_.schedule, config_.T);
+  alpha_bar_ = torch::tensor(std::vector<double>(schedule_.alpha_bar.begin(), schedule_.alpha_bar.end())).to(torch::kFloat);
+  torch::manual_seed(config_.seed);
+  net_ = UNet(config_.unet);
+  ema_ = UNet(config_.unet);
+  {
+    torch::NoGradGuard no_grad;
+    auto from = net_->parameters(), to = ema_->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
+                                  {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
+  train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
+}
+
+float DiffusionTrainer::train_step() {
+  net_->train();
+  const int64_t n = config_.batch_size;
+  auto idx = torch::randint(data_->train.count, {n}, torch::kLong);
+  auto x0 = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1]
+  auto t = torch::randint(1, config_.T + 1, {n}, torch::kLong);                          // 1..T
+  auto eps = torch::randn_like(x0);
+  auto ab = alpha_bar_.index_select(0, t - 1).view({n, 1, 1, 1});
+  auto x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps;
+  torch::Tensor labels;
+  if (config_.unet.classes > 0) {
+    // Unknown labels (-1) and a random share of known ones become the null class.
+    labels = train_labels_.index_select(0, idx);
+    auto drop = (torch::rand({n}) < config_.label_dropout).logical_or(labels < 0);
+    labels = torch::where(drop, torch::full_like(labels, config_.unet.classes), labels);
+  }
+  auto per_sample = (net_->forward(x_t, t - 1, labels) - eps).pow(2).flatten(1).mean(1);
+  auto loss = per_sample.mean();
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
+  {
+    torch::NoGradGuard no_grad;
+    auto from = net_->parameters(), to = ema_->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].mul_(config_.ema_decay).add_(from[i], 1 - config_.ema_decay);
+    auto from_b = net_->buffers(), to_b = ema_->buffers();
+    for (size_t i = 0; i < from_b.size(); ++i) to_b[i].copy_(from_b[i]);
+  }
+  auto t_cpu = t.contiguous();
+  auto l_cpu = per_sample.detach().contiguous();
+  for (int64_t i = 0; i < n; ++i) {
+    const int bucket = std::min(kBuckets - 1, int((t_cpu[i].item<int64_t>() - 1) * kBuckets / config_.T));
+    // Decayed sums: the buckets follow the recent loss, not the whole run.
+    bucket_sum_[size_t(bucket)] = 0.99 * bucket_sum_[size_t(bucket)] + l_cpu[i].item<double>();
+    bucket_count_[size_t(bucket)] = 0.99 * bucket_count_[size_t(bucket)] + 1;
+  }
+  ++step_;
+  return loss.item<float>();
+}
+
+std::array<float, DiffusionTrainer::kBuckets> DiffusionTrainer::bucket_losses() const {
+  std::array<float, kBuckets> out;
+  for (int b = 0; b < kBuckets; ++b)
+    out[size_t(b)] = bucket_count_[size_t(b)] > 0 ? float(bucket_sum_[size_t(b)] / bucket_count_[size_t(b)])
+                                                  : std::numeric_limits<float>::quiet_NaN();
+  return out;
+}
+
+Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, double w) {
+  UNet net = ema_;
+  const int null_label = config_.unet.classes;
+  return [net, labels, w, null_label](const torch::Tensor& x, int t) mutable {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    const int64_t n = x.size(0);
+    auto steps = torch::full({n}, t - 1, torch::kLong);
+    auto null_labels = torch::full({n}, null_label, torch::kLong);
+    if (null_label == 0 || !labels.defined() || w == 0.0) return net->forward(x, steps, null_labels);
+    auto cond = torch::where(labels < 0, null_labels, labels);
+    if (w == 1.0) return net->forward(x, steps, cond);
+    auto both = net->forward(torch::cat({x, x}), torch::cat({steps, steps}), torch::cat({cond, null_labels}));
+    auto parts = both.chunk(2, 0);
+    return classifier_free_guidance(parts[1], parts[0], w);
+  };
+}
+
+void DiffusionTrainer::save(const std::string& path, const std::string& metrics_json) {
+  nlohmann::json meta = {
+      {"format", "genlab-checkpoint-1"}, {"model", "ddpm"}, {"config", nlohmann::json::parse(config_.to_json())},
+      {"dataset", data_->spec}, {"step", step_}, {"epoch", epoch()}, {"metrics", nlohmann::json::parse(metrics_json)},
+  };
+  torch::nn::Module both;
+  both.register_module("net", net_.ptr());
+  both.register_module("ema", ema_.ptr());
+  write_safetensors(path, module_to_safetensors(both, meta.dump()));
+  save_optimizer(*optimizer_, path);
+}
+
+void DiffusionTrainer::resume(const std::string& path) {
+  DiffusionConfig saved = read_diffusion_config(path);
+  if (saved.unet.to_json() != config_.unet.to_json())
+    throw CheckpointError(path + ": holds a U-Net of another shape (" + saved.unet.to_json() + ")");
+  SafetensorsFile file = read_safetensors(path);
+  torch::nn::Module both;
+  both.register_module("net", net_.ptr());
+  both.register_module("ema", ema_.ptr());
+  load_module(both, file, path);
+  load_optimizer(*optimizer_, path);
+  step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
+}
+
+DiffusionConfig read_diffusion_config(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
+  if (!meta.is_object() || !meta.contains("model") || !meta.contains("config"))
+    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
+  std::string model = meta["model"].is_string() ? meta["model"].get<std::string>() : "";
+  if (model != "ddpm") throw CheckpointError(path + ": holds a '" + model + "' model, not a diffusion model");
+  try {
+    return DiffusionConfig::from_json(meta["config"].dump());
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path + ": " + e.what());
+  }
+}
+
+}  // namespace genlab
