@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "app/data_panel.h"
+#include "app/diffusion_panel.h"
 #include "app/gan_panel.h"
 #include "app/gl_image.h"
-#include "app/lab_placeholder.h"
 #include "app/status_bar.h"
 #include "app/vae_panel.h"
 #include "core/labs/gan_lab.h"
@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
     genlab::app::DataPanel data_panel;
     genlab::app::VaePanel vae_panel;
     genlab::app::GanPanel gan_panel;
+    genlab::app::DiffusionPanel diffusion_panel;
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     vae_panel.sweep_sliders(opt.sweep_sliders);
     std::string active_tab = opt.tab;
@@ -330,8 +331,7 @@ int main(int argc, char** argv) {
           ImGui::EndTabItem();
         }
         if (tab("Diffusion", "diffusion")) {
-          genlab::app::draw_lab_placeholder(
-              "Diffusion lab", "Forward process, class-conditional U-Net with CFG, DDPM/DDIM/DPM-Solver++, step playback.");
+          diffusion_panel.draw(session, renderer);
           ImGui::EndTabItem();
         }
         select_tab = false;

@@ -1,5 +1,6 @@
 #include "core/session.h"
 
+#include "core/labs/diffusion_lab.h"
 #include "core/labs/gan_lab.h"
 #include "core/labs/vae_lab.h"
 
@@ -8,6 +9,7 @@ namespace genlab {
 Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
   vae_ = std::make_unique<VaeLab>(*this);
   gan_ = std::make_unique<GanLab>(*this);
+  diffusion_ = std::make_unique<DiffusionLab>(*this);
 }
 
 Session::~Session() = default;  // the worker (declared last) joins first, then the labs go

@@ -15,6 +15,7 @@ namespace genlab {
 
 class VaeLab;
 class GanLab;
+class DiffusionLab;
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
@@ -40,6 +41,7 @@ class Session {
   Worker& worker() { return worker_; }
   VaeLab& vae() { return *vae_; }
   GanLab& gan() { return *gan_; }
+  DiffusionLab& diffusion() { return *diffusion_; }
 
  private:
   // Declared before the worker so they outlive it: jobs publish into them until the worker joins.
@@ -48,6 +50,7 @@ class Session {
   // Labs hold worker-side state that jobs use until the worker joins, so they are declared first.
   std::unique_ptr<VaeLab> vae_;
   std::unique_ptr<GanLab> gan_;
+  std::unique_ptr<DiffusionLab> diffusion_;
   Worker worker_;
 };
 

@@ -77,3 +77,18 @@ TEST(Gui, VaeSlidersAnswerWithinFramesAndTheTabDraws) {
   stbi_image_free(pixels);
   EXPECT_GT(colours.size(), 100u);
 }
+
+TEST(Gui, DiffusionTabShowsTheForwardProcess) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_diffusion_tab.png";
+  CommandResult r = run_command(kXvfb + kApp + " --frames 10 --tab diffusion --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &w, &h, &c, 3);
+  ASSERT_NE(pixels, nullptr);
+  std::set<int> colours;
+  for (int i = 0; i < w * h; ++i) colours.insert(pixels[i * 3] << 16 | pixels[i * 3 + 1] << 8 | pixels[i * 3 + 2]);
+  stbi_image_free(pixels);
+  EXPECT_GT(colours.size(), 100u);  // the test image, the noise colormap and the schedule plot
+}

@@ -1,0 +1,119 @@
+#include "app/diffusion_panel.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "app/image_view.h"
+#include "app/plot.h"
+
+namespace genlab::app {
+
+namespace {
+
+// [-1, 1] model space -> [0, 1] for display.
+ImageBuffer to_display(const ImageBuffer& image) {
+  ImageBuffer out = image;
+  for (float& p : out.pixels) p = (p + 1.f) * 0.5f;
+  return out;
+}
+
+void labelled_image(const char* label, DisplayImage& image, float zoom) {
+  ImGui::BeginGroup();
+  ImGui::TextUnformatted(label);
+  image_view(image, zoom, zoom, zoom);
+  ImGui::EndGroup();
+}
+
+}  // namespace
+
+void DiffusionPanel::rebuild_schedule_plot() {
+  schedule_values_ = NoiseSchedule::make(BetaSchedule(schedule_));
+  steps_.clear(), beta_.clear(), alpha_bar_.clear(), signal_.clear(), noise_.clear(), log_snr_.clear();
+  for (int t = 1; t <= schedule_values_.T; t += 4) {
+    steps_.push_back(float(t));
+    beta_.push_back(float(schedule_values_.beta[size_t(t - 1)] * 25));  // x25 to share the [0, 1] axis
+    alpha_bar_.push_back(float(schedule_values_.alpha_bar_at(t)));
+    signal_.push_back(float(schedule_values_.signal(t)));
+    noise_.push_back(float(schedule_values_.noise(t)));
+    log_snr_.push_back(float(std::log10(schedule_values_.snr(t))));
+  }
+}
+
+void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
+  if (steps_.empty()) rebuild_schedule_plot();
+  // Ask again when the data set changes (and not before one is open: previews run ahead of loads).
+  auto open = session.dataset().get();
+  bool changed = open && open->stamp != requested_for_data_;
+  ImGui::BeginChild("diffusion-controls", ImVec2(320, 0), true);
+  ImGui::Text("Forward process");
+  changed |= ImGui::RadioButton("linear β (1e-4 … 0.02)", &schedule_, int(BetaSchedule::Linear));
+  changed |= ImGui::RadioButton("cosine", &schedule_, int(BetaSchedule::Cosine));
+  if (changed && schedule_values_.kind != BetaSchedule(schedule_)) rebuild_schedule_plot();
+  ImGui::SetNextItemWidth(200);
+  changed |= ImGui::SliderInt("t", &t_, 0, schedule_values_.T);
+  if (ImGui::Button("ᾱ ≈ 0.3 (the worked example)")) t_ = schedule_values_.t_for_alpha_bar(0.3), changed = true;
+  ImGui::SetNextItemWidth(120);
+  changed |= ImGui::InputInt("test image", &index_);
+  ImGui::SetNextItemWidth(120);
+  changed |= ImGui::InputInt("noise seed", &seed_);
+  index_ = std::max(0, index_);
+  ImGui::Separator();
+  const double ab = schedule_values_.alpha_bar_at(t_);
+  ImGui::Text("x_t = √ᾱ_t · x₀ + √(1 − ᾱ_t) · ε");
+  ImGui::Text("    = %.3f · x₀ + %.3f · ε", schedule_values_.signal(t_), schedule_values_.noise(t_));
+  ImGui::Text("ᾱ_%d = %.4f", t_, ab);
+  if (t_ > 0) ImGui::Text("β_%d = %.5f", t_, schedule_values_.beta[size_t(t_ - 1)]);
+  if (t_ > 0) ImGui::Text("SNR = ᾱ / (1 − ᾱ) = %.4g", schedule_values_.snr(t_));
+  else ImGui::Text("SNR = ∞ (no noise yet)");
+  ImGui::PushTextWrapPos(0.f);
+  ImGui::TextDisabled("The jump lands on x_t in one step; the chain adds a little noise T times. "
+                      "Both give the same distribution: N(√ᾱ_t x₀, (1 − ᾱ_t) I).");
+  ImGui::TextDisabled("Sampling, guidance and playback arrive with the rest of this lab.");
+  ImGui::PopTextWrapPos();
+  ImGui::EndChild();
+  ImGui::SameLine();
+
+  if (changed && open) {
+    session.diffusion().forward_process(index_, t_, BetaSchedule(schedule_), uint64_t(seed_));
+    requested_for_data_ = open->stamp;
+  }
+  ImGui::BeginChild("diffusion-views", ImVec2(0, 0));
+  auto view = session.diffusion().forward_view().get();
+  if (view) {
+    const ForwardProcessView& v = view->value;
+    x0_.update(renderer, view->stamp, to_display(v.x0));
+    noise_image_.update(renderer, view->stamp, v.noise, ImageStyle::Signed, 2.5f);
+    jump_.update(renderer, view->stamp, to_display(v.jump));
+    chain_.update(renderer, view->stamp, to_display(v.chain));
+    const float zoom = std::clamp(std::floor((ImGui::GetContentRegionAvail().x - 40) / 4 / float(std::max(1, x0_.width()))), 1.f, 8.f);
+    labelled_image("x₀ (test image)", x0_, zoom);
+    ImGui::SameLine();
+    labelled_image("ε ~ N(0, I)", noise_image_, zoom);
+    ImGui::SameLine();
+    char label[64];
+    snprintf(label, sizeof label, "x_%d by the jump", v.t);
+    labelled_image(label, jump_, zoom);
+    ImGui::SameLine();
+    snprintf(label, sizeof label, "x_%d by %d chain steps", v.t, v.t);
+    labelled_image(label, chain_, zoom);
+  }
+  ImGui::Spacing();
+  PlotSeries cursor{"t", IM_COL32(255, 255, 255, 120), {float(t_), float(t_)}, {0.f, 1.f}};
+  const float w = ImGui::GetContentRegionAvail().x;
+  line_plot("schedule",
+            {PlotSeries{"ᾱ_t", IM_COL32(230, 230, 230, 255), steps_, alpha_bar_},
+             PlotSeries{"√ᾱ_t", IM_COL32(90, 170, 255, 255), steps_, signal_},
+             PlotSeries{"√(1−ᾱ_t)", IM_COL32(255, 150, 60, 255), steps_, noise_},
+             PlotSeries{"β_t ×25", IM_COL32(120, 230, 120, 255), steps_, beta_}, cursor},
+            ImVec2(w * 0.6f, 200), "t");
+  ImGui::SameLine();
+  PlotSeries snr_cursor{"t", IM_COL32(255, 255, 255, 120), {float(t_), float(t_)},
+                        {log_snr_.empty() ? 0.f : log_snr_.back(), log_snr_.empty() ? 0.f : log_snr_.front()}};
+  line_plot("snr", {PlotSeries{"log10 SNR", IM_COL32(220, 120, 220, 255), steps_, log_snr_}, snr_cursor},
+            ImVec2(std::max(80.f, ImGui::GetContentRegionAvail().x), 200), "t");
+  ImGui::EndChild();
+}
+
+}  // namespace genlab::app
