@@ -41,7 +41,7 @@ void DiffusionPanel::rebuild_schedule_plot() {
   }
 }
 
-void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
+void DiffusionPanel::draw_forward(Session& session, ImageRenderer& renderer) {
   if (steps_.empty()) rebuild_schedule_plot();
   // Ask again when the data set changes (and not before one is open: previews run ahead of loads).
   auto open = session.dataset().get();
@@ -70,7 +70,6 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
   ImGui::PushTextWrapPos(0.f);
   ImGui::TextDisabled("The jump lands on x_t in one step; the chain adds a little noise T times. "
                       "Both give the same distribution: N(√ᾱ_t x₀, (1 − ᾱ_t) I).");
-  ImGui::TextDisabled("Sampling, guidance and playback arrive with the rest of this lab.");
   ImGui::PopTextWrapPos();
   ImGui::EndChild();
   ImGui::SameLine();
@@ -114,6 +113,112 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
   line_plot("snr", {PlotSeries{"log10 SNR", IM_COL32(220, 120, 220, 255), steps_, log_snr_}, snr_cursor},
             ImVec2(std::max(80.f, ImGui::GetContentRegionAvail().x), 200), "t");
   ImGui::EndChild();
+}
+
+
+void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
+  DiffusionLab& lab = session.diffusion();
+  auto model = lab.model().get();
+  bool changed = model && model->stamp != sampled_for_model_;
+  ImGui::BeginChild("sampling-controls", ImVec2(320, 0), true);
+  ImGui::SetNextItemWidth(-1);
+  ImGui::InputText("##ddpm-path", path_, sizeof path_);
+  if (ImGui::Button("Load")) lab.load(path_);
+  if (model) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("step %lld", (long long)model->value.step);
+  }
+  ImGui::Separator();
+  const char* samplers[] = {"ddpm", "ddim", "dpmpp2m"};
+  ImGui::SetNextItemWidth(160);
+  if (ImGui::Combo("sampler", &sampler_, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0")) changed = true;
+  params_.sampler = samplers[sampler_];
+  ImGui::SetNextItemWidth(160);
+  changed |= ImGui::SliderInt("steps", &params_.steps, 1, model ? model->value.T : 1000, "%d", ImGuiSliderFlags_Logarithmic);
+  float cfg = float(params_.cfg), eta = float(params_.eta);
+  ImGui::SetNextItemWidth(160);
+  if (ImGui::SliderFloat("CFG scale w", &cfg, 0.f, 20.f, "%.2f")) params_.cfg = cfg, changed = true;
+  if (sampler_ == 1) {
+    ImGui::SetNextItemWidth(160);
+    if (ImGui::SliderFloat("η", &eta, 0.f, 1.f, "%.2f")) params_.eta = eta, changed = true;
+  }
+  if (model && model->value.classes > 0) {
+    const auto& names = model->value.class_names;
+    std::string current = params_.label < 0 ? "one of each" : names[size_t(params_.label)];
+    ImGui::SetNextItemWidth(160);
+    if (ImGui::BeginCombo("class", current.c_str())) {
+      if (ImGui::Selectable("one of each", params_.label < 0)) params_.label = -1, changed = true;
+      for (size_t c = 0; c < names.size(); ++c)
+        if (ImGui::Selectable(names[c].empty() ? std::to_string(c).c_str() : names[c].c_str(), params_.label == int(c)))
+          params_.label = int(c), changed = true;
+      ImGui::EndCombo();
+    }
+  }
+  int seed = int(params_.seed);
+  ImGui::SetNextItemWidth(160);
+  if (ImGui::InputInt("seed", &seed)) params_.seed = uint64_t(std::max(0, seed)), changed = true;
+  ImGui::SetNextItemWidth(160);
+  changed |= ImGui::SliderInt("images", &params_.n, 1, 40);
+  ImGui::Separator();
+  ImGui::PushTextWrapPos(0.f);
+  ImGui::Text("ε_w = ε(x_t, ∅) + w·(ε(x_t, c) − ε(x_t, ∅))");
+  ImGui::TextDisabled("w = 0: unconditional; w = 1: conditional; w > 1: guided further toward the class, "
+                      "at some cost in variety. Each guided step is one batch of 2 network evaluations.");
+  ImGui::PopTextWrapPos();
+  ImGui::EndChild();
+  ImGui::SameLine();
+  if (changed && model) {
+    lab.sample(params_);
+    sampled_for_model_ = model->stamp;
+    frame_ = -1;
+  }
+
+  ImGui::BeginChild("sampling-views", ImVec2(0, 0));
+  if (!model) {
+    ImGui::TextWrapped("No diffusion model loaded. Train one with `genlab-cli train --model ddpm --cond --epochs 9 "
+                       "--out ddpm.safetensors`, then Load it here (or start genlab with --load ddpm.safetensors).");
+    ImGui::EndChild();
+    return;
+  }
+  auto view = lab.sampling().get();
+  if (view && !view->value.frames.empty()) {
+    const SamplingView& v = view->value;
+    const int last = int(v.frames.size()) - 1;
+    int shown = frame_ < 0 ? last : std::min(frame_, last);
+    ImGui::SetNextItemWidth(400);
+    if (ImGui::SliderInt("step", &shown, 0, last)) frame_ = shown >= last && !v.done ? -1 : shown;
+    ImGui::SameLine();
+    ImGui::TextDisabled("%d / %d done · first step %.0f ms, last %.0f ms after the change", int(v.frames.size()),
+                        v.total, 1000 * v.seconds_first, 1000 * v.seconds_last);
+    const SamplingStepFrame& f = *v.frames[size_t(shown)];
+    const uint64_t key = view->stamp * 4096 + uint64_t(shown);
+    sample_x_t_.update(renderer, key, f.x_t.image);
+    sample_x0_.update(renderer, key, f.x0.image);
+    float zoom = std::clamp(std::floor(2.f * ImGui::GetContentRegionAvail().x / float(sample_x_t_.width())) / 2.f, 1.f, 6.f);
+    ImGui::Text("x_%d after step %d of %d", f.t_next, shown + 1, v.total);
+    image_view(sample_x_t_, zoom, zoom, zoom);
+    ImGui::Text("predicted x₀ at t = %d (the jump solved for x₀)", f.t);
+    image_view(sample_x0_, zoom, zoom, zoom);
+  } else {
+    ImGui::TextDisabled("sampling…");
+  }
+  ImGui::EndChild();
+}
+
+void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
+  if (ImGui::BeginTabBar("diffusion-views-tabs")) {
+    const bool has_model = session.diffusion().model().get() != nullptr;
+    if (ImGui::BeginTabItem("Forward process")) {
+      draw_forward(session, renderer);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Sample", nullptr, has_model && !opened_sampling_ ? ImGuiTabItemFlags_SetSelected : 0)) {
+      draw_sampling(session, renderer);
+      ImGui::EndTabItem();
+    }
+    if (has_model) opened_sampling_ = true;
+    ImGui::EndTabBar();
+  }
 }
 
 }  // namespace genlab::app

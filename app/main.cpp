@@ -105,7 +105,7 @@ void setup_style() {
   ImGuiIO& io = ImGui::GetIO();
   const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
   // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
-  // write their formulas (β·KL, √ᾱ_t, ε̃) in text.
+  // write their formulas (β·KL, √ᾱ_t, ε_w) in text.
   static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
                                    0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
   if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f, nullptr, ranges);
@@ -223,7 +223,9 @@ int main(int argc, char** argv) {
     bool loaded_gan = false;
     for (const std::string& path : opt.checkpoints) {
       try {
-        if (genlab::checkpoint_model_name(path) == "gan") session.gan().load(path), loaded_gan = true;
+        const std::string model = genlab::checkpoint_model_name(path);
+        if (model == "gan") session.gan().load(path), loaded_gan = true;
+        else if (model == "ddpm") session.diffusion().load(path);
         else session.vae().load(path);
       } catch (const std::exception& e) {  // a bad file is reported; the app opens all the same
         std::cerr << "genlab: " << e.what() << "\n";

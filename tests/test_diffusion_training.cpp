@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/diffusion/diffusion_trainer.h"
+#include "core/labs/diffusion_lab.h"
 #include "core/io/safetensors.h"
 
 using namespace genlab;
@@ -94,4 +95,40 @@ TEST(DiffusionTraining, GuidanceRunsBothBranchesAndCheckpointsRoundTrip) {
   wider.unet.base = 24;
   DiffusionTrainer mismatched(wider, data);
   EXPECT_THROW(mismatched.resume(path), CheckpointError);
+}
+
+TEST(DiffusionLab, LoadsAModelAndStreamsEveryStepNewestWins) {
+  const std::string path = ::testing::TempDir() + "genlab_ddpm_lab_" + std::to_string(getpid()) + ".safetensors";
+  {
+    DiffusionTrainer trainer(tiny(true), one_image(4));
+    trainer.train_step();
+    trainer.save(path);
+  }
+  Session session(1);
+  DiffusionLab& lab = session.diffusion();
+  lab.load(path);
+  session.worker().wait_idle();
+  ASSERT_TRUE(lab.model().get());
+  EXPECT_EQ(lab.model().get()->value.classes, 2);
+
+  SamplingParams slow;
+  slow.sampler = "ddpm";
+  slow.steps = 1000;
+  slow.n = 2;
+  lab.sample(slow);
+  SamplingParams quick = slow;
+  quick.sampler = "ddim";
+  quick.steps = 5;
+  quick.cfg = 2.0;
+  lab.sample(quick);  // newest wins: the 1000-step run stops within a step, or never starts
+  session.worker().wait_idle();
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  const SamplingView& v = lab.sampling().get()->value;
+  EXPECT_EQ(v.params.sampler, "ddim");
+  EXPECT_EQ(v.frames.size(), 5u);
+  EXPECT_TRUE(v.done);
+  EXPECT_EQ(v.frames.front()->t, 1000);
+  EXPECT_EQ(v.frames.back()->t_next, 0);
+  EXPECT_EQ(v.frames.back()->x_t.indices.size(), 2u);
+  EXPECT_LE(v.seconds_first, v.seconds_last);
 }
