@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
@@ -112,4 +113,29 @@ TEST(Cli, BadTrainingAndEvalInputExitTwo) {
   CommandResult not_a_checkpoint = run_command(kCli + " eval --ckpt " + std::string(GENLAB_CLI));
   EXPECT_EQ(not_a_checkpoint.exit_code, 2) << not_a_checkpoint.err;
   EXPECT_EQ(count_lines(not_a_checkpoint.err), 1) << not_a_checkpoint.err;
+}
+
+TEST(Cli, SampleGridsCarryTheirParameters) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string base = ::testing::TempDir() + "genlab_cli_ddpm_" + std::to_string(getpid());
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 2 --batch 8 --out " + base + ".safetensors").exit_code, 0);
+  CommandResult r = run_command(kCli + " --threads 1 sample --ckpt " + base +
+                                ".safetensors --sampler ddim --steps 3 --cfg 2.5 --class 4 --seed 9 --n 2 --out " + base + ".png");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CommandResult bad = run_command(kCli + " sample --ckpt " + base + ".safetensors --steps 0 --out " + base + "_bad.png");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(run_command(kCli + " sample --ckpt " + base + ".safetensors --sampler euler --out x.png").exit_code, 2);
+  EXPECT_EQ(run_command(kCli + " sample --ckpt " + base + ".safetensors --class 10 --out x.png").exit_code, 2);
+  EXPECT_EQ(run_command(kCli + " sample --ckpt " + base + ".safetensors --cfg nan --out x.png").exit_code, 2);
+  // The PNG's genlab text chunk holds the parameters.
+  std::ifstream in(base + ".png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const size_t at = bytes.find("genlab");
+  ASSERT_NE(at, std::string::npos);
+  auto params = nlohmann::json::parse(bytes.substr(at + 7, bytes.find('}', at) - at - 6));
+  EXPECT_EQ(params["sampler"], "ddim");
+  EXPECT_EQ(params["steps"], 3);
+  EXPECT_EQ(params["cfg"], 2.5);
+  EXPECT_EQ(params["class"], 4);
+  EXPECT_EQ(params["seed"], 9);
 }

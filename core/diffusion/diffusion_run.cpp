@@ -8,6 +8,7 @@
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/image.h"
 #include "core/io/npy.h"
+#include "core/io/png_text.h"
 #include "core/labs/tensors.h"
 
 namespace genlab {
@@ -105,15 +106,19 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
                        at::detail::createCPUGenerator(request.seed + 1), {}, 1.0);
   auto images = ((result.x.clamp(-1, 1) + 1) * 0.5).contiguous();
   std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
+  nlohmann::json params = {{"checkpoint", request.checkpoint}, {"sampler", request.sampler}, {"steps", request.steps},
+                            {"cfg", request.cfg}, {"eta", request.eta}, {"class", request.label},
+                            {"seed", request.seed}, {"n", request.n}};
   if (npy) {
     write_npy_f32(request.out, {request.n, c, size, size}, values);
   } else {
     const int cols = classes > 0 && request.label < 0 ? classes : int(std::ceil(std::sqrt(request.n)));
-    write_png(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image);
+    // The grid carries the parameters that made it, so it can be read back and re-made.
+    write_png_with_text(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image, "genlab",
+                        params.dump());
   }
-  return nlohmann::json({{"out", request.out}, {"sampler", request.sampler}, {"steps", request.steps}, {"cfg", request.cfg},
-                         {"eta", request.eta}, {"class", request.label}, {"seed", request.seed}, {"n", request.n}})
-      .dump();
+  params["out"] = request.out;
+  return params.dump();
 }
 
 }  // namespace genlab

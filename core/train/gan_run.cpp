@@ -7,6 +7,7 @@
 
 #include "core/image.h"
 #include "core/io/npy.h"
+#include "core/io/png_text.h"
 #include "core/io/safetensors.h"
 #include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
@@ -103,7 +104,12 @@ std::string sample_gan(const GanSampleRequest& request) {
     write_npy_f32(request.out, {request.n, config.channels, config.height, config.width_px}, values);
   } else {
     const int cols = config.conditional && request.label < 0 ? config.classes : int(std::ceil(std::sqrt(request.n)));
-    write_png(request.out, make_image_grid(values.data(), request.n, config.channels, config.height, config.width_px, cols).image);
+    write_png_with_text(request.out,
+                        make_image_grid(values.data(), request.n, config.channels, config.height, config.width_px, cols).image,
+                        "genlab",
+                        nlohmann::json({{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed},
+                                        {"class", request.label}})
+                            .dump());
   }
   return nlohmann::json({{"out", request.out}, {"n", request.n}, {"seed", request.seed}, {"class", request.label},
                          {"step", trainer.step_count()}})
