@@ -7,6 +7,9 @@
 
 #include "app/image_view.h"
 #include "app/plot.h"
+#include "core/io/png_text.h"
+
+#include <nlohmann/json.hpp>
 
 namespace genlab::app {
 
@@ -120,6 +123,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
   DiffusionLab& lab = session.diffusion();
   auto model = lab.model().get();
   bool changed = model && model->stamp != sampled_for_model_;
+  ImGui::TextDisabled("drop a sample PNG from genlab here to restore its parameters");
   ImGui::BeginChild("sampling-controls", ImVec2(320, 0), true);
   ImGui::SetNextItemWidth(-1);
   ImGui::InputText("##ddpm-path", path_, sizeof path_);
@@ -203,6 +207,41 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     ImGui::TextDisabled("sampling…");
   }
   ImGui::EndChild();
+}
+
+void DiffusionPanel::restore_from_png(Session& session, const std::string& path) {
+  try {
+    auto texts = read_png_text(path);
+    auto params = nlohmann::json::parse(texts.count("genlab") ? texts["genlab"] : std::string(), nullptr, false);
+    if (!params.is_object() || !params.contains("sampler"))
+      throw DataError(path + ": carries no genlab sampling parameters");
+    SamplingParams p;
+    p.sampler = params.value("sampler", p.sampler);
+    p.steps = params.value("steps", p.steps);
+    p.cfg = params.value("cfg", p.cfg);
+    p.eta = params.value("eta", p.eta);
+    p.label = params.value("class", p.label);
+    p.seed = params.value("seed", p.seed);
+    p.n = params.value("n", p.n);
+    const char* samplers[] = {"ddpm", "ddim", "dpmpp2m"};
+    const auto known = std::find(std::begin(samplers), std::end(samplers), p.sampler);
+    if (known == std::end(samplers)) throw DataError(path + ": unknown sampler '" + p.sampler + "'");
+    sampler_ = int(known - std::begin(samplers));
+    params_ = p;
+    const std::string checkpoint = params.value("checkpoint", std::string());
+    auto model = session.diffusion().model().get();
+    if (!checkpoint.empty() && (!model || model->value.checkpoint != checkpoint)) {
+      snprintf(path_, sizeof path_, "%s", checkpoint.c_str());
+      session.diffusion().load(checkpoint);  // the new model snapshot triggers the re-sample
+    } else {
+      sampled_for_model_ = 0;  // re-sample with the restored parameters
+    }
+    opened_sampling_ = false;
+  } catch (const std::exception& e) {  // hostile or foreign text: one line in the status bar
+    session.worker().submit("restore " + path, [message = std::string(e.what())](JobContext&) {
+      throw std::runtime_error(message);
+    });
+  }
 }
 
 void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {

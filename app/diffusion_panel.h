@@ -4,6 +4,7 @@
 // re-forms, every step streamed as it is computed and kept on a timeline to scrub.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "app/gl_image.h"
@@ -14,6 +15,8 @@ namespace genlab::app {
 class DiffusionPanel {
  public:
   void draw(Session& session, ImageRenderer& renderer);
+  // A sample grid PNG written by genlab: restores the parameters (and the model) that made it.
+  void restore_from_png(Session& session, const std::string& path);
 
  private:
   void rebuild_schedule_plot();

@@ -50,6 +50,7 @@ struct Options {
   bool sweep_sliders = false;
   double vae_train_epochs = 0;
   bool gan_play = false;
+  std::string restore_png;
 };
 
 std::string find_shader_dir(const std::string& requested) {
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
   cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent");
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
+  cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");
   cli.add_flag("--gan-play", opt.gan_play, "train the GAN from the start until stopped (a new cGAN unless --load gave one)");
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
@@ -255,6 +257,7 @@ int main(int argc, char** argv) {
     genlab::app::DiffusionPanel diffusion_panel;
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     vae_panel.sweep_sliders(opt.sweep_sliders);
+    if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
     std::string active_tab = opt.tab;
     genlab::app::StatusBar status_bar;
     OpenDataDialog open_dialog;
@@ -273,10 +276,12 @@ int main(int argc, char** argv) {
       else glfwPollEvents();
       auto frame_start = std::chrono::steady_clock::now();
 
-      // A picture dropped on the VAE tab is encoded; anything else opens as a data set.
+      // A picture dropped on the VAE tab is encoded, on the Diffusion tab its sampling parameters are
+      // restored; anything else opens as a data set.
       for (const std::string& path : drops.paths) {
         bool picture = std::filesystem::is_regular_file(path) && genlab::detect_spec(path).rfind("folder:", 0) == 0;
         if (active_tab == "vae" && picture) vae_panel.encode_file(session, path);
+        else if (active_tab == "diffusion" && picture) diffusion_panel.restore_from_png(session, path);
         else session.open_dataset(genlab::detect_spec(path));
       }
       drops.paths.clear();

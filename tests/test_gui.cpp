@@ -93,3 +93,17 @@ TEST(Gui, DiffusionTabShowsTheForwardProcess) {
   stbi_image_free(pixels);
   EXPECT_GT(colours.size(), 100u);  // the test image, the noise colormap and the schedule plot
 }
+
+TEST(Gui, ASamplePngRestoresItsModelAndParameters) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string base = ::testing::TempDir() + "genlab_gui_ddpm";
+  const std::string cli = GENLAB_CLI;
+  ASSERT_EQ(run_command(cli + " --threads 1 train --model ddpm --cond --steps 2 --batch 8 --out " + base + ".safetensors").exit_code, 0);
+  ASSERT_EQ(run_command(cli + " --threads 1 sample --ckpt " + base + ".safetensors --steps 3 --n 2 --out " + base + ".png").exit_code, 0);
+  CommandResult r = run_command(kXvfb + kApp + " --frames 60 --tab diffusion --restore " + base + ".png");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  // A PNG without parameters is reported, and the app keeps running.
+  CommandResult foreign = run_command(kXvfb + kApp + " --frames 5 --tab diffusion --restore " + base + "_missing.png");
+  EXPECT_EQ(foreign.exit_code, 0) << foreign.err;
+}
