@@ -70,7 +70,12 @@ int run_data(const DataArgs& args) {
 }
 
 int run_bench(const genlab::MachineInfo& info, bool json) {
+  // One denoising step of the diffusion lab's U-Net, the cost behind every streamed sampling step.
+  nlohmann::json unet = {{"batch1", genlab::unet_step_ms(1, false)}, {"batch1_cfg", genlab::unet_step_ms(1, true)},
+                         {"batch16", genlab::unet_step_ms(16, false)}, {"batch16_cfg", genlab::unet_step_ms(16, true)},
+                         {"batch64", genlab::unet_step_ms(64, false)}, {"batch64_cfg", genlab::unet_step_ms(64, true)}};
   nlohmann::json out = {
+      {"unet_step_ms", unet},
       {"device", info.device},       {"torch", info.torch_version},
       {"blas", info.blas_library},   {"cores", info.cores},
       {"threads", info.threads},     {"matmul_gflops", info.matmul_gflops},
@@ -82,7 +87,8 @@ int run_bench(const genlab::MachineInfo& info, bool json) {
     std::cout << "device " << info.device << ", torch " << info.torch_version << ", " << info.threads
               << "/" << info.cores << " threads\n"
               << "BLAS " << info.blas_library << "\n"
-              << "512x512 matmul: " << info.matmul_gflops << " GFLOP/s\n";
+              << "512x512 matmul: " << info.matmul_gflops << " GFLOP/s\n"
+              << "U-Net step (ms): " << unet.dump() << "\n";
   }
   return 0;
 }

@@ -58,6 +58,9 @@ TEST(Cli, BenchReportsTheMachine) {
   EXPECT_GT(j["matmul_gflops"].get<double>(), 0.0);
   EXPECT_TRUE(j["device"] == "cpu" || j["device"] == "cuda");
   EXPECT_FALSE(j["blas"].get<std::string>().empty());
+  // A guided step is one batch of twice the images: it costs more than an unguided one.
+  EXPECT_GT(j["unet_step_ms"]["batch16_cfg"].get<double>(), j["unet_step_ms"]["batch16"].get<double>());
+  EXPECT_GT(j["unet_step_ms"]["batch1"].get<double>(), 0);
 }
 
 TEST(Cli, WarnsOnStderrWhenLibTorchRunsOnTheReferenceBlas) {
