@@ -253,6 +253,18 @@ Dataset load_dataset(const std::string& spec, const LoadOptions& options, const 
   fail(spec, "no such file or folder");
 }
 
+std::shared_ptr<Dataset> blank_dataset(int channels, int height, int width, int classes) {
+  auto d = std::make_shared<Dataset>();
+  d->channels = channels;
+  d->height = height;
+  d->width = width;
+  d->class_names.resize(size_t(std::max(0, classes)));
+  d->train.count = 1;
+  d->train.pixels.assign(size_t(channels) * height * width, 0);
+  d->train.labels = {0};
+  return d;
+}
+
 std::string detect_spec(const std::string& path) {
   std::error_code ec;
   bool idx = false;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -71,6 +72,10 @@ using LoadProgress = std::function<void(int64_t done, int64_t total)>;
 //   a bare PATH              detected: an IDX file or IDX folder, else an image folder.
 Dataset load_dataset(const std::string& spec, const LoadOptions& options = {},
                      const LoadProgress& progress = {});
+
+// A data set holding one blank training image of the given shape and `classes` unnamed classes:
+// what a model needs to be rebuilt for sampling from a checkpoint, without its training images.
+std::shared_ptr<Dataset> blank_dataset(int channels, int height, int width, int classes);
 
 // The spec load_dataset would use for a dropped or typed path (for drag-and-drop).
 std::string detect_spec(const std::string& path);

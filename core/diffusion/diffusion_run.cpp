@@ -8,23 +8,12 @@
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/image.h"
+#include "core/train/run_util.h"
 #include "core/io/npy.h"
 #include "core/io/png_text.h"
 #include "core/labs/tensors.h"
 
 namespace genlab {
-
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
 
 std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log) {
   if (request.out.empty()) throw std::invalid_argument("--out is required");
@@ -87,14 +76,8 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
   if (request.label >= classes && request.label >= 0)
     throw std::invalid_argument("--class " + std::to_string(request.label) +
                                 (classes > 0 ? " is not in 0.." + std::to_string(classes - 1) : " needs a conditional model"));
-  // Sampling needs the architecture, not the images: an empty data set of the right shape.
-  auto shape_only = std::make_shared<Dataset>();
-  shape_only->channels = config.unet.channels;
-  shape_only->height = shape_only->width = config.unet.image_size;
-  shape_only->class_names.resize(size_t(classes));
-  shape_only->train.count = 1;
-  shape_only->train.pixels.assign(size_t(config.unet.channels) * config.unet.image_size * config.unet.image_size, 0);
-  shape_only->train.labels = {0};
+  // Sampling needs the architecture, not the images.
+  auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, classes);
   DiffusionTrainer trainer(config, shape_only);
   trainer.resume(request.checkpoint);
   torch::Tensor labels;

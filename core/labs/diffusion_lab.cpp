@@ -20,15 +20,10 @@ void DiffusionLab::load(const std::string& path) {
     DiffusionConfig config = read_diffusion_config(path);
     auto open = session_.dataset().get();
     // The net needs the image shape only; class names come from the open data set when it fits.
-    auto shape_only = std::make_shared<Dataset>();
-    shape_only->channels = config.unet.channels;
-    shape_only->height = shape_only->width = config.unet.image_size;
-    shape_only->class_names.resize(size_t(config.unet.classes));
+    auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size,
+                                    config.unet.classes);
     if (open && int(open->value.data->class_names.size()) == config.unet.classes)
       shape_only->class_names = open->value.data->class_names;
-    shape_only->train.count = 1;
-    shape_only->train.pixels.assign(size_t(config.unet.channels) * config.unet.image_size * config.unet.image_size, 0);
-    shape_only->train.labels = {0};
     auto trainer = std::make_unique<DiffusionTrainer>(config, shape_only);
     trainer->resume(path);
     DiffusionModelView view{true, path, trainer->step(), config.unet.classes, config.T, shape_only->class_names};

@@ -9,22 +9,11 @@
 #include "core/io/npy.h"
 #include "core/io/png_text.h"
 #include "core/io/safetensors.h"
+#include "core/train/run_util.h"
 #include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
 
 namespace genlab {
-
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
 
 std::string train_gan(const GanTrainRequest& request, const LogLine& log) {
   if (request.out.empty()) throw std::invalid_argument("--out is required");
@@ -82,15 +71,8 @@ std::string sample_gan(const GanSampleRequest& request) {
     throw std::invalid_argument("--class " + std::to_string(request.label) +
                                 (config.conditional ? " is not in 0.." + std::to_string(config.classes - 1)
                                                     : " needs a conditional GAN"));
-  // An empty data set of the right shape: sampling needs the architecture, not the images.
-  auto shape_only = std::make_shared<Dataset>();
-  shape_only->channels = config.channels;
-  shape_only->height = config.height;
-  shape_only->width = config.width_px;
-  shape_only->class_names.resize(size_t(config.classes));
-  shape_only->train.count = 1;
-  shape_only->train.pixels.assign(size_t(config.channels) * config.height * config.width_px, 0);
-  shape_only->train.labels = {0};
+  // Sampling needs the architecture, not the images.
+  auto shape_only = blank_dataset(config.channels, config.height, config.width_px, config.classes);
   GanTrainer trainer(config, shape_only);
   trainer.resume(request.checkpoint);
   auto z = seeded_noise(request.seed, request.n, config.latent);

@@ -6,16 +6,13 @@
 #include <cmath>
 
 #include "core/io/safetensors.h"
+#include "core/train/run_util.h"
 #include "core/metrics/vae_eval.h"
 #include "core/train/vae_trainer.h"
 
 namespace genlab {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 nlohmann::json losses_json(const VaeStepLosses& l) { return {{"recon", l.recon}, {"kl", l.kl}, {"total", l.total}}; }
 
