@@ -63,6 +63,16 @@ std::string find_shader_dir(const std::string& requested) {
   return GENLAB_SOURCE_SHADERS;
 }
 
+// A shipped model under assets/models, beside the binary or in the source tree; empty if absent.
+std::string find_shipped_model(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (const fs::path& dir : {exe_dir / "assets" / "models", fs::path(GENLAB_SOURCE_ASSETS) / "models"})
+    if (fs::exists(dir / name)) return (dir / name).string();
+  return "";
+}
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -236,7 +246,13 @@ int main(int argc, char** argv) {
         });
       }
     }
-    const uint64_t startup_jobs = 2 + opt.checkpoints.size();  // machine probe, data set, checkpoints
+    // Started without checkpoints, the labs open on the models shipped in assets/models.
+    uint64_t shipped = 0;
+    if (opt.checkpoints.empty()) {
+      const std::string ddpm = find_shipped_model("ddpm-fashion-cond.safetensors");
+      if (!ddpm.empty()) session.diffusion().load(ddpm), ++shipped;
+    }
+    const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped;  // probe, data set, checkpoints
     if (opt.gan_play) {
       if (!loaded_gan) {
         genlab::GanConfig cgan;
