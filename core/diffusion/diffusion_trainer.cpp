@@ -160,14 +160,10 @@ void DiffusionTrainer::resume(const std::string& path) {
 }
 
 DiffusionConfig read_diffusion_config(const std::string& path) {
-  SafetensorsFile file = read_safetensors(path);
-  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
-  if (!meta.is_object() || !meta.contains("model") || !meta.contains("config"))
-    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
-  std::string model = meta["model"].is_string() ? meta["model"].get<std::string>() : "";
-  if (model != "ddpm") throw CheckpointError(path + ": holds a '" + model + "' model, not a diffusion model");
+  CheckpointInfo info = read_checkpoint_info(path);
+  if (info.model != "ddpm") throw CheckpointError(path + ": holds a '" + info.model + "' model, not a diffusion model");
   try {
-    return DiffusionConfig::from_json(meta["config"].dump());
+    return DiffusionConfig::from_json(info.config_json);
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": " + e.what());
   }

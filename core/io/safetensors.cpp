@@ -451,4 +451,12 @@ float half_to_float(uint16_t value) {
   return out;
 }
 
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
+  if (!meta.is_object() || !meta.contains("model") || !meta["model"].is_string() || !meta.contains("config"))
+    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
+  return {meta["model"].get<std::string>(), meta["config"].dump(), file.metadata_json};
+}
+
 }  // namespace genlab

@@ -47,6 +47,14 @@ SafetensorsFile decode_safetensors(const std::vector<uint8_t>& bytes, const std:
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
 SafetensorsFile read_safetensors(const std::string& path);
 
+// What a genlab checkpoint says of itself: the model name ("vae", "gan", "ddpm", ...), its config
+// as JSON text, and the whole metadata block. Throws CheckpointError naming the path for a file
+// without genlab model metadata.
+struct CheckpointInfo {
+  std::string model, config_json, metadata_json;
+};
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
 // Writes any bytes atomically the same way (used for optimizer state beside a checkpoint).
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 

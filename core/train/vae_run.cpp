@@ -114,11 +114,6 @@ std::string eval_vae(const VaeEvalRequest& request, const LogLine& log) {
   return out.dump();
 }
 
-std::string checkpoint_model_name(const std::string& path) {
-  auto meta = nlohmann::json::parse(read_safetensors(path).metadata_json, nullptr, false);
-  if (!meta.is_object() || !meta.contains("model") || !meta["model"].is_string())
-    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
-  return meta["model"].get<std::string>();
-}
+std::string checkpoint_model_name(const std::string& path) { return read_checkpoint_info(path).model; }
 
 }  // namespace genlab

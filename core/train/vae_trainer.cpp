@@ -127,15 +127,12 @@ void VaeTrainer::resume(const std::string& path) {
 }
 
 VaeConfig read_vae_config(const std::string& path, std::string* metadata_json) {
-  SafetensorsFile file = read_safetensors(path);
-  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
-  if (!meta.is_object() || !meta.contains("model") || !meta.contains("config"))
-    throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
-  std::string model = meta["model"].is_string() ? meta["model"].get<std::string>() : "";
-  if (model != "vae" && model != "ae") throw CheckpointError(path + ": holds a '" + model + "' model, not an AE or VAE");
+  CheckpointInfo info = read_checkpoint_info(path);
+  if (info.model != "vae" && info.model != "ae")
+    throw CheckpointError(path + ": holds a '" + info.model + "' model, not an AE or VAE");
   try {
-    VaeConfig config = VaeConfig::from_json(meta["config"].dump());
-    if (metadata_json) *metadata_json = file.metadata_json;
+    VaeConfig config = VaeConfig::from_json(info.config_json);
+    if (metadata_json) *metadata_json = info.metadata_json;
     return config;
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": " + e.what());
