@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "app/image_view.h"
 #include "app/plot.h"
@@ -119,92 +120,281 @@ void DiffusionPanel::draw_forward(Session& session, ImageRenderer& renderer) {
 }
 
 
-void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
+namespace {
+
+const char* kSamplers[] = {"ddpm", "ddim", "dpmpp2m"};
+const char* kSamplerNames[] = {"DDPM (ancestral)", "DDIM", "DPM-Solver++(2M)"};
+
+int sampler_index(const std::string& name) {
+  return int(std::find(std::begin(kSamplers), std::end(kSamplers), name) - std::begin(kSamplers));
+}
+
+std::string describe(const SamplingParams& p) {
+  char text[160];
+  const int k = std::min(sampler_index(p.sampler), 2);
+  snprintf(text, sizeof text, "%s · %d steps · w %.2f%s · seed %llu", kSamplerNames[k], p.steps, p.cfg,
+           p.sampler == "ddim" ? (" · η " + std::to_string(p.eta).substr(0, 4)).c_str() : "",
+           (unsigned long long)p.seed);
+  return text;
+}
+
+// The 98th percentile of |v|: a colour scale that a few extreme pixels do not wash out.
+float robust_range(const ImageBuffer& image) {
+  std::vector<float> magnitudes;
+  magnitudes.reserve(image.pixels.size());
+  for (float v : image.pixels) magnitudes.push_back(std::fabs(v));
+  if (magnitudes.empty()) return 1.f;
+  auto at = magnitudes.begin() + ptrdiff_t(0.98 * double(magnitudes.size() - 1));
+  std::nth_element(magnitudes.begin(), at, magnitudes.end());
+  return std::max(1e-3f, *at);
+}
+
+}  // namespace
+
+void DiffusionPanel::draw_sampling_controls(Session& session, const DiffusionModelView* model, bool& changed) {
   DiffusionLab& lab = session.diffusion();
-  auto model = lab.model().get();
-  bool changed = model && model->stamp != sampled_for_model_;
-  ImGui::TextDisabled("drop a sample PNG from genlab here to restore its parameters");
-  ImGui::BeginChild("sampling-controls", ImVec2(320, 0), true);
+  SamplingParams& p = branching_ ? branch_params_ : params_;
   ImGui::SetNextItemWidth(-1);
   ImGui::InputText("##ddpm-path", path_, sizeof path_);
   if (ImGui::Button("Load")) lab.load(path_);
   if (model) {
     ImGui::SameLine();
-    ImGui::TextDisabled("step %lld", (long long)model->value.step);
+    ImGui::TextDisabled("step %lld", (long long)model->step);
   }
   ImGui::Separator();
-  const char* samplers[] = {"ddpm", "ddim", "dpmpp2m"};
+  if (branching_) ImGui::TextColored(ImVec4(1.f, 0.75f, 0.3f, 1.f), "steering the branch from step %d", branch_from_ + 1);
+  int sampler = std::min(sampler_index(p.sampler), 2);
   ImGui::SetNextItemWidth(160);
-  if (ImGui::Combo("sampler", &sampler_, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0")) changed = true;
-  params_.sampler = samplers[sampler_];
+  if (ImGui::Combo("sampler", &sampler, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0")) changed = true;
+  p.sampler = kSamplers[sampler];
   ImGui::SetNextItemWidth(160);
-  changed |= ImGui::SliderInt("steps", &params_.steps, 1, model ? model->value.T : 1000, "%d", ImGuiSliderFlags_Logarithmic);
-  float cfg = float(params_.cfg), eta = float(params_.eta);
+  changed |= ImGui::SliderInt("steps", &p.steps, 1, model ? model->T : 1000, "%d", ImGuiSliderFlags_Logarithmic);
+  float cfg = float(p.cfg), eta = float(p.eta);
   ImGui::SetNextItemWidth(160);
-  if (ImGui::SliderFloat("CFG scale w", &cfg, 0.f, 20.f, "%.2f")) params_.cfg = cfg, changed = true;
-  if (sampler_ == 1) {
+  if (ImGui::SliderFloat("CFG scale w", &cfg, 0.f, 20.f, "%.2f")) p.cfg = cfg, changed = true;
+  if (p.sampler == "ddim") {
     ImGui::SetNextItemWidth(160);
-    if (ImGui::SliderFloat("η", &eta, 0.f, 1.f, "%.2f")) params_.eta = eta, changed = true;
+    if (ImGui::SliderFloat("η", &eta, 0.f, 1.f, "%.2f")) p.eta = eta, changed = true;
   }
-  if (model && model->value.classes > 0) {
-    const auto& names = model->value.class_names;
-    std::string current = params_.label < 0 ? "one of each" : names[size_t(params_.label)];
+  if (model && model->classes > 0) {
+    const auto& names = model->class_names;
+    std::string current = p.label < 0 ? "one of each" : names[size_t(p.label)];
     ImGui::SetNextItemWidth(160);
     if (ImGui::BeginCombo("class", current.c_str())) {
-      if (ImGui::Selectable("one of each", params_.label < 0)) params_.label = -1, changed = true;
+      if (ImGui::Selectable("one of each", p.label < 0)) p.label = -1, changed = true;
       for (size_t c = 0; c < names.size(); ++c)
-        if (ImGui::Selectable(names[c].empty() ? std::to_string(c).c_str() : names[c].c_str(), params_.label == int(c)))
-          params_.label = int(c), changed = true;
+        if (ImGui::Selectable(names[c].empty() ? std::to_string(c).c_str() : names[c].c_str(), p.label == int(c)))
+          p.label = int(c), changed = true;
       ImGui::EndCombo();
     }
   }
-  int seed = int(params_.seed);
+  int seed = int(p.seed);
   ImGui::SetNextItemWidth(160);
-  if (ImGui::InputInt("seed", &seed)) params_.seed = uint64_t(std::max(0, seed)), changed = true;
+  if (ImGui::InputInt("seed", &seed)) p.seed = uint64_t(std::max(0, seed)), changed = true;
+  ImGui::BeginDisabled(branching_);  // a branch carries on the run's images
   ImGui::SetNextItemWidth(160);
-  changed |= ImGui::SliderInt("images", &params_.n, 1, 40);
+  changed |= ImGui::SliderInt("images", &p.n, 1, 40);
+  ImGui::EndDisabled();
+}
+
+void DiffusionPanel::draw_playback(DiffusionLab& lab, const SamplingView& run, const SamplingView& branch,
+                                   ImageRenderer& renderer) {
+  const bool has_branch = branching_ && !branch.frames.empty();
+  const int length = std::max(int(run.frames.size()), has_branch ? path_length(run, branch) : 0);
+  const int total = std::max(run.total, has_branch ? branch.total : 0);
+  const int last = length - 1;
+  int shown = frame_ < 0 ? last : std::min(frame_, last);
+  // Play: advance `speed_` steps a second; stop at the newest step.
+  if (playing_) {
+    play_clock_ += ImGui::GetIO().DeltaTime * speed_;
+    const int advance = int(play_clock_);
+    play_clock_ -= advance;
+    shown = std::min(shown + advance, last);
+    frame_ = shown;
+    if (shown == last) playing_ = false;
+  }
+  if (ImGui::Button("|<")) frame_ = shown = 0, playing_ = false;
+  ImGui::SameLine();
+  if (ImGui::Button("<")) frame_ = shown = std::max(0, shown - 1), playing_ = false;
+  ImGui::SameLine();
+  if (ImGui::Button(playing_ ? "Pause" : "Play", ImVec2(52, 0))) {
+    playing_ = !playing_;
+    play_clock_ = 0;
+    if (playing_ && shown == last) frame_ = shown = 0;  // play again from the start
+  }
+  ImGui::SameLine();
+  if (ImGui::Button(">")) frame_ = shown = std::min(last, shown + 1), playing_ = false;
+  ImGui::SameLine();
+  if (ImGui::Button(">|")) frame_ = -1, shown = last, playing_ = false;
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(110);
+  ImGui::SliderFloat("steps/s", &speed_, 1.f, 60.f, "%.0f", ImGuiSliderFlags_Logarithmic);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(std::max(120.f, ImGui::GetContentRegionAvail().x - 250));
+  char label[48];
+  snprintf(label, sizeof label, "step %d of %d", shown + 1, total);
+  if (ImGui::SliderInt("##step", &shown, 0, last, label)) {
+    playing_ = false;
+    frame_ = shown >= last && !(has_branch ? branch.done : run.done) ? -1 : shown;
+  }
+  ImGui::SameLine();
+  const SamplingView& timed = has_branch ? branch : run;
+  ImGui::TextDisabled("first %.0f ms, last %.0f ms", 1000 * timed.seconds_first, 1000 * timed.seconds_last);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("from the change of a control to the first and to the last step on screen");
+
+  ImGui::TextUnformatted("second row:");
+  const char* details[] = {"x̂₀ (predicted)", "ε̃ (guided)", "ε(c)", "ε(∅)", "ε(c) − ε(∅)"};
+  for (int d = 0; d < 5; ++d) {
+    ImGui::SameLine();
+    ImGui::RadioButton(details[d], &detail_, d);
+  }
+
+  const SamplingView none;
+  auto draw_path = [&](const char* title, const SamplingView& own, DisplayImage& x_image, DisplayImage& detail_image,
+                       uint64_t stamp) {
+    const SamplingStepFrame& f = path_frame(run, own.frames.empty() ? none : own, shown);
+    const bool own_step = !own.frames.empty() && shown > own.branch_from;
+    ImGui::Text("%s — %s", title, describe(own.frames.empty() ? run.params : own.params).c_str());
+    const uint64_t key = (stamp * 4096 + uint64_t(shown)) * 8 + uint64_t(detail_);
+    x_image.update(renderer, key, f.x.image);
+    const ImageGrid* detail = detail_ == 0   ? &f.x0
+                              : detail_ == 1 ? &f.eps
+                              : detail_ == 2 ? &f.eps_cond
+                              : detail_ == 3 ? &f.eps_uncond
+                                             : &f.guidance;
+    // Noise predictions are N(0, I): a fixed ±3 keeps steps comparable; the guidance difference is
+    // smaller and changes with t, so it gets its own scale.
+    const float range = detail_ == 4 ? robust_range(detail->image) : 3.f;
+    if (!detail->image.pixels.empty())
+      detail_image.update(renderer, key, detail->image, detail_ == 0 ? ImageStyle::Natural : ImageStyle::Signed, range);
+    float zoom = std::clamp(std::floor(2.f * ImGui::GetContentRegionAvail().x / float(std::max(1, x_image.width()))) / 2.f,
+                            1.f, has_branch ? 3.f : 5.f);
+    ImGui::TextDisabled("x_%d after step %d%s", f.t_next, shown + 1,
+                        !own.frames.empty() && !own_step ? " (shared with the run)" : "");
+    image_view(x_image, zoom, zoom, zoom);
+    if (detail->image.pixels.empty()) {
+      ImGui::TextDisabled(detail_ >= 2 ? "ε(c) and ε(∅): the model is unconditional" : "not kept: this run is long");
+      return;
+    }
+    if (detail_ == 0) ImGui::TextDisabled("x̂₀ predicted at t = %d", f.t);
+    else ImGui::TextDisabled("%s at t = %d · colour −%.2f … +%.2f (blue < 0 < red)", details[detail_], f.t, range, range);
+    image_view(detail_image, zoom, zoom, zoom);
+  };
+  auto run_snapshot = lab.sampling().get();
+  auto branch_snapshot = lab.branch_view().get();
+  draw_path("run", SamplingView{}, run_x_, run_detail_, run_snapshot ? run_snapshot->stamp : 0);
+  if (has_branch) {
+    char title[64];
+    snprintf(title, sizeof title, "branch from step %d", branch.branch_from + 1);
+    ImGui::Separator();
+    draw_path(title, branch, branch_x_, branch_detail_, branch_snapshot ? branch_snapshot->stamp : 0);
+  }
+}
+
+void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
+  DiffusionLab& lab = session.diffusion();
+  auto model = lab.model().get();
+  bool changed = false;
+  if (model && model->stamp != sampled_for_model_) {
+    changed = true;
+    branching_ = false;
+    model_schedule_ = NoiseSchedule::make(model->value.schedule, model->value.T);
+  }
+  auto run = lab.sampling().get();
+  auto branch = lab.branch_view().get();
+  if (pending_branch_ >= 0 && run && run->value.done && !changed) {
+    branching_ = true;
+    branch_from_ = std::min(pending_branch_, run->value.total - 2);
+    pending_branch_ = -1;
+    lab.branch(branch_params_, branch_from_);
+  }
+  // A branch belongs to the run it grew from; anything else is stale.
+  const SamplingView none;
+  const SamplingView& run_view = run ? run->value : none;
+  const SamplingView& branch_view =
+      branching_ && branch && run && branch->value.run == run->value.run && branch->value.branch_from == branch_from_
+          ? branch->value
+          : none;
+
+  if (show_when_done_ >= 0 && pending_branch_ < 0 && run_view.done && (!branching_ || branch_view.done)) {
+    frame_ = show_when_done_;
+    show_when_done_ = -1;
+  }
+  ImGui::BeginChild("sampling-controls", ImVec2(330, 0), true);
+  draw_sampling_controls(session, model ? &model->value : nullptr, changed);
   ImGui::Separator();
+  // The formulas at the step on screen, with its numbers.
+  const int length = std::max(int(run_view.frames.size()), branch_view.frames.empty() ? 0 : path_length(run_view, branch_view));
+  const int shown = frame_ < 0 ? length - 1 : std::min(frame_, length - 1);
+  const SamplingParams& steering = branching_ ? branch_params_ : params_;
   ImGui::PushTextWrapPos(0.f);
-  ImGui::Text("ε_w = ε(x_t, ∅) + w·(ε(x_t, c) − ε(x_t, ∅))");
-  ImGui::TextDisabled("w = 0: unconditional; w = 1: conditional; w > 1: guided further toward the class, "
-                      "at some cost in variety. Each guided step is one batch of 2 network evaluations.");
+  ImGui::Text("ε̃ = ε(x_t, ∅) + w·(ε(x_t, c) − ε(x_t, ∅))");
+  if (length > 0 && model_schedule_.T > 0) {
+    const SamplingStepFrame& f = path_frame(run_view, branch_view, shown);
+    ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", steering.cfg, f.t,
+                f.guidance.image.pixels.empty() ? 0.0 : [&] {
+                  double sum = 0;
+                  for (float v : f.guidance.image.pixels) sum += std::fabs(v);
+                  return sum / double(f.guidance.image.pixels.size());
+                }());
+    ImGui::Text("x̂₀ = (x_t − √(1−ᾱ_t)·ε̃) / √ᾱ_t");
+    ImGui::Text("   = (x_t − %.3f·ε̃) / %.3f", model_schedule_.noise(f.t), model_schedule_.signal(f.t));
+  }
+  ImGui::TextDisabled("w = 0: unconditional; w = 1: conditional; w > 1: guided further toward the class, at some cost "
+                      "in variety. Each guided step is one batch of 2 network evaluations.");
+  ImGui::PopTextWrapPos();
+  ImGui::Separator();
+  if (!branching_) {
+    ImGui::BeginDisabled(length == 0 || shown >= run_view.total - 1);
+    char label[64];
+    snprintf(label, sizeof label, "Branch from step %d", std::max(1, shown + 1));
+    if (ImGui::Button(label)) {
+      branching_ = true;
+      branch_from_ = shown;
+      branch_params_ = params_;  // the same parameters retrace the run until one is changed
+      lab.branch(branch_params_, branch_from_);
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("Continue this run from the step on screen with other settings; the run stays beside it.");
+  } else if (ImGui::Button("Drop the branch")) {
+    branching_ = false;
+  }
+  ImGui::Separator();
+  ImGui::SetNextItemWidth(-1);
+  ImGui::InputText("##export", export_path_, sizeof export_path_);
+  ImGui::BeginDisabled(run_view.frames.empty());
+  const std::string base = export_path_;
+  if (ImGui::Button("PNG grid")) lab.export_grid(run_view, base + ".png");
+  ImGui::SameLine();
+  if (ImGui::Button("PNG strip")) lab.export_strip(run_view, branch_view, base + "-strip.png");
+  ImGui::SameLine();
+  if (ImGui::Button("GIF")) lab.export_gif(run_view, branch_view, base + ".gif");
+  ImGui::EndDisabled();
+  ImGui::PushTextWrapPos(0.f);
+  ImGui::TextDisabled("The PNGs carry their settings: drop one on the window to restore them.");
   ImGui::PopTextWrapPos();
   ImGui::EndChild();
   ImGui::SameLine();
+
   if (changed && model) {
-    lab.sample(params_);
+    if (branching_) lab.branch(branch_params_, branch_from_);
+    else lab.sample(params_);
     sampled_for_model_ = model->stamp;
-    frame_ = -1;
+    frame_ = -1;  // follow the newest step as the picture re-forms
   }
 
   ImGui::BeginChild("sampling-views", ImVec2(0, 0));
   if (!model) {
     ImGui::TextWrapped("No diffusion model loaded. Train one with `genlab-cli train --model ddpm --cond --epochs 9 "
                        "--out ddpm.safetensors`, then Load it here (or start genlab with --load ddpm.safetensors).");
-    ImGui::EndChild();
-    return;
-  }
-  auto view = lab.sampling().get();
-  if (view && !view->value.frames.empty()) {
-    const SamplingView& v = view->value;
-    const int last = int(v.frames.size()) - 1;
-    int shown = frame_ < 0 ? last : std::min(frame_, last);
-    ImGui::SetNextItemWidth(400);
-    if (ImGui::SliderInt("step", &shown, 0, last)) frame_ = shown >= last && !v.done ? -1 : shown;
-    ImGui::SameLine();
-    ImGui::TextDisabled("%d / %d done · first step %.0f ms, last %.0f ms after the change", int(v.frames.size()),
-                        v.total, 1000 * v.seconds_first, 1000 * v.seconds_last);
-    const SamplingStepFrame& f = *v.frames[size_t(shown)];
-    const uint64_t key = view->stamp * 4096 + uint64_t(shown);
-    sample_x_t_.update(renderer, key, f.x_t.image);
-    sample_x0_.update(renderer, key, f.x0.image);
-    float zoom = std::clamp(std::floor(2.f * ImGui::GetContentRegionAvail().x / float(sample_x_t_.width())) / 2.f, 1.f, 6.f);
-    ImGui::Text("x_%d after step %d of %d", f.t_next, shown + 1, v.total);
-    image_view(sample_x_t_, zoom, zoom, zoom);
-    ImGui::Text("predicted x₀ at t = %d (the jump solved for x₀)", f.t);
-    image_view(sample_x0_, zoom, zoom, zoom);
-  } else {
+  } else if (run_view.frames.empty()) {
     ImGui::TextDisabled("sampling…");
+  } else {
+    draw_playback(lab, run_view, branch_view, renderer);
   }
   ImGui::EndChild();
 }
@@ -223,11 +413,9 @@ void DiffusionPanel::restore_from_png(Session& session, const std::string& path)
     p.label = params.value("class", p.label);
     p.seed = params.value("seed", p.seed);
     p.n = params.value("n", p.n);
-    const char* samplers[] = {"ddpm", "ddim", "dpmpp2m"};
-    const auto known = std::find(std::begin(samplers), std::end(samplers), p.sampler);
-    if (known == std::end(samplers)) throw DataError(path + ": unknown sampler '" + p.sampler + "'");
-    sampler_ = int(known - std::begin(samplers));
+    if (sampler_index(p.sampler) > 2) throw DataError(path + ": unknown sampler '" + p.sampler + "'");
     params_ = p;
+    branching_ = false;
     const std::string checkpoint = params.value("checkpoint", std::string());
     auto model = session.diffusion().model().get();
     if (!checkpoint.empty() && (!model || model->value.checkpoint != checkpoint)) {
@@ -242,6 +430,47 @@ void DiffusionPanel::restore_from_png(Session& session, const std::string& path)
       throw std::runtime_error(message);
     });
   }
+}
+
+void DiffusionPanel::apply_settings(const std::string& settings) {
+  std::stringstream items(settings);
+  std::string item;
+  std::vector<std::pair<std::string, std::string>> branch_items;  // applied over the run's settings
+  auto set = [this](SamplingParams& p, const std::string& name, const std::string& value, bool run) {
+    if (name == "sampler" && sampler_index(value) <= 2) p.sampler = value;
+    else if (name == "steps") p.steps = std::stoi(value);
+    else if (name == "cfg") p.cfg = std::stod(value);
+    else if (name == "eta") p.eta = std::stod(value);
+    else if (name == "class") p.label = std::stoi(value);
+    else if (name == "seed") p.seed = std::stoull(value);
+    else if (name == "n" && run) p.n = std::stoi(value);
+    else if (name == "detail" && run) detail_ = std::clamp(std::stoi(value), 0, 4);
+    else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
+    else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
+    else throw std::invalid_argument(name);
+  };
+  auto fail = [](const std::string& what) {
+    return std::invalid_argument("diffusion setting '" + what + "' is not understood");
+  };
+  while (std::getline(items, item, ',')) {
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (key.rfind("branch_", 0) == 0) {
+      branch_items.emplace_back(key.substr(7), value);
+      continue;
+    }
+    try {
+      set(params_, key, value, true);
+    } catch (const std::exception&) {
+      throw fail(item);
+    }
+  }
+  branch_params_ = params_;
+  for (const auto& [name, value] : branch_items) try {
+      set(branch_params_, name, value, false);
+    } catch (const std::exception&) {
+      throw fail("branch_" + name + "=" + value);
+    }
 }
 
 void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {

@@ -17,6 +17,11 @@ class DiffusionPanel {
   void draw(Session& session, ImageRenderer& renderer);
   // A sample grid PNG written by genlab: restores the parameters (and the model) that made it.
   void restore_from_png(Session& session, const std::string& path);
+  // Sets controls from "key=value,..." (sampler, steps, cfg, eta, class, seed, n; detail 0-4, the
+  // second row; show, the step on screen; branch K: once the run is done, branch from step K with
+  // branch_cfg / branch_seed / branch_sampler / branch_steps). For scripted screenshots; throws
+  // std::invalid_argument naming a bad key or value.
+  void apply_settings(const std::string& settings);
 
  private:
   void rebuild_schedule_plot();
@@ -29,13 +34,26 @@ class DiffusionPanel {
   NoiseSchedule schedule_values_;
   std::vector<float> steps_, beta_, alpha_bar_, signal_, noise_, log_snr_;
   DisplayImage x0_, noise_image_, jump_, chain_;
-  SamplingParams params_;
-  int sampler_ = 2;  // ddpm, ddim, dpmpp2m
+  void draw_sampling_controls(Session& session, const DiffusionModelView* model, bool& changed);
+  void draw_playback(DiffusionLab& lab, const SamplingView& run, const SamplingView& branch, ImageRenderer& renderer);
+
+  SamplingParams params_;         // the run
+  SamplingParams branch_params_;  // the branch, while there is one: the controls steer it
+  bool branching_ = false;
+  int branch_from_ = 0;
   char path_[512] = "ddpm.safetensors";
+  char export_path_[256] = "genlab-run";
   uint64_t sampled_for_model_ = 0;  // the model snapshot the last request was made for
+  NoiseSchedule model_schedule_;
   int frame_ = -1;                  // -1: follow the newest step
+  bool playing_ = false;
+  float speed_ = 8.f;               // steps a second while playing
+  double play_clock_ = 0;
+  int pending_branch_ = -1;         // apply_settings: branch from this step once the run is done
+  int show_when_done_ = -1;         // apply_settings: the step to show once the paths are done
+  int detail_ = 0;                  // the second row: x0, eps, eps(c), eps(none), eps(c) - eps(none)
   bool opened_sampling_ = false;    // the Sample view opens by itself once, when a model arrives
-  DisplayImage sample_x_t_, sample_x0_;
+  DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
 };
 
 }  // namespace genlab::app

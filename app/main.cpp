@@ -51,6 +51,7 @@ struct Options {
   double vae_train_epochs = 0;
   bool gan_play = false;
   std::string restore_png;
+  std::string diffusion_settings;
 };
 
 std::string find_shader_dir(const std::string& requested) {
@@ -117,7 +118,7 @@ void setup_style() {
   const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
   // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
   // write their formulas (β·KL, √ᾱ_t, ε_w) in text.
-  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0370, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0300, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
                                    0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
   if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f, nullptr, ranges);
   io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
@@ -182,6 +183,8 @@ int main(int argc, char** argv) {
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");
+  cli.add_option("--diffusion", opt.diffusion_settings,
+                 "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...");
   cli.add_flag("--gan-play", opt.gan_play, "train the GAN from the start until stopped (a new cGAN unless --load gave one)");
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
@@ -274,6 +277,11 @@ int main(int argc, char** argv) {
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     vae_panel.sweep_sliders(opt.sweep_sliders);
     if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
+    try {
+      if (!opt.diffusion_settings.empty()) diffusion_panel.apply_settings(opt.diffusion_settings);
+    } catch (const std::invalid_argument& e) {  // bad input: one line and exit 2, like a bad shader folder
+      throw std::runtime_error(e.what());
+    }
     std::string active_tab = opt.tab;
     genlab::app::StatusBar status_bar;
     OpenDataDialog open_dialog;
@@ -399,7 +407,7 @@ int main(int argc, char** argv) {
       if (last) break;
     }
     if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel.slider_latencies_ms(), opt.width, opt.height);
-  } catch (const std::runtime_error& e) {  // missing or broken shader files
+  } catch (const std::runtime_error& e) {  // missing or broken shader files, bad --diffusion settings
     std::cerr << "genlab: " << e.what() << "\n";
     exit_code = kBadInput;
   }

@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
   sample->add_option("--steps", diffusion_sample.steps, "diffusion: sampling steps (1..T)");
   sample->add_option("--cfg", diffusion_sample.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)");
   sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)");
+  sample->add_option("--gif", diffusion_sample.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   genlab::VaeEvalRequest eval_request;
   bool eval_json = false;
@@ -224,6 +225,7 @@ int main(int argc, char** argv) {
         diffusion_sample.out = sample_request.out;
         std::cout << genlab::sample_ddpm(diffusion_sample) << "\n";
       } else {
+        if (!diffusion_sample.gif.empty()) throw std::invalid_argument("--gif: only a diffusion run has steps to animate");
         std::cout << genlab::sample_gan(sample_request) << "\n";
       }
       return 0;

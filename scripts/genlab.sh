@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-pthread   # LibTorch runs 10-30x slower on the reference BLAS
   libimgui-dev libglfw3-dev python3-glad libgl-dev
-  libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+  libstb-dev zlib1g-dev libgif-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev
   dataset-fashion-mnist fonts-dejavu-core
   xvfb xauth

@@ -123,8 +123,14 @@ TEST(Cli, SampleGridsCarryTheirParameters) {
   const std::string base = ::testing::TempDir() + "genlab_cli_ddpm_" + std::to_string(getpid());
   ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 2 --batch 8 --out " + base + ".safetensors").exit_code, 0);
   CommandResult r = run_command(kCli + " --threads 1 sample --ckpt " + base +
-                                ".safetensors --sampler ddim --steps 3 --cfg 2.5 --class 4 --seed 9 --n 2 --out " + base + ".png");
+                                ".safetensors --sampler ddim --steps 3 --cfg 2.5 --class 4 --seed 9 --n 2 --out " + base +
+                                ".png --gif " + base + ".gif");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream gif(base + ".gif", std::ios::binary);
+  std::string magic(6, '\0');
+  gif.read(magic.data(), 6);
+  EXPECT_EQ(magic, "GIF89a");
+  EXPECT_EQ(run_command(kCli + " sample --ckpt " + base + ".safetensors --out x.png --gif run.png").exit_code, 2);
   CommandResult bad = run_command(kCli + " sample --ckpt " + base + ".safetensors --steps 0 --out " + base + "_bad.png");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(run_command(kCli + " sample --ckpt " + base + ".safetensors --sampler euler --out x.png").exit_code, 2);

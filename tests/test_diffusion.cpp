@@ -21,8 +21,6 @@ Denoiser gaussian_oracle(const NoiseSchedule& sch, double m, double s) {
   };
 }
 
-at::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
-
 }  // namespace
 
 TEST(Schedule, LinearMatchesTheDdpmPaper) {
@@ -106,7 +104,7 @@ TEST(Samplers, EveryOneRecoversAGaussianDataDistribution) {
                  Case{SamplerKind::DDIM, 1000, 1}, Case{SamplerKind::DPMSolverPP2M, 100, 0}}) {
     torch::manual_seed(1);
     auto x_T = torch::randn({20000}, torch::kDouble);
-    SampleResult r = sample(c.kind, kLinear, oracle, x_T, c.steps, c.eta, generator(2));
+    SampleResult r = sample(c.kind, kLinear, oracle, x_T, c.steps, c.eta, 2);
     EXPECT_EQ(r.steps_done, c.steps);
     EXPECT_NEAR(r.x.mean().item<double>(), m, 0.02) << sampler_name(c.kind) << " " << c.steps;
     EXPECT_NEAR(r.x.std().item<double>(), s, 0.03) << sampler_name(c.kind) << " " << c.steps;
@@ -119,7 +117,7 @@ TEST(Samplers, DpmSolverIsSecondOrderAndBeatsDdimAtFewSteps) {
   torch::manual_seed(3);
   auto x_T = torch::randn({20000}, torch::kDouble);
   auto spread_error = [&](SamplerKind kind, int steps) {
-    return std::fabs(sample(kind, kLinear, oracle, x_T, steps, 0.0, generator(1)).x.std().item<double>() - s);
+    return std::fabs(sample(kind, kLinear, oracle, x_T, steps, 0.0, 1).x.std().item<double>() - s);
   };
   EXPECT_LT(spread_error(SamplerKind::DPMSolverPP2M, 50), 0.5 * spread_error(SamplerKind::DDIM, 50));
   EXPECT_LT(spread_error(SamplerKind::DDIM, 200), spread_error(SamplerKind::DDIM, 50));  // converges with steps
@@ -128,18 +126,18 @@ TEST(Samplers, DpmSolverIsSecondOrderAndBeatsDdimAtFewSteps) {
 TEST(Samplers, DdimWithEtaZeroIsDeterministic) {
   const Denoiser oracle = gaussian_oracle(kLinear, 0.0, 1.0);
   auto x_T = torch::randn({64});
-  auto a = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 0.0, generator(1)).x;
-  auto b = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 0.0, generator(99)).x;
+  auto a = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 0.0, 1).x;
+  auto b = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 0.0, 99).x;
   EXPECT_TRUE(torch::equal(a, b));
-  auto c = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 1.0, generator(1)).x;
-  auto d = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 1.0, generator(99)).x;
+  auto c = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 1.0, 1).x;
+  auto d = sample(SamplerKind::DDIM, kLinear, oracle, x_T, 20, 1.0, 99).x;
   EXPECT_FALSE(torch::equal(c, d));  // eta = 1 draws fresh noise
 }
 
 TEST(Samplers, StepsAreReportedAndSamplingStopsWhenAsked) {
   const Denoiser oracle = gaussian_oracle(kLinear, 0.0, 1.0);
   std::vector<int> seen;
-  SampleResult r = sample(SamplerKind::DDPM, kLinear, oracle, torch::randn({8}), 10, 0.0, generator(1),
+  SampleResult r = sample(SamplerKind::DDPM, kLinear, oracle, torch::randn({8}), 10, 0.0, 1,
                           [&](const SamplerStep& step) {
                             seen.push_back(step.t);
                             EXPECT_EQ(step.x0.sizes(), step.x_t.sizes());
@@ -155,14 +153,34 @@ TEST(Samplers, ClippingKeepsPredictedImagesInRange) {
   const Denoiser wrong = [](const torch::Tensor& x, int) { return torch::zeros_like(x); };
   auto x_T = torch::randn({256});
   double worst_unclipped = 0;
-  sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, generator(1), [&](const SamplerStep& step) {
+  sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, 1, [&](const SamplerStep& step) {
     worst_unclipped = std::max(worst_unclipped, step.x0.abs().max().item<double>());
     return true;
   });
   EXPECT_GT(worst_unclipped, 10.0);
-  SampleResult clipped = sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, generator(1), [&](const SamplerStep& step) {
+  SampleResult clipped = sample(SamplerKind::DDIM, kLinear, wrong, x_T, 10, 0.0, 1, [&](const SamplerStep& step) {
     EXPECT_LE(step.x0.abs().max().item<double>(), 1.0);
     return true;
   }, 1.0);
   EXPECT_LE(clipped.x.abs().max().item<double>(), 1.0 + 1e-6);
+}
+
+TEST(Samplers, ContinuingFromAStepRetracesTheRunAndOtherParametersLeaveIt) {
+  // Branching: x after step k, walked down the remaining timesteps with the same parameters (and
+  // the same noise seed), lands exactly where the whole run did; another guidance scale does not.
+  const Denoiser oracle = gaussian_oracle(kLinear, 0.5, 0.3);
+  auto x_T = torch::randn({32});
+  std::vector<torch::Tensor> path;
+  auto whole = sample(SamplerKind::DDPM, kLinear, oracle, x_T, 10, 0.0, 7, [&](const SamplerStep& step) {
+    path.push_back(step.x_next);
+    return true;
+  });
+  const std::vector<int> ts = sampling_timesteps(1000, 10);
+  const int k = 3;  // continue after the 4th step, from x at ts[4]
+  const std::vector<int> rest(ts.begin() + k + 1, ts.end());
+  auto again = sample_timesteps(SamplerKind::DDPM, kLinear, oracle, path[k], rest, 0.0, 7);
+  EXPECT_TRUE(torch::allclose(again.x, whole.x, 1e-6, 1e-6));
+  auto other_seed = sample_timesteps(SamplerKind::DDPM, kLinear, oracle, path[k], rest, 0.0, 8);
+  EXPECT_FALSE(torch::allclose(other_seed.x, whole.x, 1e-3, 1e-3));
+  EXPECT_THROW(sample_timesteps(SamplerKind::DDPM, kLinear, oracle, path[k], {500, 600}, 0.0, 7), std::invalid_argument);
 }

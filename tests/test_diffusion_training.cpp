@@ -4,8 +4,13 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/labs/diffusion_lab.h"
+#include "core/io/png_text.h"
 #include "core/io/safetensors.h"
 
 using namespace genlab;
@@ -61,7 +66,7 @@ TEST(DiffusionTraining, ATinyModelOverfitsOneImageAndSamplesItBack) {
   torch::manual_seed(7);
   auto x_T = torch::randn({4, 1, 28, 28});
   auto generated = sample(SamplerKind::DDIM, trainer.schedule(), trainer.denoiser({}, 0.0), x_T, 50, 0.0,
-                          at::detail::createCPUGenerator(1), {}, 1.0).x;
+                          1, {}, 1.0).x;
   // Far closer to the image than the starting noise, and than the best constant image (whose
   // error is the image's variance): the model has learnt to make that image.
   const double error = (generated - target).pow(2).mean().item<double>();
@@ -129,6 +134,83 @@ TEST(DiffusionLab, LoadsAModelAndStreamsEveryStepNewestWins) {
   EXPECT_TRUE(v.done);
   EXPECT_EQ(v.frames.front()->t, 1000);
   EXPECT_EQ(v.frames.back()->t_next, 0);
-  EXPECT_EQ(v.frames.back()->x_t.indices.size(), 2u);
+  EXPECT_EQ(v.frames.back()->x.indices.size(), 2u);
   EXPECT_LE(v.seconds_first, v.seconds_last);
+  // Every step keeps the noise predictions of both halves of the guided batch and their difference.
+  const SamplingStepFrame& f = *v.frames.front();
+  ASSERT_EQ(f.guidance.image.pixels.size(), f.eps.image.pixels.size());
+  for (size_t i = 0; i < f.eps.image.pixels.size(); i += 7) {
+    const float cond = f.eps_cond.image.pixels[i], uncond = f.eps_uncond.image.pixels[i];
+    EXPECT_NEAR(f.guidance.image.pixels[i], cond - uncond, 1e-5);
+    EXPECT_NEAR(f.eps.image.pixels[i], uncond + 2.0f * (cond - uncond), 1e-4);  // w = 2
+  }
+}
+
+TEST(DiffusionLab, BranchesFromAStepKeepTheRunAndExportIt) {
+  const std::string dir = ::testing::TempDir() + "genlab_branch_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/ddpm.safetensors";
+  {
+    DiffusionTrainer trainer(tiny(true), one_image(4));
+    trainer.train_step();
+    trainer.save(path);
+  }
+  Session session(1);
+  DiffusionLab& lab = session.diffusion();
+  lab.load(path);
+  session.worker().wait_idle();
+  SamplingParams p;
+  p.sampler = "ddpm";
+  p.steps = 6;
+  p.n = 3;
+  lab.sample(p);
+  session.worker().wait_idle();
+  auto run = lab.sampling().get();
+  ASSERT_TRUE(run && run->value.done);
+
+  lab.branch(p, 2);  // the same parameters retrace the run
+  session.worker().wait_idle();
+  auto same = lab.branch_view().get();
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->value.run, run->value.run);
+  EXPECT_EQ(same->value.branch_from, 2);
+  EXPECT_EQ(same->value.total, 6);
+  ASSERT_EQ(same->value.frames.size(), 3u);
+  EXPECT_EQ(same->value.frames.front()->t, run->value.frames[3]->t);
+  EXPECT_EQ(same->value.frames.back()->x.image.pixels, run->value.frames.back()->x.image.pixels);
+
+  SamplingParams other = p;
+  other.cfg = 8.0;
+  lab.branch(other, 2);
+  session.worker().wait_idle();
+  auto guided = lab.branch_view().get();
+  EXPECT_NE(guided->value.frames.back()->x.image.pixels, run->value.frames.back()->x.image.pixels);
+  EXPECT_EQ(lab.sampling().get()->stamp, run->stamp);  // the run itself is untouched
+
+  lab.export_grid(run->value, dir + "/grid.png");
+  lab.export_strip(run->value, guided->value, dir + "/strip.png", 4);
+  lab.export_gif(run->value, guided->value, dir + "/run.gif");
+  session.worker().wait_idle();
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  auto text = nlohmann::json::parse(read_png_text(dir + "/grid.png").at("genlab"));
+  EXPECT_EQ(text["sampler"], "ddpm");
+  EXPECT_EQ(text["steps"], 6);
+  EXPECT_EQ(text["checkpoint"], path);
+  // The strip: 3 images x 4 steps for the run, again for the branch, 8 gray rows between.
+  std::ifstream png(dir + "/strip.png", std::ios::binary);
+  unsigned char header[24] = {};
+  png.read(reinterpret_cast<char*>(header), 24);
+  auto be32 = [&](int at) { return header[at] << 24 | header[at + 1] << 16 | header[at + 2] << 8 | header[at + 3]; };
+  const int cell = 28 + 1;
+  EXPECT_EQ(be32(16), 4 * cell + 1);                  // IHDR width
+  EXPECT_EQ(be32(20), 2 * (3 * cell + 1) + 8);        // IHDR height
+  std::ifstream gif(dir + "/run.gif", std::ios::binary);
+  std::string magic(6, '\0');
+  gif.read(magic.data(), 6);
+  EXPECT_EQ(magic, "GIF89a");
+
+  lab.branch(p, 5);  // the last step leaves nothing to continue
+  session.worker().wait_idle();
+  EXPECT_NE(session.worker().status()->value.error.find("ends the run"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }

@@ -94,6 +94,28 @@ TEST(Gui, DiffusionTabShowsTheForwardProcess) {
   EXPECT_GT(distinct_colours(png), 100u);  // the test image, the noise colormap and the schedule plot
 }
 
+TEST(Gui, ABranchAndTheGuidanceHeatMapReachTheScreen) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_diffusion_branch.png";
+  // The shipped model: a 4-step run, branched after step 2 with w = 6, eps(c) - eps(none) on screen.
+  CommandResult r = run_command(kXvfb + kApp + " --frames 90 --tab diffusion --diffusion "
+                                "steps=4,n=3,branch=2,branch_cfg=6,detail=4,show=3 --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &w, &h, &c, 3);
+  ASSERT_TRUE(pixels);
+  // The signed colormap paints eps(c) - eps(none) > 0 red; nothing else on screen is red (the same
+  // screenshot with the predicted x0 in the second row has none).
+  int red = 0;
+  for (int i = 0; i < w * h; ++i)
+    red += pixels[3 * i] > 180 && pixels[3 * i + 1] < 120 && pixels[3 * i + 2] < 120;
+  stbi_image_free(pixels);
+  EXPECT_GT(red, 200);
+  CommandResult bad = run_command(kXvfb + kApp + " --frames 2 --diffusion cfg=lots");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("cfg=lots"), std::string::npos) << bad.err;
+}
+
 TEST(Gui, ASamplePngRestoresItsModelAndParameters) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
   const std::string base = ::testing::TempDir() + "genlab_gui_ddpm";

@@ -9,6 +9,7 @@
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/image.h"
 #include "core/train/run_util.h"
+#include "core/io/gif.h"
 #include "core/io/npy.h"
 #include "core/io/png_text.h"
 #include "core/labs/tensors.h"
@@ -86,8 +87,19 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
                                 : torch::arange(request.n, torch::kLong).remainder(classes);
   const int size = config.unet.image_size, c = config.unet.channels;
   auto x_T = seeded_noise(request.seed, request.n, c * size * size).view({request.n, c, size, size});
+  if (!request.gif.empty() && !ends_with(request.gif, ".gif"))
+    throw std::invalid_argument("--gif " + request.gif + ": name a .gif file");
+  const int cols = classes > 0 && request.label < 0 ? classes : int(std::ceil(std::sqrt(request.n)));
+  std::vector<ImageBuffer> frames;  // x after each step, for --gif
+  StepCallback keep_frames;
+  if (!request.gif.empty())
+    keep_frames = [&frames, cols](const SamplerStep& step) {
+      frames.push_back(tensor_grid((step.x_next.clamp(-1, 1) + 1) * 0.5, cols).image);
+      return true;
+    };
   auto result = sample(kind, trainer.schedule(), trainer.denoiser(labels, request.cfg), x_T, request.steps, request.eta,
-                       at::detail::createCPUGenerator(request.seed + 1), {}, 1.0);
+                       request.seed + 1, keep_frames, 1.0);
+  if (!request.gif.empty()) write_gif(request.gif, frames);
   auto images = ((result.x.clamp(-1, 1) + 1) * 0.5).contiguous();
   std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
   nlohmann::json params = {{"checkpoint", request.checkpoint}, {"sampler", request.sampler}, {"steps", request.steps},
@@ -96,12 +108,12 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
   if (npy) {
     write_npy_f32(request.out, {request.n, c, size, size}, values);
   } else {
-    const int cols = classes > 0 && request.label < 0 ? classes : int(std::ceil(std::sqrt(request.n)));
     // The grid carries the parameters that made it, so it can be read back and re-made.
     write_png_with_text(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image, "genlab",
                         params.dump());
   }
   params["out"] = request.out;
+  if (!request.gif.empty()) params["gif"] = request.gif;
   return params.dump();
 }
 

@@ -33,6 +33,7 @@ struct DiffusionSampleRequest {
   uint64_t seed = 1;
   int n = 16;
   std::string out;     // .png grid or .npy
+  std::string gif;     // also an animated GIF of the run, a frame per step (empty: none)
 };
 
 std::string sample_ddpm(const DiffusionSampleRequest& request);

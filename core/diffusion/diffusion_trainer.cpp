@@ -116,20 +116,21 @@ std::array<float, DiffusionTrainer::kBuckets> DiffusionTrainer::bucket_losses() 
   return out;
 }
 
-Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, double w) {
+Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, double w, std::shared_ptr<GuidanceParts> record) {
   UNet net = ema_;
   const int null_label = config_.unet.classes;
-  return [net, labels, w, null_label](const torch::Tensor& x, int t) mutable {
+  return [net, labels, w, null_label, record](const torch::Tensor& x, int t) mutable {
     torch::NoGradGuard no_grad;
     net->eval();
     const int64_t n = x.size(0);
     auto steps = torch::full({n}, t - 1, torch::kLong);
     auto null_labels = torch::full({n}, null_label, torch::kLong);
-    if (null_label == 0 || !labels.defined() || w == 0.0) return net->forward(x, steps, null_labels);
+    if (null_label == 0 || !labels.defined() || (!record && w == 0.0)) return net->forward(x, steps, null_labels);
     auto cond = torch::where(labels < 0, null_labels, labels);
-    if (w == 1.0) return net->forward(x, steps, cond);
+    if (!record && w == 1.0) return net->forward(x, steps, cond);
     auto both = net->forward(torch::cat({x, x}), torch::cat({steps, steps}), torch::cat({cond, null_labels}));
     auto parts = both.chunk(2, 0);
+    if (record) *record = GuidanceParts{parts[0], parts[1]};
     return classifier_free_guidance(parts[1], parts[0], w);
   };
 }

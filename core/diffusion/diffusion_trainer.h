@@ -49,8 +49,12 @@ class DiffusionTrainer {
 
   // The EMA net as a denoiser for `labels` (B, long; -1: unconditional) with guidance scale w
   // (0: unconditional, 1: conditional, > 1: guided). Conditional and unconditional predictions run
-  // as one batch of 2B.
-  Denoiser denoiser(const torch::Tensor& labels, double w);
+  // as one batch of 2B. With `record`, a conditional model always runs both (even at w = 0 or 1) and
+  // leaves them there after each call, for views of eps(c), eps(none) and their difference.
+  struct GuidanceParts {
+    torch::Tensor cond, uncond;
+  };
+  Denoiser denoiser(const torch::Tensor& labels, double w, std::shared_ptr<GuidanceParts> record = nullptr);
   UNet& ema() { return ema_; }
   UNet& net() { return net_; }
 

@@ -41,28 +41,40 @@ namespace {
 // One step from t to s < t. DDPM: the posterior q(x_s | x_t, x0) with the beta of the skipped span
 // (exactly Ho et al.'s step when s = t - 1). DDIM: Song et al.'s update with sigma scaled by eta.
 torch::Tensor ancestral_step(const NoiseSchedule& sch, SamplerKind kind, const torch::Tensor& x_t, int t, int s,
-                             const torch::Tensor& eps, const torch::Tensor& x0, double eta, at::Generator& noise) {
+                             const torch::Tensor& eps, const torch::Tensor& x0, double eta, uint64_t noise_seed) {
   const double ab_t = sch.alpha_bar_at(t), ab_s = sch.alpha_bar_at(s);
   if (s == 0) return x0;
+  auto fresh_noise = [&] {
+    auto gen = at::detail::createCPUGenerator(noise_seed * 1000003ull + uint64_t(t));
+    return at::randn(x_t.sizes(), gen);
+  };
   const double beta_span = 1 - ab_t / ab_s;
   if (kind == SamplerKind::DDPM) {
     const double c0 = std::sqrt(ab_s) * beta_span / (1 - ab_t);
     const double ct = std::sqrt(ab_t / ab_s) * (1 - ab_s) / (1 - ab_t);
     const double sigma = std::sqrt((1 - ab_s) / (1 - ab_t) * beta_span);
-    return c0 * x0 + ct * x_t + sigma * at::randn(x_t.sizes(), noise);
+    return c0 * x0 + ct * x_t + sigma * fresh_noise();
   }
   const double sigma = eta * std::sqrt((1 - ab_s) / (1 - ab_t) * beta_span);
   auto x = std::sqrt(ab_s) * x0 + std::sqrt(std::max(0.0, 1 - ab_s - sigma * sigma)) * eps;
-  return sigma > 0 ? x + sigma * at::randn(x_t.sizes(), noise) : x;
+  return sigma > 0 ? x + sigma * fresh_noise() : x;
 }
 
 }  // namespace
 
 SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& denoise, torch::Tensor x_T, int steps,
-                    double eta, at::Generator noise, const StepCallback& on_step, double clip_x0) {
-  const std::vector<int> ts = sampling_timesteps(sch.T, steps);
+                    double eta, uint64_t noise_seed, const StepCallback& on_step, double clip_x0) {
+  return sample_timesteps(kind, sch, denoise, std::move(x_T), sampling_timesteps(sch.T, steps), eta, noise_seed,
+                          on_step, clip_x0);
+}
+
+SampleResult sample_timesteps(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& denoise, torch::Tensor x,
+                              const std::vector<int>& ts, double eta, uint64_t noise_seed, const StepCallback& on_step,
+                              double clip_x0) {
+  for (size_t i = 0; i < ts.size(); ++i)
+    if (ts[i] < 1 || ts[i] > sch.T || (i > 0 && ts[i] >= ts[i - 1]))
+      throw std::invalid_argument("timesteps must descend within 1.." + std::to_string(sch.T));
   SampleResult result;
-  torch::Tensor x = std::move(x_T);
   torch::Tensor previous_x0;  // DPM-Solver++(2M) keeps the last data prediction
   double previous_h = 0;
   for (size_t i = 0; i < ts.size(); ++i) {
@@ -74,9 +86,10 @@ SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& 
     step.x_t = x;
     step.eps = denoise(x, t);
     step.x0 = predict_x0(sch, x, t, step.eps);
+    torch::Tensor eps = step.eps;  // the noise direction the update follows
     if (clip_x0 > 0) {
       step.x0 = step.x0.clamp(-clip_x0, clip_x0);
-      step.eps = (x - sch.signal(t) * step.x0) / sch.noise(t);
+      eps = (x - sch.signal(t) * step.x0) / sch.noise(t);
     }
     if (kind == SamplerKind::DPMSolverPP2M) {
       if (s == 0) {
@@ -94,7 +107,7 @@ SampleResult sample(SamplerKind kind, const NoiseSchedule& sch, const Denoiser& 
       }
       previous_x0 = step.x0;
     } else {
-      step.x_next = ancestral_step(sch, kind, x, t, s, step.eps, step.x0, eta, noise);
+      step.x_next = ancestral_step(sch, kind, x, t, s, eps, step.x0, eta, noise_seed);
     }
     x = step.x_next;
     result.steps_done = int(i) + 1;

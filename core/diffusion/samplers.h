@@ -24,7 +24,7 @@ struct SamplerStep {
   int index = 0;           // 0-based step number
   int t = 0, t_next = 0;   // the step goes from t to t_next (0: clean)
   torch::Tensor x_t;       // the input of this step
-  torch::Tensor eps;       // the (guided) noise prediction at t
+  torch::Tensor eps;       // the denoiser's (guided) noise prediction at t, before any clipping
   torch::Tensor x0;        // the predicted clean image at t
   torch::Tensor x_next;    // the output of this step
 };
@@ -48,11 +48,18 @@ torch::Tensor predict_x0(const NoiseSchedule& schedule, const torch::Tensor& x_t
 // eps~ = eps(x, none) + w (eps(x, c) - eps(x, none)): w = 0 unconditional, w = 1 conditional.
 torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w);
 
-// eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. `noise`
-// draws the fresh noise of DDPM and DDIM with eta > 0. clip_x0 > 0 clamps each predicted x0 to
+// eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. The fresh
+// noise of DDPM and DDIM with eta > 0 at timestep t comes from a generator seeded by (noise_seed, t),
+// so a run continued from any step with the same parameters retraces the original path (branching
+// relies on it). clip_x0 > 0 clamps each predicted x0 to
 // [-clip_x0, clip_x0] (images in [-1, 1]: at large t, x0 = (x_t - sqrt(1 - ab) eps) / sqrt(ab)
 // multiplies the net's error by up to 1 / sqrt(ab_T) ~ 160); the noise direction then follows it.
 SampleResult sample(SamplerKind kind, const NoiseSchedule& schedule, const Denoiser& denoise, torch::Tensor x_T,
-                    int steps, double eta, at::Generator noise, const StepCallback& on_step = {}, double clip_x0 = 0);
+                    int steps, double eta, uint64_t noise_seed, const StepCallback& on_step = {}, double clip_x0 = 0);
+// The same walk over an explicit descending list of timesteps, starting from x at timesteps[0]
+// (a branch continues a run from its step k this way; a multistep sampler starts first order).
+SampleResult sample_timesteps(SamplerKind kind, const NoiseSchedule& schedule, const Denoiser& denoise,
+                              torch::Tensor x, const std::vector<int>& timesteps, double eta, uint64_t noise_seed,
+                              const StepCallback& on_step = {}, double clip_x0 = 0);
 
 }  // namespace genlab

@@ -4,12 +4,21 @@
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/diffusion/samplers.h"
+#include "core/io/gif.h"
+#include "core/io/png_text.h"
 #include "core/labs/tensors.h"
+
+#include <nlohmann/json.hpp>
 
 namespace genlab {
 
 struct DiffusionLab::State {
   std::unique_ptr<DiffusionTrainer> trainer;
+  // The latest run of the original path, for branching: x after each step and the t it is at.
+  uint64_t run = 0;
+  std::vector<torch::Tensor> run_x;
+  std::vector<int> run_t;
+  SamplingParams run_params;
 };
 
 DiffusionLab::DiffusionLab(Session& session) : session_(session), state_(std::make_unique<State>()) {}
@@ -26,47 +35,208 @@ void DiffusionLab::load(const std::string& path) {
       shape_only->class_names = open->value.data->class_names;
     auto trainer = std::make_unique<DiffusionTrainer>(config, shape_only);
     trainer->resume(path);
-    DiffusionModelView view{true, path, trainer->step(), config.unet.classes, config.T, shape_only->class_names};
+    DiffusionModelView view{true, path, trainer->step(), config.unet.classes, config.T, shape_only->class_names,
+                            config.schedule};
     state_->trainer = std::move(trainer);
+    state_->run_x.clear();
+    state_->run_t.clear();
     model_.publish(std::move(view));
   });
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+DiffusionTrainer& loaded(const std::unique_ptr<DiffusionTrainer>& trainer) {
+  if (!trainer) throw std::runtime_error("no diffusion model yet: load one (genlab-cli train --model ddpm)");
+  return *trainer;
+}
+
+// The class of each of n samples: -1 (one of each) cycles through the classes.
+torch::Tensor sample_labels(const SamplingParams& params, int classes, int n) {
+  if (classes == 0) return {};
+  return params.label >= 0 ? torch::full({n}, std::min(params.label, classes - 1), torch::kLong)
+                           : torch::arange(n, torch::kLong).remainder(classes);
+}
+
+// Walks `timesteps` from x, publishing `view` with every step's frame; `keep_x` gets x after each
+// step. Stops within a step when the request is superseded.
+void stream_run(JobContext& ctx, DiffusionTrainer& trainer, const SamplingParams& params, torch::Tensor x,
+                const std::vector<int>& timesteps, SamplingView view, Latest<SamplingView>& out,
+                Clock::time_point asked, std::vector<torch::Tensor>* keep_x, std::vector<int>* keep_t) {
+  const int n = int(x.size(0)), cols = std::min(n, 10);
+  auto record = std::make_shared<DiffusionTrainer::GuidanceParts>();
+  const Denoiser denoise = trainer.denoiser(sample_labels(params, trainer.config().unet.classes, n), params.cfg, record);
+  auto display = [cols](const torch::Tensor& v) { return tensor_grid((v.clamp(-1, 1) + 1) * 0.5, cols); };
+  auto raw = [cols](const torch::Tensor& v) { return tensor_grid(v, cols, 1, 0.f); };  // signed: pad with 0
+  auto seconds = [&asked] { return std::chrono::duration<double>(Clock::now() - asked).count(); };
+  size_t eps_bytes = 0;
+  sample_timesteps(parse_sampler(params.sampler), trainer.schedule(), denoise, std::move(x), timesteps, params.eta,
+                   params.seed + 1,
+                   [&](const SamplerStep& step) {
+                     if (ctx.cancelled()) return false;  // a newer request: stop within this step
+                     SamplingStepFrame frame{step.t, step.t_next, display(step.x_next), display(step.x0), {}, {}, {}, {}};
+                     if (eps_bytes < DiffusionLab::kEpsBudgetBytes) {
+                       frame.eps = raw(step.eps);
+                       if (record->cond.defined()) {
+                         frame.eps_cond = raw(record->cond);
+                         frame.eps_uncond = raw(record->uncond);
+                         frame.guidance = raw(record->cond - record->uncond);
+                       }
+                       eps_bytes += sizeof(float) * (frame.eps.image.pixels.size() + frame.eps_cond.image.pixels.size() +
+                                                     frame.eps_uncond.image.pixels.size() + frame.guidance.image.pixels.size());
+                     } else {
+                       view.eps_dropped = true;
+                     }
+                     if (keep_x) keep_x->push_back(step.x_next), keep_t->push_back(step.t_next);
+                     view.frames.push_back(std::make_shared<const SamplingStepFrame>(std::move(frame)));
+                     if (view.frames.size() == 1) view.seconds_first = seconds();
+                     view.seconds_last = seconds();
+                     view.done = view.first_step() + int(view.frames.size()) == view.total;
+                     out.publish(view);
+                     return true;
+                   },
+                   1.0);
+}
+
+}  // namespace
+
 void DiffusionLab::sample(const SamplingParams& params) {
-  const auto asked = std::chrono::steady_clock::now();
+  const auto asked = Clock::now();
   session_.worker().request("diffusion.sample", [this, params, asked](JobContext& ctx) {
-    DiffusionTrainer* trainer = state_->trainer.get();
-    if (!trainer) throw std::runtime_error("no diffusion model yet: load one (genlab-cli train --model ddpm)");
-    const DiffusionConfig& config = trainer->config();
-    const SamplerKind kind = parse_sampler(params.sampler);
+    DiffusionTrainer& trainer = loaded(state_->trainer);
+    const DiffusionConfig& config = trainer.config();
+    parse_sampler(params.sampler);
     if (params.steps < 1 || params.steps > config.T)
       throw std::invalid_argument("steps " + std::to_string(params.steps) + " is not in 1.." + std::to_string(config.T));
-    const int classes = config.unet.classes, n = std::clamp(params.n, 1, 64);
-    torch::Tensor labels;
-    if (classes > 0)
-      labels = params.label >= 0 ? torch::full({n}, std::min(params.label, classes - 1), torch::kLong)
-                                 : torch::arange(n, torch::kLong).remainder(classes);
-    const int size = config.unet.image_size, c = config.unet.channels;
+    const int n = std::clamp(params.n, 1, 64), size = config.unet.image_size, c = config.unet.channels;
     auto x_T = seeded_noise(params.seed, n, c * size * size).view({n, c, size, size});
+    State& s = *state_;
+    s.run_x.clear();
+    s.run_t.clear();
+    s.run_params = params;
+    s.run = ctx.request_stamp();
     SamplingView view;
     view.params = params;
+    view.run = s.run;
     view.total = params.steps;
-    const int cols = std::min(n, 10);
-    auto seconds = [&asked] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count(); };
-    auto display = [cols](const torch::Tensor& x) { return tensor_grid((x.clamp(-1, 1) + 1) * 0.5, cols); };
-    genlab::sample(kind, trainer->schedule(), trainer->denoiser(labels, params.cfg), x_T, params.steps, params.eta,
-           at::detail::createCPUGenerator(params.seed + 1),
-           [&](const SamplerStep& step) {
-             if (ctx.cancelled()) return false;  // a newer request: stop within this step
-             view.frames.push_back(std::make_shared<const SamplingStepFrame>(
-                 SamplingStepFrame{step.t, step.t_next, display(step.x_next), display(step.x0)}));
-             if (view.frames.size() == 1) view.seconds_first = seconds();
-             view.seconds_last = seconds();
-             view.done = int(view.frames.size()) == params.steps;
-             sampling_.publish(view);
-             return true;
-           },
-           1.0);
+    stream_run(ctx, trainer, params, x_T, sampling_timesteps(config.T, params.steps), std::move(view), sampling_, asked,
+               &s.run_x, &s.run_t);
+  });
+}
+
+void DiffusionLab::branch(const SamplingParams& asked_params, int from_step) {
+  const auto asked = Clock::now();
+  session_.worker().request("diffusion.branch", [this, asked_params, from_step, asked](JobContext& ctx) {
+    DiffusionTrainer& trainer = loaded(state_->trainer);
+    const State& s = *state_;
+    if (from_step < 0 || from_step >= int(s.run_x.size()))
+      throw std::out_of_range("step " + std::to_string(from_step + 1) + " is not a finished step of the run");
+    const int t_from = s.run_t[size_t(from_step)];
+    if (t_from == 0) throw std::invalid_argument("step " + std::to_string(from_step + 1) + " ends the run: branch from an earlier one");
+    SamplingParams params = asked_params;
+    params.n = s.run_params.n;  // the branch carries on the same images
+    // x after step k is x_{t_from}; the branch walks the new step grid below it.
+    std::vector<int> timesteps{t_from};
+    for (int t : sampling_timesteps(trainer.config().T, std::clamp(params.steps, 1, trainer.config().T)))
+      if (t < t_from) timesteps.push_back(t);
+    SamplingView view;
+    view.params = params;
+    view.run = s.run;
+    view.branch_from = from_step;
+    view.total = from_step + 1 + int(timesteps.size());
+    stream_run(ctx, trainer, params, s.run_x[size_t(from_step)], timesteps, std::move(view), branch_, asked, nullptr,
+               nullptr);
+  });
+}
+
+const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step) {
+  if (branch.frames.empty() || step <= branch.branch_from)
+    return *run.frames[size_t(std::clamp(step, 0, int(run.frames.size()) - 1))];
+  return *branch.frames[size_t(std::min(step - branch.first_step(), int(branch.frames.size()) - 1))];
+}
+
+int path_length(const SamplingView& run, const SamplingView& branch) {
+  return branch.frames.empty() ? int(run.frames.size()) : branch.first_step() + int(branch.frames.size());
+}
+
+namespace {
+
+// `top` above `bottom` with a gap of pad-gray rows (the same width and channels).
+ImageBuffer stack(const ImageBuffer& top, const ImageBuffer& bottom, int gap = 4) {
+  ImageBuffer out{top.channels, top.height + gap + bottom.height, top.width, {}};
+  out.pixels.assign(size_t(out.channels) * out.height * out.width, 0.25f);
+  for (int c = 0; c < top.channels; ++c) {
+    std::copy_n(top.pixels.begin() + ptrdiff_t(c) * top.height * top.width, size_t(top.height) * top.width,
+                out.pixels.begin() + ptrdiff_t(c) * out.height * out.width);
+    std::copy_n(bottom.pixels.begin() + ptrdiff_t(c) * bottom.height * bottom.width, size_t(bottom.height) * bottom.width,
+                out.pixels.begin() + ptrdiff_t(c) * out.height * out.width + ptrdiff_t(top.height + gap) * out.width);
+  }
+  return out;
+}
+
+// A row per image: the image's x at up to `columns` steps of the path, evenly spaced, the last included.
+ImageBuffer strip(const SamplingView& run, const SamplingView& branch, int columns) {
+  const int steps = path_length(run, branch);
+  columns = std::clamp(columns, 1, steps);
+  const ImageGrid& any = run.frames.front()->x;
+  const int images = int(any.indices.size());
+  const int c = any.image.channels, h = any.cell_h, w = any.cell_w;
+  std::vector<float> cells;
+  for (int i = 0; i < images; ++i)
+    for (int k = 0; k < columns; ++k) {
+      const int step = columns == 1 ? steps - 1 : int(std::lround(double(k) * (steps - 1) / (columns - 1)));
+      ImageBuffer cell = grid_cell(path_frame(run, branch, step).x, i);
+      cells.insert(cells.end(), cell.pixels.begin(), cell.pixels.end());
+    }
+  return make_image_grid(cells.data(), images * columns, c, h, w, columns).image;
+}
+
+std::string params_json(const SamplingParams& p, const std::string& checkpoint) {
+  return nlohmann::json{{"checkpoint", checkpoint}, {"sampler", p.sampler}, {"steps", p.steps}, {"cfg", p.cfg},
+                        {"eta", p.eta}, {"class", p.label}, {"seed", p.seed}, {"n", p.n}}
+      .dump();
+}
+
+void require_frames(const SamplingView& run, const std::string& path) {
+  if (run.frames.empty()) throw std::runtime_error(path + ": no sampling run to export yet");
+}
+
+}  // namespace
+
+void DiffusionLab::export_grid(SamplingView run, const std::string& path) {
+  auto model = model_.get();
+  const std::string checkpoint = model ? model->value.checkpoint : std::string();
+  session_.worker().submit("export " + path, [run = std::move(run), path, checkpoint](JobContext&) {
+    require_frames(run, path);
+    write_png_with_text(path, run.frames.back()->x.image, "genlab", params_json(run.params, checkpoint));
+  });
+}
+
+void DiffusionLab::export_strip(SamplingView run, SamplingView branch, const std::string& path, int columns) {
+  auto model = model_.get();
+  const std::string checkpoint = model ? model->value.checkpoint : std::string();
+  session_.worker().submit("export " + path, [run = std::move(run), branch = std::move(branch), path, columns,
+                                              checkpoint](JobContext&) {
+    require_frames(run, path);
+    ImageBuffer image = strip(run, SamplingView{}, columns);
+    if (!branch.frames.empty()) image = stack(image, strip(run, branch, columns), 8);
+    write_png_with_text(path, image, "genlab", params_json(run.params, checkpoint));
+  });
+}
+
+void DiffusionLab::export_gif(SamplingView run, SamplingView branch, const std::string& path) {
+  session_.worker().submit("export " + path, [run = std::move(run), branch = std::move(branch), path](JobContext& ctx) {
+    require_frames(run, path);
+    const int steps = std::max(int(run.frames.size()), branch.frames.empty() ? 0 : path_length(run, branch));
+    std::vector<ImageBuffer> frames;
+    for (int k = 0; k < steps; ++k) {
+      ctx.progress(k, steps);
+      const ImageBuffer& top = path_frame(run, SamplingView{}, k).x.image;
+      frames.push_back(branch.frames.empty() ? top : stack(top, path_frame(run, branch, k).x.image, 8));
+    }
+    write_gif(path, frames);
   });
 }
 

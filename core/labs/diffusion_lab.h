@@ -30,6 +30,7 @@ struct DiffusionModelView {
   int64_t step = 0;
   int classes = 0, T = 1000;
   std::vector<std::string> class_names;
+  BetaSchedule schedule = BetaSchedule::Linear;
 };
 
 struct SamplingParams {
@@ -43,27 +44,56 @@ struct SamplingParams {
 
 struct SamplingStepFrame {
   int t = 0, t_next = 0;  // the step went from t to t_next (0: clean)
-  ImageGrid x_t, x0;  // in [0, 1] for display
+  ImageGrid x, x0;        // x after the step (x_{t_next}) and the predicted clean image, in [0, 1]
+  // The noise predictions at t, N(0, I)-scaled: guided, conditional, unconditional, and the guidance
+  // direction eps(c) - eps(none). Conditional ones are empty for an unconditional model; all are empty
+  // once a run has kept kEpsBudgetBytes of them.
+  ImageGrid eps, eps_cond, eps_uncond, guidance;
 };
 
 struct SamplingView {
   SamplingParams params;
-  int total = 0;                          // steps this run takes
+  uint64_t run = 0;        // which run of the original (branches name the run they grew from)
+  int branch_from = -1;    // a branch: continues the run's path after this step (its frames come after)
+  int total = 0;           // steps of the whole path, the shared part of a branch included
   // One per finished step, in order; shared, so publishing a step does not copy the earlier ones.
   std::vector<std::shared_ptr<const SamplingStepFrame>> frames;
   double seconds_first = 0, seconds_last = 0;  // from the request to the first and the last step
   bool done = false;
+  bool eps_dropped = false;  // the run grew past the budget for noise views
+
+  int first_step() const { return branch_from + 1; }  // the step number of frames[0]
 };
+
+// Step `step` (0-based) of a path: the run's own frames, or, for a branch that has frames, the run's
+// up to the step it grew from and the branch's after it; clamped to the newest finished step.
+const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step);
+// Finished steps of that path.
+int path_length(const SamplingView& run, const SamplingView& branch);
 
 class DiffusionLab {
  public:
   explicit DiffusionLab(Session& session);
   ~DiffusionLab();
 
+  static constexpr size_t kEpsBudgetBytes = size_t(192) << 20;
+
   void load(const std::string& path);  // a checkpoint of `genlab-cli train --model ddpm`
+  // A new run from x_T of `params.seed`; a newer request cancels it within a step.
   void sample(const SamplingParams& params);
+  // Continues the latest run from its step `from_step` (0-based) with other parameters: x after that
+  // step goes on down the timesteps of `params` below it. The run itself is left as it is.
+  void branch(const SamplingParams& params, int from_step);
   const Latest<DiffusionModelView>& model() const { return model_; }
   const Latest<SamplingView>& sampling() const { return sampling_; }
+  const Latest<SamplingView>& branch_view() const { return branch_; }
+
+  // Exports of a run (and of its branch, when `branch` has frames, as a second block of rows), written
+  // by the worker: the final images as a PNG whose "genlab" text chunk carries the parameters; a PNG
+  // strip, a row per image with x at up to `columns` steps; an animated GIF of x, a frame per step.
+  void export_grid(SamplingView run, const std::string& path);
+  void export_strip(SamplingView run, SamplingView branch, const std::string& path, int columns = 10);
+  void export_gif(SamplingView run, SamplingView branch, const std::string& path);
 
   struct State;
 
@@ -76,7 +106,7 @@ class DiffusionLab {
   Session& session_;
   Latest<ForwardProcessView> forward_;
   Latest<DiffusionModelView> model_;
-  Latest<SamplingView> sampling_;
+  Latest<SamplingView> sampling_, branch_;
   std::unique_ptr<State> state_;  // the model, touched only on the worker thread
 };
 

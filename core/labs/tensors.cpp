@@ -5,9 +5,10 @@
 
 namespace genlab {
 
-ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad) {
+ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad, float pad_value) {
   auto x = images.contiguous().to(torch::kFloat);
-  return make_image_grid(x.data_ptr<float>(), int(x.size(0)), int(x.size(1)), int(x.size(2)), int(x.size(3)), cols, pad);
+  return make_image_grid(x.data_ptr<float>(), int(x.size(0)), int(x.size(1)), int(x.size(2)), int(x.size(3)), cols, pad,
+                         pad_value);
 }
 
 ImageBuffer tensor_image(const torch::Tensor& image) {

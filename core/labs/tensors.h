@@ -10,7 +10,7 @@
 namespace genlab {
 
 // N x C x H x W floats -> a grid `cols` wide.
-ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1);
+ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1, float pad_value = 0.25f);
 // C x H x W floats -> an image.
 ImageBuffer tensor_image(const torch::Tensor& image);
 std::vector<float> to_vector(const torch::Tensor& t);
