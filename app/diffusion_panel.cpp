@@ -321,6 +321,16 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     frame_ = show_when_done_;
     show_when_done_ = -1;
   }
+  // This frame draws the awaited run's newest step: time it from the change.
+  if (awaited_run_ != 0 && run_view.run == awaited_run_ && !run_view.frames.empty()) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - asked_at_).count();
+    if (!awaited_first_seen_) first_step_ms_.push_back(ms), awaited_first_seen_ = true;
+    if (run_view.done) {
+      last_step_ms_.push_back(ms);
+      awaited_run_ = 0;
+      if (sweep_cfg_) params_.cfg = params_.cfg >= 7.0 ? 0.0 : params_.cfg + 0.5, changed = true;
+    }
+  }
   ImGui::BeginChild("sampling-controls", ImVec2(330, 0), true);
   draw_sampling_controls(session, model ? &model->value : nullptr, changed);
   ImGui::Separator();
@@ -381,8 +391,13 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
   ImGui::SameLine();
 
   if (changed && model) {
-    if (branching_) lab.branch(branch_params_, branch_from_);
-    else lab.sample(params_);
+    if (branching_) {
+      lab.branch(branch_params_, branch_from_);
+    } else {
+      awaited_run_ = lab.sample(params_);
+      awaited_first_seen_ = false;
+      asked_at_ = std::chrono::steady_clock::now();
+    }
     sampled_for_model_ = model->stamp;
     frame_ = -1;  // follow the newest step as the picture re-forms
   }
@@ -395,6 +410,106 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     ImGui::TextDisabled("sampling…");
   } else {
     draw_playback(lab, run_view, branch_view, renderer);
+  }
+  ImGui::EndChild();
+}
+
+void DiffusionPanel::draw_training(Session& session, ImageRenderer& renderer) {
+  DiffusionLab& lab = session.diffusion();
+  auto snapshot = lab.training().get();
+  const DiffusionTrainingView none;
+  const DiffusionTrainingView& v = snapshot ? snapshot->value : none;
+  const WorkerStatus status = session.worker().status()->value;
+  const bool training = status.job == "train diffusion";
+
+  ImGui::BeginChild("training-controls", ImVec2(330, 0), true);
+  if (v.exists) {
+    const std::string name = v.checkpoint.substr(v.checkpoint.find_last_of('/') + 1);
+    ImGui::Text("%s", v.checkpoint.empty() ? "new model (not saved yet)" : name.c_str());
+    if (ImGui::IsItemHovered() && !v.checkpoint.empty()) ImGui::SetTooltip("%s", v.checkpoint.c_str());
+    ImGui::TextDisabled("step %lld · epoch %.2f · %.0f images/s", (long long)v.step, v.epoch, v.images_per_s);
+  } else {
+    ImGui::TextDisabled("no model yet");
+  }
+  ImGui::Separator();
+  ImGui::BeginDisabled(training);
+  ImGui::Checkbox("class-conditional (CFG)", &new_conditional_);
+  ImGui::SetNextItemWidth(150);
+  ImGui::SliderFloat("learning rate", &new_learning_rate_, 1e-5f, 1e-2f, "%.5f", ImGuiSliderFlags_Logarithmic);
+  ImGui::SetNextItemWidth(150);
+  ImGui::SliderInt("batch", &new_batch_, 8, 256, "%d", ImGuiSliderFlags_Logarithmic);
+  ImGui::BeginDisabled(!new_conditional_);
+  ImGui::SetNextItemWidth(150);
+  ImGui::SliderFloat("label dropout", &new_label_dropout_, 0.f, 0.5f, "%.2f");
+  ImGui::EndDisabled();
+  if (ImGui::Button("New model")) lab.new_model(new_conditional_, new_learning_rate_, new_batch_, new_label_dropout_);
+  ImGui::EndDisabled();
+  ImGui::Separator();
+  ImGui::BeginDisabled(!v.exists || !v.trainable);
+  if (!training) {
+    if (ImGui::Button("Train")) lab.train(0);
+  } else if (ImGui::Button(status.state == WorkerState::Paused ? "Resume" : "Pause")) {
+    session.worker().set_paused(status.state != WorkerState::Paused);
+  }
+  ImGui::SameLine();
+  ImGui::BeginDisabled(!training);
+  if (ImGui::Button("Stop")) session.worker().cancel();
+  ImGui::EndDisabled();
+  ImGui::EndDisabled();
+  if (v.exists && !v.trainable)
+    ImGui::TextWrapped("Loaded without training images of its shape: open its data set and load it again to train.");
+  ImGui::SetNextItemWidth(-1);
+  ImGui::InputText("##ddpm-save-path", path_, sizeof path_);
+  ImGui::BeginDisabled(!v.exists || training);
+  if (ImGui::Button("Save")) lab.save(path_);
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  ImGui::TextDisabled("resume: Load it, then Train");
+  ImGui::Separator();
+  ImGui::PushTextWrapPos(0.f);
+  ImGui::Text("L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1−ᾱ_t)·ε, t, c)‖²");
+  ImGui::TextDisabled("t uniform in 1…T, ε ~ N(0, I); the label c is replaced by ∅ with probability %.2f, so one "
+                      "network learns ε(x_t, c) and ε(x_t, ∅) for guidance. Samples use an EMA of the weights.",
+                      new_label_dropout_);
+  if (!v.history.empty()) ImGui::Text("now: L ≈ %.4f (running mean) at step %lld", v.history.back().smoothed,
+                                       (long long)v.history.back().step);
+  ImGui::PopTextWrapPos();
+  ImGui::EndChild();
+  ImGui::SameLine();
+
+  ImGui::BeginChild("training-views", ImVec2(0, 0));
+  if (!v.exists) {
+    ImGui::TextWrapped("Make a new model here (sized to the open data set), or load one in Sample, then Train. "
+                       "The loss, the loss per noise level and a sample grid follow the run.");
+    ImGui::EndChild();
+    return;
+  }
+  PlotSeries raw{"batch loss", IM_COL32(120, 160, 220, 90), {}, {}};
+  PlotSeries smooth{"running mean", IM_COL32(90, 170, 255, 255), {}, {}};
+  for (const DiffusionTrainingPoint& p : v.history) {
+    raw.x.push_back(float(p.step)), raw.y.push_back(p.loss);
+    smooth.x.push_back(float(p.step)), smooth.y.push_back(p.smoothed);
+  }
+  const float w = ImGui::GetContentRegionAvail().x;
+  ImGui::Text("ε-prediction MSE");
+  line_plot("ddpm-loss", {raw, smooth}, ImVec2(w, 170));
+  if (!v.bucket_losses.empty()) {
+    ImGui::Text("loss per noise level t (recent batches)");
+    std::vector<std::string> labels;
+    std::vector<float> values;
+    const int width = 1000 / int(v.bucket_losses.size());
+    for (size_t b = 0; b < v.bucket_losses.size(); ++b) {
+      labels.push_back(std::to_string(int(b) * width + 1) + "–" + std::to_string(int(b + 1) * width));
+      values.push_back(std::isfinite(v.bucket_losses[b]) ? v.bucket_losses[b] : 0.f);
+    }
+    bar_plot("ddpm-buckets", values, labels, ImVec2(w, 110), IM_COL32(255, 150, 60, 255));
+    ImGui::TextDisabled("Small t is hardest: little noise to find in a nearly clean image.");
+  }
+  if (v.samples_step >= 0) {
+    training_samples_.update(renderer, snapshot->stamp, v.samples.image);
+    ImGui::Text("samples at step %lld (DDIM 20 steps, w = 3, the same noise each time)", (long long)v.samples_step);
+    float zoom = std::clamp(std::floor(w / float(std::max(1, training_samples_.width()))), 1.f, 3.f);
+    image_view(training_samples_, zoom, zoom, zoom);
   }
   ImGui::EndChild();
 }
@@ -447,6 +562,8 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     else if (name == "detail" && run) detail_ = std::clamp(std::stoi(value), 0, 4);
     else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
     else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
+    else if (name == "view" && run && (value == "forward" || value == "sample" || value == "train")) select_view_ = value;
+    else if (name == "train" && run) pending_train_steps_ = std::max(0, std::stoi(value));
     else throw std::invalid_argument(name);
   };
   auto fail = [](const std::string& what) {
@@ -476,15 +593,28 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
 void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
   if (ImGui::BeginTabBar("diffusion-views-tabs")) {
     const bool has_model = session.diffusion().model().get() != nullptr;
-    if (ImGui::BeginTabItem("Forward process")) {
+    auto selected = [this](const char* view) {
+      return select_view_ == view ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None;
+    };
+    if (pending_train_steps_ >= 0 && session.diffusion().model().get()) {
+      session.diffusion().train(pending_train_steps_);
+      pending_train_steps_ = -1;
+    }
+    if (ImGui::BeginTabItem("Forward process", nullptr, selected("forward"))) {
       draw_forward(session, renderer);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("Sample", nullptr, has_model && !opened_sampling_ ? ImGuiTabItemFlags_SetSelected : 0)) {
+    if (ImGui::BeginTabItem("Sample", nullptr,
+                            (has_model && !opened_sampling_ && select_view_.empty()) ? ImGuiTabItemFlags_SetSelected
+                                                                                     : selected("sample"))) {
       draw_sampling(session, renderer);
       ImGui::EndTabItem();
     }
-    if (has_model) opened_sampling_ = true;
+    if (ImGui::BeginTabItem("Train", nullptr, selected("train"))) {
+      draw_training(session, renderer);
+      ImGui::EndTabItem();
+    }
+    if (has_model) opened_sampling_ = true, select_view_.clear();
     ImGui::EndTabBar();
   }
 }

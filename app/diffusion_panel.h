@@ -4,6 +4,7 @@
 // re-forms, every step streamed as it is computed and kept on a timeline to scrub.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,14 +20,21 @@ class DiffusionPanel {
   void restore_from_png(Session& session, const std::string& path);
   // Sets controls from "key=value,..." (sampler, steps, cfg, eta, class, seed, n; detail 0-4, the
   // second row; show, the step on screen; branch K: once the run is done, branch from step K with
-  // branch_cfg / branch_seed / branch_sampler / branch_steps). For scripted screenshots; throws
+  // branch_cfg / branch_seed / branch_sampler / branch_steps; view forward|sample|train; train N,
+  // train the model N steps, 0 until stopped). For scripted screenshots; throws
   // std::invalid_argument naming a bad key or value.
   void apply_settings(const std::string& settings);
+  // A scripted user: after each run is drawn to its last step, move the CFG scale and re-sample.
+  // The latencies from each change to its first and to its last step on screen, in ms.
+  void sweep_cfg(bool on) { sweep_cfg_ = on; }
+  const std::vector<double>& cfg_first_step_ms() const { return first_step_ms_; }
+  const std::vector<double>& cfg_last_step_ms() const { return last_step_ms_; }
 
  private:
   void rebuild_schedule_plot();
   void draw_forward(Session& session, ImageRenderer& renderer);
   void draw_sampling(Session& session, ImageRenderer& renderer);
+  void draw_training(Session& session, ImageRenderer& renderer);
 
   int schedule_ = 0;  // BetaSchedule
   int t_ = 0, index_ = 0, seed_ = 1;
@@ -51,9 +59,22 @@ class DiffusionPanel {
   double play_clock_ = 0;
   int pending_branch_ = -1;         // apply_settings: branch from this step once the run is done
   int show_when_done_ = -1;         // apply_settings: the step to show once the paths are done
-  int detail_ = 0;                  // the second row: x0, eps, eps(c), eps(none), eps(c) - eps(none)
+  int detail_ = 0;
+  std::string select_view_;             // apply_settings: a sub-tab to open once
+  int64_t pending_train_steps_ = -1;    // apply_settings: train this many steps (0: until stopped)                  // the second row: x0, eps, eps(c), eps(none), eps(c) - eps(none)
   bool opened_sampling_ = false;    // the Sample view opens by itself once, when a model arrives
   DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
+  // Train view: settings of a new model, and the sample grid.
+  bool new_conditional_ = true;
+  float new_learning_rate_ = 1e-3f, new_label_dropout_ = 0.1f;
+  int new_batch_ = 64;
+  DisplayImage training_samples_;
+  // Latency of runs the UI asked for, timed on the UI thread until their frames are drawn.
+  bool sweep_cfg_ = false;
+  uint64_t awaited_run_ = 0;
+  bool awaited_first_seen_ = false;
+  std::chrono::steady_clock::time_point asked_at_;
+  std::vector<double> first_step_ms_, last_step_ms_;
 };
 
 }  // namespace genlab::app

@@ -48,6 +48,7 @@ struct Options {
   std::vector<std::string> checkpoints;
   std::string vae_view;
   bool sweep_sliders = false;
+  bool sweep_cfg = false;
   double vae_train_epochs = 0;
   bool gan_play = false;
   std::string restore_png;
@@ -82,7 +83,8 @@ double percentile(std::vector<double> values, double p) {
 }
 
 void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<double>& work_ms,
-                       const std::vector<double>& slider_ms, int w, int h) {
+                       const std::vector<double>& slider_ms, const genlab::app::DiffusionPanel& diffusion, int w,
+                       int h) {
   std::printf(
       "{\"frames\":%zu,\"width\":%d,\"height\":%d,"
       "\"frame_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f},"
@@ -92,6 +94,11 @@ void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<do
   if (!slider_ms.empty())
     std::printf(",\"slider_to_image_ms\":{\"n\":%zu,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}", slider_ms.size(),
                 percentile(slider_ms, 50), percentile(slider_ms, 95), percentile(slider_ms, 99));
+  const std::vector<double>&first = diffusion.cfg_first_step_ms(), &last = diffusion.cfg_last_step_ms();
+  if (!last.empty())
+    std::printf(",\"diffusion_change_to_step_ms\":{\"runs\":%zu,\"first_p50\":%.1f,\"first_p95\":%.1f,"
+                "\"last_p50\":%.1f,\"last_p95\":%.1f}",
+                last.size(), percentile(first, 50), percentile(first, 95), percentile(last, 50), percentile(last, 95));
   std::printf("}\n");
   std::fflush(stdout);
 }
@@ -187,6 +194,8 @@ int main(int argc, char** argv) {
                  "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...");
   cli.add_flag("--gan-play", opt.gan_play, "train the GAN from the start until stopped (a new cGAN unless --load gave one)");
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
+  cli.add_flag("--sweep-cfg", opt.sweep_cfg,
+               "move the CFG scale each time a diffusion run finishes (with --frame-stats: change-to-step latency)");
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
   cli.add_option("--width", opt.width, "window width")->check(CLI::Range(320, 8192));
@@ -276,6 +285,7 @@ int main(int argc, char** argv) {
     genlab::app::DiffusionPanel diffusion_panel;
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     vae_panel.sweep_sliders(opt.sweep_sliders);
+    diffusion_panel.sweep_cfg(opt.sweep_cfg);
     if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
     try {
       if (!opt.diffusion_settings.empty()) diffusion_panel.apply_settings(opt.diffusion_settings);
@@ -406,7 +416,8 @@ int main(int argc, char** argv) {
       last_frame = frame_end;
       if (last) break;
     }
-    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel.slider_latencies_ms(), opt.width, opt.height);
+    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel.slider_latencies_ms(), diffusion_panel, opt.width,
+                                          opt.height);
   } catch (const std::runtime_error& e) {  // missing or broken shader files, bad --diffusion settings
     std::cerr << "genlab: " << e.what() << "\n";
     exit_code = kBadInput;

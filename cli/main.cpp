@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
 
   try {
     genlab::configure_compute_threads(threads);
+    genlab::keep_freed_memory();
     if (data->parsed()) return run_data(data_args);
     // Compute commands check the BLAS first: a reference BLAS makes everything 10-30x slower.
     genlab::MachineInfo machine = genlab::probe_machine();

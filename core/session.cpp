@@ -7,6 +7,7 @@
 namespace genlab {
 
 Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
+  keep_freed_memory();
   vae_ = std::make_unique<VaeLab>(*this);
   gan_ = std::make_unique<GanLab>(*this);
   diffusion_ = std::make_unique<DiffusionLab>(*this);

@@ -214,3 +214,35 @@ TEST(DiffusionLab, BranchesFromAStepKeepTheRunAndExportIt) {
   EXPECT_NE(session.worker().status()->value.error.find("ends the run"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST(DiffusionLab, TrainsANewModelLiveAndSavesIt) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string path = ::testing::TempDir() + "genlab_ddpm_train_" + std::to_string(getpid()) + ".safetensors";
+  Session session(1);
+  session.open_dataset("fashion-mnist");
+  DiffusionLab& lab = session.diffusion();
+  lab.train(5);  // nothing to train yet: a clear error, no crash
+  session.worker().wait_idle();
+  EXPECT_NE(session.worker().status()->value.error.find("no diffusion model"), std::string::npos);
+  const uint64_t first_error = session.worker().status()->value.error_stamp;
+  lab.new_model(true, 1e-3f, 8, 0.1f);
+  lab.train(3, 1e9);
+  session.worker().wait_idle();
+  ASSERT_EQ(session.worker().status()->value.error_stamp, first_error) << session.worker().status()->value.error;
+  const DiffusionTrainingView& v = lab.training().get()->value;
+  EXPECT_TRUE(v.trainable);
+  EXPECT_EQ(v.step, 3);
+  ASSERT_EQ(v.history.size(), 3u);
+  EXPECT_GT(v.history.front().loss, 0.f);
+  EXPECT_EQ(v.samples_step, 3);                 // the grid is redrawn at the end of the run
+  EXPECT_EQ(v.samples.indices.size(), 10u);      // one of each class
+  EXPECT_EQ(v.bucket_losses.size(), 10u);
+  EXPECT_EQ(lab.model().get()->value.step, 3);  // the Sample view sees the trained weights
+  lab.save(path);
+  lab.load(path);
+  session.worker().wait_idle();
+  EXPECT_EQ(lab.training().get()->value.checkpoint, path);
+  EXPECT_EQ(lab.training().get()->value.step, 3);
+  EXPECT_TRUE(lab.training().get()->value.trainable);  // Fashion-MNIST is open: it can train on
+  std::remove(path.c_str());
+}

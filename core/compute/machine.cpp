@@ -1,6 +1,7 @@
 #include "core/compute/machine.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -49,6 +50,11 @@ void configure_compute_threads(int threads) {
   using SetThreads = void (*)(int);
   if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set_blas_threads(n);
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // only blocks over 32 MB get their own mapping
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);  // keep up to 64 MB free at the top of the heap
 }
 
 double measure_matmul_gflops(int n, int repeats) {

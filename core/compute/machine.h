@@ -23,6 +23,11 @@ int hardware_cores();
 // compute: with OpenMP the count is a per-thread setting.
 void configure_compute_threads(int threads);
 
+// Keeps large freed blocks in the process instead of returning them to the OS: glibc's default maps
+// each big tensor fresh and unmaps it when freed, so every training step paid page faults to
+// zero the same pages again (DDPM training ran ~10 % slower than Python PyTorch; level with this).
+void keep_freed_memory();
+
 // Times repeated n x n float matmuls on the CPU and returns the median GFLOP/s.
 double measure_matmul_gflops(int n = 512, int repeats = 15);
 

@@ -98,10 +98,12 @@ float DiffusionTrainer::train_step() {
   }
   auto t_cpu = t.contiguous();
   auto l_cpu = per_sample.detach().contiguous();
+  const int64_t* ts = t_cpu.data_ptr<int64_t>();
+  const float* ls = l_cpu.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
-    const int bucket = std::min(kBuckets - 1, int((t_cpu[i].item<int64_t>() - 1) * kBuckets / config_.T));
+    const int bucket = std::min(kBuckets - 1, int((ts[i] - 1) * kBuckets / config_.T));
     // Decayed sums: the buckets follow the recent loss, not the whole run.
-    bucket_sum_[size_t(bucket)] = 0.99 * bucket_sum_[size_t(bucket)] + l_cpu[i].item<double>();
+    bucket_sum_[size_t(bucket)] = 0.99 * bucket_sum_[size_t(bucket)] + ls[i];
     bucket_count_[size_t(bucket)] = 0.99 * bucket_count_[size_t(bucket)] + 1;
   }
   ++step_;

@@ -6,6 +6,7 @@
 #include "core/diffusion/samplers.h"
 #include "core/io/gif.h"
 #include "core/io/png_text.h"
+#include "core/labs/history.h"
 #include "core/labs/tensors.h"
 
 #include <nlohmann/json.hpp>
@@ -14,33 +15,71 @@ namespace genlab {
 
 struct DiffusionLab::State {
   std::unique_ptr<DiffusionTrainer> trainer;
+  DiffusionTrainingView training;
   // The latest run of the original path, for branching: x after each step and the t it is at.
   uint64_t run = 0;
   std::vector<torch::Tensor> run_x;
   std::vector<int> run_t;
   SamplingParams run_params;
+
+  void adopt(std::unique_ptr<DiffusionTrainer> t, bool trainable, const std::string& checkpoint) {
+    trainer = std::move(t);
+    training = DiffusionTrainingView{};
+    training.exists = true;
+    training.trainable = trainable;
+    training.step = trainer->step();
+    training.epoch = trainer->epoch();
+    training.checkpoint = checkpoint;
+    run_x.clear();
+    run_t.clear();
+  }
 };
 
 DiffusionLab::DiffusionLab(Session& session) : session_(session), state_(std::make_unique<State>()) {}
 DiffusionLab::~DiffusionLab() = default;
 
+void DiffusionLab::publish_model() {
+  const DiffusionTrainer& t = *state_->trainer;
+  const DiffusionConfig& c = t.config();
+  model_.publish(DiffusionModelView{true, state_->training.checkpoint, t.step(), c.unet.classes, c.T,
+                                    t.data().class_names, c.schedule});
+  training_.publish(state_->training);
+}
+
 void DiffusionLab::load(const std::string& path) {
   session_.worker().submit("load " + path, [this, path](JobContext&) {
     DiffusionConfig config = read_diffusion_config(path);
     auto open = session_.dataset().get();
-    // The net needs the image shape only; class names come from the open data set when it fits.
-    auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size,
-                                    config.unet.classes);
-    if (open && int(open->value.data->class_names.size()) == config.unet.classes)
-      shape_only->class_names = open->value.data->class_names;
-    auto trainer = std::make_unique<DiffusionTrainer>(config, shape_only);
+    // Sampling needs the image shape only; the open data set, when it has that shape and those
+    // classes, also lets the model train on (and names its classes).
+    const int size = config.unet.image_size, classes = config.unet.classes;
+    std::shared_ptr<const Dataset> data;
+    if (open) {
+      const Dataset& d = *open->value.data;
+      if (d.channels == config.unet.channels && d.height == size && d.width == size && d.train.count > 0 &&
+          (classes == 0 || int(d.class_names.size()) == classes))
+        data = open->value.data;
+    }
+    const bool trainable = data != nullptr;
+    if (!data) data = blank_dataset(config.unet.channels, size, size, classes);
+    auto trainer = std::make_unique<DiffusionTrainer>(config, data);
     trainer->resume(path);
-    DiffusionModelView view{true, path, trainer->step(), config.unet.classes, config.T, shape_only->class_names,
-                            config.schedule};
-    state_->trainer = std::move(trainer);
-    state_->run_x.clear();
-    state_->run_t.clear();
-    model_.publish(std::move(view));
+    state_->adopt(std::move(trainer), trainable, path);
+    publish_model();
+  });
+}
+
+void DiffusionLab::new_model(bool conditional, float learning_rate, int batch_size, float label_dropout) {
+  session_.worker().submit("new diffusion model", [=](JobContext&) {
+    auto open = session_.dataset().get();
+    if (!open) throw std::runtime_error("open a data set first: the model is sized to its images");
+    DiffusionConfig config;
+    config.conditional = conditional;
+    config.learning_rate = learning_rate;
+    config.batch_size = batch_size;
+    config.label_dropout = label_dropout;
+    state_->adopt(std::make_unique<DiffusionTrainer>(config, open->value.data), true, "");
+    publish_model();
   });
 }
 
@@ -102,9 +141,9 @@ void stream_run(JobContext& ctx, DiffusionTrainer& trainer, const SamplingParams
 
 }  // namespace
 
-void DiffusionLab::sample(const SamplingParams& params) {
+uint64_t DiffusionLab::sample(const SamplingParams& params) {
   const auto asked = Clock::now();
-  session_.worker().request("diffusion.sample", [this, params, asked](JobContext& ctx) {
+  return session_.worker().request("diffusion.sample", [this, params, asked](JobContext& ctx) {
     DiffusionTrainer& trainer = loaded(state_->trainer);
     const DiffusionConfig& config = trainer.config();
     parse_sampler(params.sampler);
@@ -159,6 +198,81 @@ const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView&
 
 int path_length(const SamplingView& run, const SamplingView& branch) {
   return branch.frames.empty() ? int(run.frames.size()) : branch.first_step() + int(branch.frames.size());
+}
+
+namespace {
+
+// The training view's sample grid: DDIM, 20 steps, w = 3, one of each class (or 10 unconditional),
+// from the same noise every time so the grids show the model changing, not the noise.
+ImageGrid preview_grid(DiffusionTrainer& trainer) {
+  const DiffusionConfig& c = trainer.config();
+  const int n = c.unet.classes > 0 ? c.unet.classes : 10, size = c.unet.image_size;
+  SamplingParams p;
+  p.label = -1;
+  auto x_T = seeded_noise(1234, n, c.unet.channels * size * size).view({n, c.unet.channels, size, size});
+  auto x = sample(SamplerKind::DDIM, trainer.schedule(), trainer.denoiser(sample_labels(p, c.unet.classes, n), 3.0),
+                  x_T, 20, 0.0, 1, {}, 1.0)
+               .x;
+  return tensor_grid((x.clamp(-1, 1) + 1) * 0.5, std::min(n, 10));
+}
+
+}  // namespace
+
+void DiffusionLab::train(int64_t steps, double sample_every_s) {
+  session_.worker().submit("train diffusion", [this, steps, sample_every_s](JobContext& ctx) {
+    State& s = *state_;
+    DiffusionTrainer& t = loaded(s.trainer);
+    if (!s.training.trainable)
+      throw std::runtime_error("this model was loaded without training images of its shape: open its data set, "
+                               "load it again, then train");
+    DiffusionTrainingView& v = s.training;
+    torch::AutoGradMode grad(true);
+    const int64_t start = t.step();
+    auto t0 = Clock::now(), last_publish = Clock::now(), last_samples = Clock::now();
+    auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
+    if (v.samples_step < 0) v.samples = preview_grid(t), v.samples_step = t.step();
+    float smoothed = v.history.empty() ? -1.f : v.history.back().smoothed;
+    while ((steps == 0 || t.step() < start + steps) && ctx.step()) {
+      const float loss = t.train_step();
+      if (!std::isfinite(loss))
+        throw std::runtime_error("the diffusion loss became " + std::to_string(loss) + " at step " +
+                                 std::to_string(t.step()) + "; start a new model with a lower learning rate");
+      smoothed = smoothed < 0 ? loss : smoothed + 0.02f * (loss - smoothed);
+      v.history.push_back({t.step(), loss, smoothed});
+      thin_history(v.history);
+      ctx.progress(t.step() - start, steps);
+      const bool last = steps > 0 && t.step() == start + steps;
+      if (seconds(last_samples) > sample_every_s || last) {
+        v.samples = preview_grid(t);
+        v.samples_step = t.step();
+        last_samples = Clock::now();
+      }
+      if (seconds(last_publish) > 0.25 || last) {
+        v.step = t.step();
+        v.epoch = t.epoch();
+        v.images_per_s = double(t.step() - start) * t.config().batch_size / seconds(t0);
+        auto buckets = t.bucket_losses();
+        v.bucket_losses.assign(buckets.begin(), buckets.end());
+        training_.publish(v);
+        last_publish = Clock::now();
+      }
+    }
+    v.step = t.step();
+    v.epoch = t.epoch();
+    publish_model();  // the Sample view re-samples from the weights as they are now
+  });
+}
+
+void DiffusionLab::save(const std::string& path) {
+  session_.worker().submit("save " + path, [this, path](JobContext&) {
+    State& s = *state_;
+    DiffusionTrainer& t = loaded(s.trainer);
+    nlohmann::json metrics = nlohmann::json::object();
+    if (!s.training.history.empty()) metrics["loss"] = s.training.history.back().smoothed;
+    t.save(path, metrics.dump());
+    s.training.checkpoint = path;
+    publish_model();
+  });
 }
 
 namespace {

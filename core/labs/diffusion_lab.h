@@ -65,6 +65,25 @@ struct SamplingView {
   int first_step() const { return branch_from + 1; }  // the step number of frames[0]
 };
 
+struct DiffusionTrainingPoint {
+  int64_t step = 0;
+  float loss = 0, smoothed = 0;  // the batch's eps MSE and its running average
+};
+
+// The training side: the trainer sampled from is the one trained, so the Sample view shows the
+// model as it learns.
+struct DiffusionTrainingView {
+  bool exists = false;
+  bool trainable = false;  // has its training images (a checkpoint loaded without its data set has not)
+  int64_t step = 0;
+  double epoch = 0, images_per_s = 0;
+  std::vector<DiffusionTrainingPoint> history;  // decimated to at most ~2000 points
+  std::vector<float> bucket_losses;             // eps MSE per t-bucket [1, 100], [101, 200], ... (NaN: none yet)
+  ImageGrid samples;                            // DDIM, 20 steps, w = 3, fixed seed: one of each class
+  int64_t samples_step = -1;
+  std::string checkpoint;                       // where it was last saved or loaded from
+};
+
 // Step `step` (0-based) of a path: the run's own frames, or, for a branch that has frames, the run's
 // up to the step it grew from and the branch's after it; clamped to the newest finished step.
 const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step);
@@ -79,8 +98,16 @@ class DiffusionLab {
   static constexpr size_t kEpsBudgetBytes = size_t(192) << 20;
 
   void load(const std::string& path);  // a checkpoint of `genlab-cli train --model ddpm`
-  // A new run from x_T of `params.seed`; a newer request cancels it within a step.
-  void sample(const SamplingParams& params);
+  // A new model for the open data set (conditional when it has labels and `conditional` is set).
+  void new_model(bool conditional, float learning_rate, int batch_size, float label_dropout);
+  // Trains `steps` batches (0: until stopped); pause, resume and stop are the worker's. The sample
+  // grid is redrawn every `sample_every_s` seconds and at the end.
+  void train(int64_t steps, double sample_every_s = 30);
+  void save(const std::string& path);
+  const Latest<DiffusionTrainingView>& training() const { return training_; }
+  // A new run from x_T of `params.seed`; a newer request cancels it within a step. Returns the
+  // run's id (SamplingView::run).
+  uint64_t sample(const SamplingParams& params);
   // Continues the latest run from its step `from_step` (0-based) with other parameters: x after that
   // step goes on down the timesteps of `params` below it. The run itself is left as it is.
   void branch(const SamplingParams& params, int from_step);
@@ -103,10 +130,13 @@ class DiffusionLab {
   const Latest<ForwardProcessView>& forward_view() const { return forward_; }
 
  private:
+  void publish_model();  // worker thread: the model and training views of the trainer as it is
+
   Session& session_;
   Latest<ForwardProcessView> forward_;
   Latest<DiffusionModelView> model_;
   Latest<SamplingView> sampling_, branch_;
+  Latest<DiffusionTrainingView> training_;
   std::unique_ptr<State> state_;  // the model, touched only on the worker thread
 };
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/io/safetensors.h"
+#include "core/labs/history.h"
 #include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
 
@@ -13,7 +14,6 @@ namespace genlab {
 
 namespace {
 
-constexpr size_t kMaxHistory = 2000;
 constexpr size_t kMaxTimeline = 120;
 constexpr int kSurface = 96;      // toy decision surface resolution
 constexpr int kToyPoints = 512;   // generated and real points drawn over it
@@ -87,11 +87,7 @@ struct GanLab::State {
 
   void record(const GanStepStats& s) {
     view.history.push_back({s.step, s.loss_d, s.loss_g, s.value, s.d_real, s.d_fake, s.grad_norm_d, s.grad_norm_g});
-    if (view.history.size() > kMaxHistory) {
-      std::vector<GanHistoryPoint> kept;
-      for (size_t i = 0; i < view.history.size(); i += 2) kept.push_back(view.history[i]);
-      view.history = std::move(kept);
-    }
+    thin_history(view.history);
   }
 };
 

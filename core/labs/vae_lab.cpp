@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/io/safetensors.h"
+#include "core/labs/history.h"
 #include "core/labs/tensors.h"
 #include "core/train/vae_trainer.h"
 
@@ -18,7 +19,6 @@ constexpr double kLog2Pi = 1.8378770664093453;
 constexpr int kFixedBatch = 16;      // test images shown beside their reconstructions
 constexpr int kKlImages = 500;       // test images behind the per-dimension KL bars
 constexpr int kTestImages = 2000;    // test images behind the per-epoch test loss
-constexpr size_t kMaxHistory = 2000;
 
 int slot_of(AutoencoderKind kind) { return int(kind); }
 
@@ -155,12 +155,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
       smooth = {t.step(), smooth.recon + a * (l.recon - smooth.recon), smooth.kl + a * (l.kl - smooth.kl),
                 smooth.total + a * (l.total - smooth.total)};
       if (t.step() % int64_t(stride) == 0) v.train.push_back(smooth);
-      if (v.train.size() > kMaxHistory) {  // halve the resolution, keep the span
-        std::vector<VaeLosses> kept;
-        for (size_t i = 0; i < v.train.size(); i += 2) kept.push_back(v.train[i]);
-        v.train = std::move(kept);
-        stride *= 2;
-      }
+      if (thin_history(v.train)) stride *= 2;
       const bool epoch_end = t.step() % t.steps_per_epoch() == 0 || t.step() == target;
       if (epoch_end) {
         VaeStepLosses test = t.test_losses(kTestImages);
