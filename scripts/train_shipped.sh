@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Trains the models shipped in assets/models with genlab-cli, one after the other on one thread,
+# and keeps each run's JSON result, wall time and the commit beside it (the provenance records in
+# assets/models/*.json are written from these).
+#   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
+# models: vae-conv16 ae-conv16 vae-conv2 cgan ddpm (default: all). ddpm resumes the shipped one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+out=${2:-ship}
+shift 2 || true
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(vae-conv16 ae-conv16 vae-conv2 cgan ddpm)
+mkdir -p "$out"
+cli="$build/cli/genlab-cli --threads 1"
+commit=$(git rev-parse --short HEAD)
+for m in "${models[@]}"; do
+  case $m in
+    vae-conv16) args="train --model vae --arch conv --latent 16 --epochs 10 --seed 1" ;;
+    ae-conv16) args="train --model ae --arch conv --latent 16 --epochs 10 --seed 1" ;;
+    vae-conv2) args="train --model vae --arch conv --latent 2 --epochs 10 --seed 1" ;;
+    cgan) args="train --model gan --cond --epochs 8 --seed 1" ;;
+    ddpm) args="train --model ddpm --cond --epochs 12 --seed 1 --resume assets/models/ddpm-fashion-cond.safetensors" ;;
+    *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
+  esac
+  start=$(date +%s)
+  $cli $args --out "$out/$m.safetensors" > "$out/$m.result.json" 2> "$out/$m.log"
+  end=$(date +%s)
+  printf '{"model":"%s","command":"genlab-cli --threads 1 %s --out %s.safetensors","commit":"%s","wall_seconds":%d}\n' \
+    "$m" "$args" "$m" "$commit" $((end - start)) > "$out/$m.run.json"
+  echo "$m: $((end - start)) s"
+done
