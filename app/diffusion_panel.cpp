@@ -300,6 +300,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     changed = true;
     branching_ = false;
     model_schedule_ = NoiseSchedule::make(model->value.schedule, model->value.T);
+    if (!model->value.checkpoint.empty()) snprintf(path_, sizeof path_, "%s", model->value.checkpoint.c_str());
   }
   auto run = lab.sampling().get();
   auto branch = lab.branch_view().get();
@@ -459,9 +460,9 @@ void DiffusionPanel::draw_training(Session& session, ImageRenderer& renderer) {
   if (v.exists && !v.trainable)
     ImGui::TextWrapped("Loaded without training images of its shape: open its data set and load it again to train.");
   ImGui::SetNextItemWidth(-1);
-  ImGui::InputText("##ddpm-save-path", path_, sizeof path_);
+  ImGui::InputText("##ddpm-save-path", save_path_, sizeof save_path_);
   ImGui::BeginDisabled(!v.exists || training);
-  if (ImGui::Button("Save")) lab.save(path_);
+  if (ImGui::Button("Save")) lab.save(save_path_);
   ImGui::EndDisabled();
   ImGui::SameLine();
   ImGui::TextDisabled("resume: Load it, then Train");

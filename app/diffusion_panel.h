@@ -49,7 +49,8 @@ class DiffusionPanel {
   SamplingParams branch_params_;  // the branch, while there is one: the controls steer it
   bool branching_ = false;
   int branch_from_ = 0;
-  char path_[512] = "ddpm.safetensors";
+  char path_[512] = "ddpm.safetensors";       // the model to load; follows the loaded model
+  char save_path_[512] = "ddpm.safetensors";  // where Train saves: never the shipped file by default
   char export_path_[256] = "genlab-run";
   uint64_t sampled_for_model_ = 0;  // the model snapshot the last request was made for
   NoiseSchedule model_schedule_;
