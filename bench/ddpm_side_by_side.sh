@@ -9,10 +9,7 @@ steps=${2:-100}
 threads=${3:-1}
 runs=${4:-3}
 out=$(mktemp -d)
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends python3-torch python3-numpy
-fi
+source "$(dirname "$0")/python_torch.sh"
 for ((i = 1; i <= runs; i++)); do
   "$build/cli/genlab-cli" --threads "$threads" train --model ddpm --cond --steps "$steps" --seed "$i" \
     --out "$out/ddpm.safetensors" 2>/dev/null | tee -a "$out/cpp.jsonl"

@@ -10,10 +10,7 @@ epochs=${2:-10}
 threads=${3:-1}
 out=${4:-bench/out}
 mkdir -p "$out"
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends python3-torch python3-numpy
-fi
+source "$(dirname "$0")/python_torch.sh"
 cli="$build/cli/genlab-cli"
 "$cli" --threads "$threads" train --model vae --arch conv --latent 16 --epochs "$epochs" --seed 1 \
   --out "$out/vae_cpp.safetensors" 2>/dev/null | tee "$out/train_cpp.json"

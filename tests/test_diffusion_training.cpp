@@ -102,17 +102,27 @@ TEST(DiffusionTraining, GuidanceRunsBothBranchesAndCheckpointsRoundTrip) {
   EXPECT_THROW(mismatched.resume(path), CheckpointError);
 }
 
-TEST(DiffusionLab, LoadsAModelAndStreamsEveryStepNewestWins) {
-  const std::string path = ::testing::TempDir() + "genlab_ddpm_lab_" + std::to_string(getpid()) + ".safetensors";
+namespace {
+
+// A tiny conditional model after one training step, saved to `path` and opened in the session's lab.
+DiffusionLab& open_tiny_model(Session& session, const std::string& path) {
   {
     DiffusionTrainer trainer(tiny(true), one_image(4));
     trainer.train_step();
     trainer.save(path);
   }
-  Session session(1);
   DiffusionLab& lab = session.diffusion();
   lab.load(path);
   session.worker().wait_idle();
+  return lab;
+}
+
+}  // namespace
+
+TEST(DiffusionLab, LoadsAModelAndStreamsEveryStepNewestWins) {
+  const std::string path = ::testing::TempDir() + "genlab_ddpm_lab_" + std::to_string(getpid()) + ".safetensors";
+  Session session(1);
+  DiffusionLab& lab = open_tiny_model(session, path);
   ASSERT_TRUE(lab.model().get());
   EXPECT_EQ(lab.model().get()->value.classes, 2);
 
@@ -150,15 +160,8 @@ TEST(DiffusionLab, BranchesFromAStepKeepTheRunAndExportIt) {
   const std::string dir = ::testing::TempDir() + "genlab_branch_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/ddpm.safetensors";
-  {
-    DiffusionTrainer trainer(tiny(true), one_image(4));
-    trainer.train_step();
-    trainer.save(path);
-  }
   Session session(1);
-  DiffusionLab& lab = session.diffusion();
-  lab.load(path);
-  session.worker().wait_idle();
+  DiffusionLab& lab = open_tiny_model(session, path);
   SamplingParams p;
   p.sampler = "ddpm";
   p.steps = 6;
