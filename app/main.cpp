@@ -25,6 +25,7 @@
 #include "app/gl_image.h"
 #include "app/status_bar.h"
 #include "app/vae_panel.h"
+#include "core/io/shipped.h"
 #include "core/labs/gan_lab.h"
 #include "core/labs/vae_lab.h"
 #include "core/train/vae_run.h"
@@ -63,16 +64,6 @@ std::string find_shader_dir(const std::string& requested) {
   fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   if (!ec && fs::exists(exe_dir / "shaders" / "colormap.frag")) return (exe_dir / "shaders").string();
   return GENLAB_SOURCE_SHADERS;
-}
-
-// A shipped model under assets/models, beside the binary or in the source tree; empty if absent.
-std::string find_shipped_model(const std::string& name) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const fs::path& dir : {exe_dir / "assets" / "models", fs::path(GENLAB_SOURCE_ASSETS) / "models"})
-    if (fs::exists(dir / name)) return (dir / name).string();
-  return "";
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -261,7 +252,7 @@ int main(int argc, char** argv) {
     // Started without checkpoints, the labs open on the models shipped in assets/models.
     uint64_t shipped = 0;
     if (opt.checkpoints.empty()) {
-      const std::string ddpm = find_shipped_model("ddpm-fashion-cond.safetensors");
+      const std::string ddpm = genlab::find_shipped_model("ddpm-fashion-cond.safetensors");
       if (!ddpm.empty()) session.diffusion().load(ddpm), ++shipped;
     }
     const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped;  // probe, data set, checkpoints

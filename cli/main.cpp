@@ -10,6 +10,8 @@
 #include "core/data/dataset.h"
 #include "core/io/safetensors.h"
 #include "core/diffusion/diffusion_run.h"
+#include "core/io/shipped.h"
+#include "core/metrics/quality_run.h"
 #include "core/train/gan_run.h"
 #include "core/train/vae_run.h"
 
@@ -118,7 +120,8 @@ int main(int argc, char** argv) {
   std::string model = "vae", arch = "conv", recon = "bernoulli";
   bool no_binarize = false;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", model, "vae, ae, gan or ddpm")->check(CLI::IsMember({"vae", "ae", "gan", "ddpm"}));
+  train->add_option("--model", model, "vae, ae, gan, ddpm or classifier (the LeNet behind FID-LeNet)")
+      ->check(CLI::IsMember({"vae", "ae", "gan", "ddpm", "classifier"}));
   train->add_option("--arch", arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   int latent = 0;
   train->add_option("--latent", latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
@@ -175,6 +178,20 @@ int main(int argc, char** argv) {
   eval->add_option("--iwae-images", eval_request.iwae_images, "test images for the IWAE bound")->check(CLI::Range(0, 100000));
   eval->add_option("--seed", eval_request.seed, "random seed");
   eval->add_flag("--json", eval_json, "print one JSON line");
+  genlab::QualityEvalRequest quality;
+  eval->add_option("--classifier", quality.classifier,
+                   "classifier for FID-LeNet and accuracy (default: the shipped Fashion-MNIST one)");
+  eval->add_option("--samples", quality.samples, "samples behind the main FID-LeNet figure")->check(CLI::Range(10, 100000));
+  eval->add_option("--curve-samples", quality.curve_samples, "samples per point of the CFG and steps curves")
+      ->check(CLI::Range(10, 100000));
+  eval->add_option("--sampler", quality.sampler, "diffusion: sampler of the main figure and the CFG curve")
+      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
+  eval->add_option("--steps", quality.steps, "diffusion: sampling steps")->check(CLI::Range(1, 10000));
+  eval->add_option("--cfg", quality.cfg, "diffusion: guidance scale of the main figure")->check(CLI::Range(0.0, 20.0));
+  bool no_cfg_curve = false;
+  eval->add_flag("--no-cfg-curve", no_cfg_curve, "diffusion: skip FID/accuracy across w = 0, 1, 1.5, 2, 3, 5");
+  eval->add_flag("--steps-curve", quality.steps_curve,
+                 "diffusion: FID against 10, 20, 50, 100 and T steps for each sampler (long)");
 
   try {
     app.parse(argc, argv);
@@ -245,6 +262,18 @@ int main(int argc, char** argv) {
       std::cout << genlab::train_ddpm(ddpm, log) << "\n";
       return 0;
     }
+    if (train->parsed() && model == "classifier") {
+      genlab::ClassifierTrainRequest c;
+      c.dataset = train_request.dataset;
+      c.seed = train_request.config.seed;
+      c.out = train_request.out;
+      if (train->count("--epochs")) c.epochs = train_request.epochs;
+      if (train->count("--steps")) c.steps = train_request.steps;
+      if (train->count("--batch")) c.batch_size = train_request.config.batch_size;
+      if (train->count("--lr")) c.learning_rate = train_request.config.learning_rate;
+      std::cout << genlab::train_classifier(c, log) << "\n";
+      return 0;
+    }
     if (train->parsed()) {
       if (latent > 0) train_request.config.latent = latent;
       train_request.config.kind = genlab::parse_kind(model);
@@ -255,9 +284,22 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (eval->parsed()) {
-      std::string result = genlab::eval_vae(eval_request, log);
-      if (eval_json) std::cout << result << "\n";
-      else std::cout << nlohmann::json::parse(result).dump(2) << "\n";
+      // VAE/AE: the bounds; GAN and diffusion: sample quality; a VAE also scores its prior samples
+      // when a classifier is at hand.
+      const std::string kind = genlab::checkpoint_model_name(eval_request.checkpoint);
+      const bool autoencoder = kind == "vae" || kind == "ae";
+      if (quality.classifier.empty()) quality.classifier = genlab::find_shipped_model("classifier-fashion.safetensors");
+      if (quality.classifier.empty() && !autoencoder)
+        throw std::invalid_argument("no classifier for FID-LeNet: train one (genlab-cli train --model classifier --out "
+                                    "C.safetensors) and pass --classifier C.safetensors");
+      quality.checkpoint = eval_request.checkpoint;
+      quality.dataset = eval_request.dataset;
+      quality.seed = eval_request.seed;
+      if (no_cfg_curve) quality.cfg_curve.clear();
+      nlohmann::json result = nlohmann::json::object();
+      if (autoencoder) result = nlohmann::json::parse(genlab::eval_vae(eval_request, log));
+      if (!quality.classifier.empty()) result.update(nlohmann::json::parse(genlab::eval_quality(quality, log)));
+      std::cout << (eval_json ? result.dump() : result.dump(2)) << "\n";
       return 0;
     }
   } catch (const genlab::DataError& e) {

@@ -3,19 +3,21 @@
 # and keeps each run's JSON result, wall time and the commit beside it (the provenance records in
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
-# models: vae-conv16 ae-conv16 vae-conv2 cgan ddpm (default: all). ddpm resumes the shipped one.
+# models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm (default: all). ddpm resumes the
+# shipped one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 out=${2:-ship}
 shift 2 || true
 models=("$@")
-[ ${#models[@]} -gt 0 ] || models=(vae-conv16 ae-conv16 vae-conv2 cgan ddpm)
+[ ${#models[@]} -gt 0 ] || models=(classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm)
 mkdir -p "$out"
 cli="$build/cli/genlab-cli --threads 1"
 commit=$(git rev-parse --short HEAD)
 for m in "${models[@]}"; do
   case $m in
+    classifier) args="train --model classifier --epochs 10 --seed 1" ;;
     vae-conv16) args="train --model vae --arch conv --latent 16 --epochs 10 --seed 1" ;;
     ae-conv16) args="train --model ae --arch conv --latent 16 --epochs 10 --seed 1" ;;
     vae-conv2) args="train --model vae --arch conv --latent 2 --epochs 10 --seed 1" ;;

@@ -1,0 +1,55 @@
+// Sample quality in a classifier's feature space: FID-LeNet with its floors, k-NN precision and
+// recall, the share of conditional samples classified as the class they were asked for, and the
+// entropy of the predicted-label histogram (a collapsed model piles onto few labels). Torch header.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/data/dataset.h"
+#include "core/metrics/fid.h"
+#include "core/models/classifier.h"
+
+namespace genlab {
+
+struct QualityReport {
+  int samples = 0;
+  double fid = 0, precision = 0, recall = 0;
+  double accuracy = -1;                // conditional: share classified as the class asked for (-1: none asked)
+  std::vector<double> class_accuracy;  // per class asked for
+  double label_entropy = 0;            // nats; log(classes) when every class is predicted equally often
+};
+
+class SampleQuality {
+ public:
+  // Checks that the classifier takes the data set's images (channels, size, classes).
+  SampleQuality(LoadedClassifier classifier, std::shared_ptr<const Dataset> data);
+
+  // N x C x H x W images in [0, 1] -> N x features, in batches.
+  torch::Tensor features(const torch::Tensor& images);
+  torch::Tensor predict(const torch::Tensor& images);  // N labels
+  // `labels`: the classes the samples were asked for (undefined for an unconditional model).
+  QualityReport evaluate(const torch::Tensor& images, const torch::Tensor& labels = {});
+
+  // What a perfect generator of `n` samples would score: n training images against the test set,
+  // and n test images against n other test images.
+  struct Floors {
+    double train_vs_test = 0, test_vs_test = 0;
+  };
+  Floors floors(int n);
+  double test_accuracy();  // the classifier on the whole test set
+  const LoadedClassifier& classifier() const { return classifier_; }
+
+ private:
+  torch::Tensor split_images(Split split, int64_t first, int64_t count) const;  // [0, 1]
+
+  LoadedClassifier classifier_;
+  std::shared_ptr<const Dataset> data_;
+  torch::Tensor test_features_;
+  FeatureStats test_stats_;
+};
+
+}  // namespace genlab
