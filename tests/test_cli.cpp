@@ -148,3 +148,34 @@ TEST(Cli, SampleGridsCarryTheirParameters) {
   EXPECT_EQ(params["class"], 4);
   EXPECT_EQ(params["seed"], 9);
 }
+
+TEST(Cli, EvalScoresGanAndDiffusionSamplesWithTheirFloors) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string base = ::testing::TempDir() + "genlab_cli_quality_" + std::to_string(getpid());
+  const std::string classifier = base + "_lenet.safetensors";
+  CommandResult c = run_command(kCli + " --threads 1 train --model classifier --steps 30 --out " + classifier);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_GT(nlohmann::json::parse(c.out)["metrics"]["test_accuracy"].get<double>(), 0.3);
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model gan --cond --steps 2 --out " + base + "_gan.safetensors").exit_code, 0);
+  CommandResult gan = run_command(kCli + " --threads 1 eval --ckpt " + base + "_gan.safetensors --classifier " + classifier +
+                                  " --samples 40 --json");
+  ASSERT_EQ(gan.exit_code, 0) << gan.err;
+  auto g = nlohmann::json::parse(gan.out);
+  EXPECT_EQ(g["model"], "gan");
+  EXPECT_EQ(g["quality"]["samples"], 40);
+  // An untrained G is far from the data: its FID is above the floor of a perfect generator.
+  EXPECT_GT(g["quality"]["fid"].get<double>(), g["quality"]["fid_floors"]["train_vs_test"].get<double>());
+  EXPECT_EQ(g["quality"]["class_accuracy"].size(), 10u);
+
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 2 --batch 8 --out " + base + "_ddpm.safetensors").exit_code, 0);
+  CommandResult ddpm = run_command(kCli + " --threads 1 eval --ckpt " + base + "_ddpm.safetensors --classifier " +
+                                   classifier + " --samples 20 --curve-samples 20 --steps 2 --json");
+  ASSERT_EQ(ddpm.exit_code, 0) << ddpm.err;
+  auto d = nlohmann::json::parse(ddpm.out);
+  ASSERT_EQ(d["cfg_curve"].size(), 6u);  // w = 0, 1, 1.5, 2, 3, 5
+  EXPECT_EQ(d["cfg_curve"][4]["cfg"], 3.0);
+  EXPECT_TRUE(d["cfg_curve"][0].contains("accuracy"));
+  // A classifier that is not one, and a missing file: one line, exit 2.
+  EXPECT_EQ(run_command(kCli + " eval --ckpt " + base + "_gan.safetensors --classifier " + base + "_ddpm.safetensors").exit_code, 2);
+  EXPECT_EQ(run_command(kCli + " eval --ckpt " + base + "_gan.safetensors --classifier " + base + "_none.safetensors").exit_code, 2);
+}

@@ -33,15 +33,6 @@ torch::Tensor SampleQuality::features(const torch::Tensor& images) {
   return torch::cat(parts);
 }
 
-torch::Tensor SampleQuality::predict(const torch::Tensor& images) {
-  torch::NoGradGuard no_grad;
-  classifier_.net->eval();
-  std::vector<torch::Tensor> parts;
-  for (int64_t i = 0; i < images.size(0); i += 500)
-    parts.push_back(classifier_.net->forward(images.slice(0, i, std::min(i + 500, images.size(0)))).argmax(1));
-  return torch::cat(parts);
-}
-
 QualityReport SampleQuality::evaluate(const torch::Tensor& images, const torch::Tensor& labels) {
   torch::NoGradGuard no_grad;
   QualityReport r;
@@ -53,7 +44,7 @@ QualityReport SampleQuality::evaluate(const torch::Tensor& images, const torch::
   PrecisionRecall pr = precision_recall(test_features_.slice(0, 0, n), f);
   r.precision = pr.precision;
   r.recall = pr.recall;
-  auto guessed = predict(images);
+  auto guessed = classifier_.net->head(f).argmax(1);
   const int classes = classifier_.config.classes;
   auto histogram = torch::bincount(guessed, {}, classes).to(torch::kDouble) / double(r.samples);
   r.label_entropy = -(histogram * (histogram + 1e-12).log()).sum().item<double>();
@@ -82,7 +73,7 @@ SampleQuality::Floors SampleQuality::floors(int n) {
 double SampleQuality::test_accuracy() {
   torch::NoGradGuard no_grad;
   auto labels = torch::tensor(std::vector<int64_t>(data_->test.labels.begin(), data_->test.labels.end()));
-  return (predict(split_images(Split::Test, 0, data_->test.count)) == labels).to(torch::kDouble).mean().item<double>();
+  return (classifier_.net->head(test_features_).argmax(1) == labels).to(torch::kDouble).mean().item<double>();
 }
 
 }  // namespace genlab

@@ -30,7 +30,6 @@ class SampleQuality {
 
   // N x C x H x W images in [0, 1] -> N x features, in batches.
   torch::Tensor features(const torch::Tensor& images);
-  torch::Tensor predict(const torch::Tensor& images);  // N labels
   // `labels`: the classes the samples were asked for (undefined for an unconditional model).
   QualityReport evaluate(const torch::Tensor& images, const torch::Tensor& labels = {});
 
@@ -40,7 +39,7 @@ class SampleQuality {
     double train_vs_test = 0, test_vs_test = 0;
   };
   Floors floors(int n);
-  double test_accuracy();  // the classifier on the whole test set
+  double test_accuracy();  // the classifier on the whole test set (from the cached test features)
   const LoadedClassifier& classifier() const { return classifier_; }
 
  private:

@@ -49,7 +49,9 @@ torch::Tensor LeNetImpl::features(const torch::Tensor& images) {
   return torch::relu(fc1_->forward(h.flatten(1)));
 }
 
-torch::Tensor LeNetImpl::forward(const torch::Tensor& images) { return fc2_->forward(features(images)); }
+torch::Tensor LeNetImpl::head(const torch::Tensor& features) { return fc2_->forward(features); }
+
+torch::Tensor LeNetImpl::forward(const torch::Tensor& images) { return head(features(images)); }
 
 void save_classifier(LeNet& net, const ClassifierConfig& config, const std::string& dataset_spec,
                      const std::string& metrics_json, const std::string& path) {

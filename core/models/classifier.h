@@ -27,7 +27,8 @@ class LeNetImpl : public torch::nn::Module {
  public:
   explicit LeNetImpl(const ClassifierConfig& config);
   torch::Tensor features(const torch::Tensor& images);  // B x features, after the ReLU
-  torch::Tensor forward(const torch::Tensor& images);   // B x classes logits
+  torch::Tensor head(const torch::Tensor& features);    // features -> B x classes logits
+  torch::Tensor forward(const torch::Tensor& images);   // head(features(images))
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
