@@ -7,6 +7,7 @@
 #include "core/io/gif.h"
 #include "core/io/png_text.h"
 #include "core/labs/history.h"
+#include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
 
 #include <nlohmann/json.hpp>
@@ -260,6 +261,18 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
     v.step = t.step();
     v.epoch = t.epoch();
     publish_model();  // the Sample view re-samples from the weights as they are now
+  });
+}
+
+void DiffusionLab::measure_quality(const QualityOptions& options, const SamplingParams& params) {
+  session_.worker().submit("measure diffusion", [this, options, params](JobContext& ctx) {
+    DiffusionTrainer& t = loaded(state_->trainer);
+    char what[128];
+    snprintf(what, sizeof what, "%s, %d steps, w = %.2f", params.sampler.c_str(), params.steps, params.cfg);
+    auto at_scale = [&t, params](double w) { return diffusion_samples(t, params.sampler, params.steps, w, params.eta); };
+    QualityOptions o = options;
+    if (t.config().unet.classes == 0) o.cfg_curve.clear();  // no guidance without classes
+    run_quality_job(ctx, session_, o, what, at_scale(params.cfg), at_scale, t.step(), quality_);
   });
 }
 

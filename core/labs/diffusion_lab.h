@@ -12,6 +12,7 @@
 #include "core/compute/latest.h"
 #include "core/diffusion/schedule.h"
 #include "core/image.h"
+#include "core/metrics/quality_report.h"
 #include "core/session.h"
 
 namespace genlab {
@@ -105,6 +106,10 @@ class DiffusionLab {
   void train(int64_t steps, double sample_every_s = 30);
   void save(const std::string& path);
   const Latest<DiffusionTrainingView>& training() const { return training_; }
+  // Scores samples of `params`' sampler, steps and guidance (one of each class) with FID-LeNet,
+  // precision/recall and accuracy, then each scale of options.cfg_curve: the guidance trade-off.
+  void measure_quality(const QualityOptions& options, const SamplingParams& params);
+  const Latest<QualityView>& quality() const { return quality_; }
   // A new run from x_T of `params.seed`; a newer request cancels it within a step. Returns the
   // run's id (SamplingView::run).
   uint64_t sample(const SamplingParams& params);
@@ -137,6 +142,7 @@ class DiffusionLab {
   Latest<DiffusionModelView> model_;
   Latest<SamplingView> sampling_, branch_;
   Latest<DiffusionTrainingView> training_;
+  Latest<QualityView> quality_;
   std::unique_ptr<State> state_;  // the model, touched only on the worker thread
 };
 

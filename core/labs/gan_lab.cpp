@@ -7,6 +7,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/labs/history.h"
+#include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
 #include "core/train/gan_trainer.h"
 
@@ -204,6 +205,15 @@ void GanLab::single_step(Single which) {
     s.record(stats);
     s.refresh(false);
     view_.publish(s.view);
+  });
+}
+
+void GanLab::measure_quality(const QualityOptions& options) {
+  session_.worker().submit("measure GAN", [this, options](JobContext& ctx) {
+    GanTrainer& t = state_->trainer_or_throw();
+    if (t.config().mode != GanMode::Images) throw std::runtime_error("the toy GAN draws points: no images to score");
+    run_quality_job(ctx, session_, options, t.config().conditional ? "G(z, c), one of each class" : "G(z)",
+                    gan_samples(t), {}, t.step_count(), quality_);
   });
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/compute/latest.h"
 #include "core/image.h"
+#include "core/metrics/quality_report.h"
 #include "core/models/gan_config.h"
 #include "core/session.h"
 
@@ -76,6 +77,9 @@ class GanLab {
   // (cGAN; -1: the first class).
   void explore(uint64_t seed_a, uint64_t seed_b, uint64_t seed_c, uint64_t seed_d, int steps, bool slerp, int label);
 
+  // Scores G's images (one of each class for a cGAN) with FID-LeNet, precision/recall and accuracy.
+  void measure_quality(const QualityOptions& options);
+  const Latest<QualityView>& quality() const { return quality_; }
   const Latest<GanLabView>& view() const { return view_; }
   const Latest<GanExploreView>& exploration() const { return explore_; }
 
@@ -87,6 +91,7 @@ class GanLab {
   std::atomic<float> lr_g_{-1.f}, lr_d_{-1.f};
   Latest<GanLabView> view_;
   Latest<GanExploreView> explore_;
+  Latest<QualityView> quality_;
   std::unique_ptr<State> state_;
 };
 

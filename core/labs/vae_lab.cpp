@@ -8,6 +8,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/labs/history.h"
+#include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
 #include "core/train/vae_trainer.h"
 
@@ -347,6 +348,14 @@ void VaeLab::interpolate(int64_t a, int64_t b, int steps, bool slerp_mode) {
       out.strip[slot] = tensor_grid(torch::cat({x.slice(0, 0, 1), decoded, x.slice(0, 1, 2)}), steps + 2);
     }
     interpolation_.publish(std::move(out));
+  });
+}
+
+void VaeLab::measure_quality(AutoencoderKind kind, const QualityOptions& options) {
+  session_.worker().submit("measure VAE", [this, kind, options](JobContext& ctx) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    run_quality_job(ctx, session_, options, std::string(kind_name(kind)) + " prior samples, z ~ N(0, I)",
+                    vae_prior_samples(t), {}, t.step(), quality_);
   });
 }
 

@@ -14,6 +14,7 @@
 #include "core/compute/latest.h"
 #include "core/compute/worker.h"
 #include "core/image.h"
+#include "core/metrics/quality_report.h"
 #include "core/models/vae_config.h"
 #include "core/session.h"
 
@@ -111,6 +112,9 @@ class VaeLab {
   // dim_x = dim_y = -1 projects onto the first two principal components instead.
   void latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points);
 
+  // Scores decoded prior samples z ~ N(0, I) of `kind` with FID-LeNet and precision/recall.
+  void measure_quality(AutoencoderKind kind, const QualityOptions& options);
+  const Latest<QualityView>& quality() const { return quality_; }
   const Latest<VaeLabView>& view() const { return view_; }
   const Latest<LatentDecode>& decoded() const { return decoded_; }
   const Latest<ManifoldView>& manifold_view() const { return manifold_; }
@@ -134,6 +138,7 @@ class VaeLab {
   Latest<InterpolationView> interpolation_;
   Latest<PriorSamplesView> prior_;
   Latest<LatentMapView> latent_map_;
+  Latest<QualityView> quality_;
   std::unique_ptr<State> state_;  // touched only on the worker thread
 };
 

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <map>
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/io/safetensors.h"
@@ -77,7 +76,8 @@ namespace {
 
 nlohmann::json report_json(const QualityReport& r) {
   nlohmann::json j = {{"samples", r.samples}, {"fid", r.fid}, {"precision", r.precision}, {"recall", r.recall},
-                      {"label_entropy", r.label_entropy}};
+                      {"label_entropy", r.label_entropy},
+                      {"fid_floors", {{"train_vs_test", r.floor_train_vs_test}, {"test_vs_test", r.floor_test_vs_test}}}};
   if (r.accuracy >= 0) j["accuracy"] = r.accuracy, j["class_accuracy"] = r.class_accuracy;
   return j;
 }
@@ -140,16 +140,9 @@ std::string eval_quality(const QualityEvalRequest& request, const LogLine& log) 
       return true;
     };
   };
-  std::map<int, SampleQuality::Floors> floors;
-  auto floors_json = [&](int n) {
-    if (!floors.count(n)) floors[n] = quality.floors(n);
-    return nlohmann::json{{"train_vs_test", floors[n].train_vs_test}, {"test_vs_test", floors[n].test_vs_test}};
-  };
   auto score = [&](const SampleSource& source, int n, const std::string& what) {
     Samples s = source(n, request.seed, progress(what));
-    nlohmann::json j = report_json(quality.evaluate(s.images, s.labels));
-    j["fid_floors"] = floors_json(n);
-    return j;
+    return report_json(quality.evaluate(s.images, s.labels));
   };
 
   nlohmann::json out = {{"checkpoint", request.checkpoint}, {"model", model.kind}, {"step", model.step},

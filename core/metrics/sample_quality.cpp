@@ -57,6 +57,9 @@ QualityReport SampleQuality::evaluate(const torch::Tensor& images, const torch::
       r.class_accuracy.push_back(count > 0 ? hit.masked_select(asked).mean().item<double>() : -1.0);
     }
   }
+  if (!floors_.count(r.samples)) floors_[r.samples] = floors(r.samples);
+  r.floor_train_vs_test = floors_[r.samples].train_vs_test;
+  r.floor_test_vs_test = floors_[r.samples].test_vs_test;
   return r;
 }
 

@@ -5,23 +5,17 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/data/dataset.h"
 #include "core/metrics/fid.h"
+#include "core/metrics/quality_report.h"
 #include "core/models/classifier.h"
 
 namespace genlab {
-
-struct QualityReport {
-  int samples = 0;
-  double fid = 0, precision = 0, recall = 0;
-  double accuracy = -1;                // conditional: share classified as the class asked for (-1: none asked)
-  std::vector<double> class_accuracy;  // per class asked for
-  double label_entropy = 0;            // nats; log(classes) when every class is predicted equally often
-};
 
 class SampleQuality {
  public:
@@ -30,7 +24,8 @@ class SampleQuality {
 
   // N x C x H x W images in [0, 1] -> N x features, in batches.
   torch::Tensor features(const torch::Tensor& images);
-  // `labels`: the classes the samples were asked for (undefined for an unconditional model).
+  // `labels`: the classes the samples were asked for (undefined for an unconditional model). The
+  // report's floors are those of as many samples.
   QualityReport evaluate(const torch::Tensor& images, const torch::Tensor& labels = {});
 
   // What a perfect generator of `n` samples would score: n training images against the test set,
@@ -49,6 +44,7 @@ class SampleQuality {
   std::shared_ptr<const Dataset> data_;
   torch::Tensor test_features_;
   FeatureStats test_stats_;
+  std::map<int, Floors> floors_;  // by sample count
 };
 
 }  // namespace genlab
