@@ -12,6 +12,7 @@
 #include "core/diffusion/diffusion_run.h"
 #include "core/io/shipped.h"
 #include "core/metrics/quality_run.h"
+#include "core/metrics/speed_bench.h"
 #include "core/train/gan_run.h"
 #include "core/train/vae_run.h"
 
@@ -71,13 +72,15 @@ int run_data(const DataArgs& args) {
   return 0;
 }
 
-int run_bench(const genlab::MachineInfo& info, bool json) {
+int run_bench(const genlab::MachineInfo& info, bool json, int repeats) {
   // One denoising step of the diffusion lab's U-Net, the cost behind every streamed sampling step.
   nlohmann::json unet = {{"batch1", genlab::unet_step_ms(1, false)}, {"batch1_cfg", genlab::unet_step_ms(1, true)},
                          {"batch16", genlab::unet_step_ms(16, false)}, {"batch16_cfg", genlab::unet_step_ms(16, true)},
                          {"batch64", genlab::unet_step_ms(64, false)}, {"batch64_cfg", genlab::unet_step_ms(64, true)}};
+  nlohmann::json models = nlohmann::json::parse(genlab::model_speeds_json(repeats));
   nlohmann::json out = {
       {"unet_step_ms", unet},
+      {"models", models},
       {"device", info.device},       {"torch", info.torch_version},
       {"blas", info.blas_library},   {"cores", info.cores},
       {"threads", info.threads},     {"matmul_gflops", info.matmul_gflops},
@@ -90,7 +93,8 @@ int run_bench(const genlab::MachineInfo& info, bool json) {
               << "/" << info.cores << " threads\n"
               << "BLAS " << info.blas_library << "\n"
               << "512x512 matmul: " << info.matmul_gflops << " GFLOP/s\n"
-              << "U-Net step (ms): " << unet.dump() << "\n";
+              << "U-Net step (ms): " << unet.dump() << "\n"
+              << "models: " << models.dump() << "\n";
   }
   return 0;
 }
@@ -113,8 +117,10 @@ int main(int argc, char** argv) {
   data->add_flag("--json", data_args.json, "print one JSON line");
 
   bool bench_json = false;
-  auto* bench = app.add_subcommand("bench", "measure the machine (and, later, each model)");
+  auto* bench = app.add_subcommand("bench", "measure the machine and each model's hot paths (medians)");
   bench->add_flag("--json", bench_json, "print one JSON line");
+  int bench_repeats = 3;
+  bench->add_option("--repeats", bench_repeats, "timings per model figure (the median is reported)")->check(CLI::Range(1, 100));
 
   genlab::VaeTrainRequest train_request;
   std::string model = "vae", arch = "conv", recon = "bernoulli";
@@ -209,7 +215,7 @@ int main(int argc, char** argv) {
     // Compute commands check the BLAS first: a reference BLAS makes everything 10-30x slower.
     genlab::MachineInfo machine = genlab::probe_machine();
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";
-    if (bench->parsed()) return run_bench(machine, bench_json);
+    if (bench->parsed()) return run_bench(machine, bench_json, bench_repeats);
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
     if (train->parsed() && model == "gan") {
       gan_request.config.conditional = conditional;

@@ -51,7 +51,7 @@ TEST(Cli, BadOptionsExitTwo) {
 }
 
 TEST(Cli, BenchReportsTheMachine) {
-  CommandResult r = run_command(kCli + " --threads 1 bench --json");
+  CommandResult r = run_command(kCli + " --threads 1 bench --json --repeats 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["threads"], 1);
@@ -61,6 +61,11 @@ TEST(Cli, BenchReportsTheMachine) {
   // A guided step is one batch of twice the images: it costs more than an unguided one.
   EXPECT_GT(j["unet_step_ms"]["batch16_cfg"].get<double>(), j["unet_step_ms"]["batch16"].get<double>());
   EXPECT_GT(j["unet_step_ms"]["batch1"].get<double>(), 0);
+  for (const char* figure : {"vae_train_images_per_s", "gan_train_images_per_s", "ddpm_train_images_per_s",
+                             "classifier_train_images_per_s", "vae_decode_ms", "gan_sample_ms_batch1"})
+    EXPECT_GT(j["models"][figure].get<double>(), 0) << figure;
+  // Sampling 64 images costs more than one.
+  EXPECT_GT(j["models"]["gan_sample_ms_batch64"].get<double>(), j["models"]["gan_sample_ms_batch1"].get<double>());
 }
 
 TEST(Cli, WarnsOnStderrWhenLibTorchRunsOnTheReferenceBlas) {
