@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
   sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)");
   sample->add_option("--gif", diffusion_sample.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
+  std::string pack_in, pack_out;
+  auto* pack = app.add_subcommand("pack", "write a checkpoint's weights as float16 (half the size, for shipping)");
+  pack->add_option("--ckpt", pack_in, "checkpoint (.safetensors)")->required();
+  pack->add_option("--out", pack_out, "the float16 copy (.safetensors; optimizer state is left behind)")->required();
+
   genlab::VaeEvalRequest eval_request;
   bool eval_json = false;
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the test set");
@@ -212,6 +217,12 @@ int main(int argc, char** argv) {
     genlab::configure_compute_threads(threads);
     genlab::keep_freed_memory();
     if (data->parsed()) return run_data(data_args);
+    if (pack->parsed()) {
+      genlab::checkpoint_model_name(pack_in);  // a genlab checkpoint, or a one-line error
+      genlab::write_safetensors(pack_out, genlab::with_half_precision(genlab::read_safetensors(pack_in)));
+      std::cout << nlohmann::json{{"out", pack_out}, {"from", pack_in}}.dump() << "\n";
+      return 0;
+    }
     // Compute commands check the BLAS first: a reference BLAS makes everything 10-30x slower.
     genlab::MachineInfo machine = genlab::probe_machine();
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";

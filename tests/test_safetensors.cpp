@@ -672,3 +672,28 @@ TEST_F(SafetensorsFiles, CppReadsWhatPythonWrites) {
   EXPECT_TRUE(file.tensors[2].shape.empty());
   EXPECT_EQ(file.tensors[2].bytes, i64_bytes({-123456789012}));
 }
+
+TEST(Half, APackedFileKeepsItsMetadataAndIntegersAndHalvesItsFloats) {
+  SafetensorsFile file;
+  file.metadata_json = R"({"genlab":"{}"})";
+  NamedTensor w{"w", DType::F32, {3}, {}};
+  for (float v : {1.0f, -0.333333f, 65504.0f}) {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    w.bytes.insert(w.bytes.end(), b, b + 4);
+  }
+  NamedTensor steps{"steps", DType::I64, {1}, std::vector<uint8_t>(8, 7)};
+  file.tensors = {w, steps};
+  SafetensorsFile packed = with_half_precision(file);
+  EXPECT_EQ(packed.metadata_json, file.metadata_json);
+  ASSERT_EQ(packed.tensors.size(), 2u);
+  EXPECT_EQ(packed.tensors[0].dtype, DType::F16);
+  ASSERT_EQ(packed.tensors[0].bytes.size(), 6u);
+  uint16_t h[3];
+  std::memcpy(h, packed.tensors[0].bytes.data(), 6);
+  EXPECT_EQ(half_to_float(h[0]), 1.0f);
+  EXPECT_NEAR(half_to_float(h[1]), -0.333333f, 2e-4);
+  EXPECT_EQ(half_to_float(h[2]), 65504.0f);
+  EXPECT_EQ(packed.tensors[1].dtype, DType::I64);  // integers are left alone
+  EXPECT_EQ(packed.tensors[1].bytes, steps.bytes);
+}

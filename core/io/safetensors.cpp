@@ -459,4 +459,21 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return {meta["model"].get<std::string>(), meta["config"].dump(), file.metadata_json};
 }
 
+SafetensorsFile with_half_precision(const SafetensorsFile& file) {
+  SafetensorsFile out = file;
+  for (NamedTensor& t : out.tensors) {
+    if (t.dtype != DType::F32) continue;
+    std::vector<uint8_t> half(t.bytes.size() / 2);
+    for (size_t i = 0; i < t.bytes.size() / 4; ++i) {
+      float value;
+      std::memcpy(&value, t.bytes.data() + 4 * i, 4);
+      const uint16_t h = float_to_half(value);
+      std::memcpy(half.data() + 2 * i, &h, 2);
+    }
+    t.bytes = std::move(half);
+    t.dtype = DType::F16;
+  }
+  return out;
+}
+
 }  // namespace genlab

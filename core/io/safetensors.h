@@ -62,4 +62,7 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
 uint16_t float_to_half(float value);
 float half_to_float(uint16_t value);
 
+// The same file with every F32 tensor stored as F16 (half the size; loading converts back).
+SafetensorsFile with_half_precision(const SafetensorsFile& file);
+
 }  // namespace genlab
