@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/image_view.h"
+#include "app/metrics_view.h"
 #include "app/plot.h"
 #include "core/io/png_text.h"
 
@@ -515,6 +516,66 @@ void DiffusionPanel::draw_training(Session& session, ImageRenderer& renderer) {
   ImGui::EndChild();
 }
 
+namespace {
+
+// The scales of the CFG trade-off curve a conditional model is measured at.
+const std::vector<double> kCurveScales = {0, 1, 1.5, 2, 3, 5};
+
+}  // namespace
+
+void DiffusionPanel::measure(Session& session) {
+  auto model = session.diffusion().model().get();
+  const bool conditional = model && model->value.classes > 0;
+  session.diffusion().measure_quality(quality_controls_.options(conditional ? kCurveScales : std::vector<double>{}),
+                                      params_);
+}
+
+void DiffusionPanel::draw_metrics(Session& session) {
+  DiffusionLab& lab = session.diffusion();
+  auto model = lab.model().get();
+  const bool conditional = model && model->value.classes > 0;
+  ImGui::BeginChild("metrics-controls", ImVec2(330, 0), true);
+  ImGui::Text("Sample quality");
+  if (model) ImGui::TextDisabled("model at step %lld%s", (long long)model->value.step, conditional ? ", class-conditional" : "");
+  ImGui::Separator();
+  // The Sample view's sampler: changed here, Sample draws a new run with it when it opens next.
+  bool changed = false;
+  int sampler = std::min(sampler_index(params_.sampler), 2);
+  ImGui::SetNextItemWidth(160);
+  changed |= ImGui::Combo("sampler##metrics", &sampler, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0");
+  params_.sampler = kSamplers[sampler];
+  ImGui::SetNextItemWidth(160);
+  changed |= ImGui::SliderInt("steps##metrics", &params_.steps, 1, model ? model->value.T : 1000, "%d",
+                              ImGuiSliderFlags_Logarithmic);
+  if (conditional) {
+    float cfg = float(params_.cfg);
+    ImGui::SetNextItemWidth(160);
+    if (ImGui::SliderFloat("CFG scale w##metrics", &cfg, 0.f, 20.f, "%.2f")) params_.cfg = cfg, changed = true;
+  }
+  if (changed) sampled_for_model_ = 0, branching_ = false;
+  ImGui::Spacing();
+  if (draw_quality_controls(quality_controls_, session.worker(), conditional, model ? nullptr : "load or train a model first"))
+    measure(session);
+  ImGui::PushTextWrapPos(0.f);
+  if (conditional)
+    ImGui::TextDisabled("Conditional samples ask for the classes in turn. Then the trade-off curve: the same sampler at "
+                        "w = 0, 1, 1.5, 2, 3 and 5.");
+  ImGui::TextDisabled("Each sample is a full run of the sampler (twice the network evaluations when guided): "
+                      "fewer steps measure faster.");
+  ImGui::PopTextWrapPos();
+  ImGui::EndChild();
+  ImGui::SameLine();
+
+  ImGui::BeginChild("metrics-views", ImVec2(0, 0));
+  auto open = session.dataset().get();
+  const std::vector<std::string> no_names;
+  const std::vector<std::string>& names =
+      model && !model->value.class_names.empty() ? model->value.class_names : open ? open->value.data->class_names : no_names;
+  auto view = lab.quality().get();
+  draw_quality(view ? &view->value : nullptr, names);
+  ImGui::EndChild();
+}
+
 void DiffusionPanel::restore_from_png(Session& session, const std::string& path) {
   try {
     auto texts = read_png_text(path);
@@ -563,8 +624,12 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     else if (name == "detail" && run) detail_ = std::clamp(std::stoi(value), 0, 4);
     else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
     else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
-    else if (name == "view" && run && (value == "forward" || value == "sample" || value == "train")) select_view_ = value;
+    else if (name == "view" && run && (value == "forward" || value == "sample" || value == "train" || value == "metrics"))
+      select_view_ = value;
     else if (name == "train" && run) pending_train_steps_ = std::max(0, std::stoi(value));
+    else if (name == "measure" && run) pending_measure_ = std::stoi(value) != 0;
+    else if (name == "samples" && run) quality_controls_.samples = std::max(10, std::stoi(value));
+    else if (name == "curve_samples" && run) quality_controls_.curve_samples = std::max(10, std::stoi(value));
     else throw std::invalid_argument(name);
   };
   auto fail = [](const std::string& what) {
@@ -601,6 +666,10 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
       session.diffusion().train(pending_train_steps_);
       pending_train_steps_ = -1;
     }
+    if (pending_measure_ && has_model) {
+      measure(session);
+      pending_measure_ = false;
+    }
     if (ImGui::BeginTabItem("Forward process", nullptr, selected("forward"))) {
       draw_forward(session, renderer);
       ImGui::EndTabItem();
@@ -613,6 +682,10 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
     }
     if (ImGui::BeginTabItem("Train", nullptr, selected("train"))) {
       draw_training(session, renderer);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Metrics", nullptr, selected("metrics"))) {
+      draw_metrics(session);
       ImGui::EndTabItem();
     }
     if (has_model) opened_sampling_ = true, select_view_.clear();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/gl_image.h"
+#include "app/metrics_view.h"
 #include "core/labs/diffusion_lab.h"
 
 namespace genlab::app {
@@ -20,8 +21,9 @@ class DiffusionPanel {
   void restore_from_png(Session& session, const std::string& path);
   // Sets controls from "key=value,..." (sampler, steps, cfg, eta, class, seed, n; detail 0-4, the
   // second row; show, the step on screen; branch K: once the run is done, branch from step K with
-  // branch_cfg / branch_seed / branch_sampler / branch_steps; view forward|sample|train; train N,
-  // train the model N steps, 0 until stopped). For scripted screenshots; throws
+  // branch_cfg / branch_seed / branch_sampler / branch_steps; view forward|sample|train|metrics;
+  // train N, train the model N steps, 0 until stopped; measure 1, press Measure in Metrics once the
+  // model is loaded, with samples / curve_samples). For scripted screenshots; throws
   // std::invalid_argument naming a bad key or value.
   void apply_settings(const std::string& settings);
   // A scripted user: after each run is drawn to its last step, move the CFG scale and re-sample.
@@ -35,6 +37,8 @@ class DiffusionPanel {
   void draw_forward(Session& session, ImageRenderer& renderer);
   void draw_sampling(Session& session, ImageRenderer& renderer);
   void draw_training(Session& session, ImageRenderer& renderer);
+  void draw_metrics(Session& session);
+  void measure(Session& session);  // Metrics: with the Sample view's sampler, steps and w
 
   int schedule_ = 0;  // BetaSchedule
   int t_ = 0, index_ = 0, seed_ = 1;
@@ -62,6 +66,7 @@ class DiffusionPanel {
   int show_when_done_ = -1;         // apply_settings: the step to show once the paths are done
   int detail_ = 0;
   std::string select_view_;             // apply_settings: a sub-tab to open once
+  bool pending_measure_ = false;        // apply_settings: press Measure once the model is loaded
   int64_t pending_train_steps_ = -1;    // apply_settings: train this many steps (0: until stopped)                  // the second row: x0, eps, eps(c), eps(none), eps(c) - eps(none)
   bool opened_sampling_ = false;    // the Sample view opens by itself once, when a model arrives
   DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
@@ -70,6 +75,7 @@ class DiffusionPanel {
   float new_learning_rate_ = 1e-3f, new_label_dropout_ = 0.1f;
   int new_batch_ = 64;
   DisplayImage training_samples_;
+  QualityControls quality_controls_;  // Metrics view
   // Latency of runs the UI asked for, timed on the UI thread until their frames are drawn.
   bool sweep_cfg_ = false;
   uint64_t awaited_run_ = 0;

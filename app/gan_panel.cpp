@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "app/image_view.h"
+#include "app/metrics_view.h"
 #include "app/plot.h"
 
 namespace genlab::app {
@@ -250,6 +251,28 @@ void GanPanel::draw_toy(ImageRenderer& renderer, const GanLabView& v, uint64_t s
   ImGui::EndGroup();
 }
 
+void GanPanel::draw_metrics(Session& session, const GanLabView& v) {
+  if (v.config.mode != GanMode::Images) {  // greyed out, with the reason
+    draw_quality_controls(quality_controls_, session.worker(), false, "the toy GAN draws 2-D points: no images to score");
+    return;
+  }
+  ImGui::BeginGroup();
+  if (draw_quality_controls(quality_controls_, session.worker(), false))
+    session.gan().measure_quality(quality_controls_.options());
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + 260);
+  caption(v.config.conditional ? "G(z, c) for fresh z, asking for each class in turn, scored against the test images"
+                               : "G(z) for fresh z, scored against the test images");
+  ImGui::PopTextWrapPos();
+  ImGui::EndGroup();
+  ImGui::SameLine(0, 16);
+  ImGui::BeginGroup();
+  auto open = session.dataset().get();
+  const std::vector<std::string> no_names;
+  auto quality = session.gan().quality().get();
+  draw_quality(quality ? &quality->value : nullptr, open ? open->value.data->class_names : no_names);
+  ImGui::EndGroup();
+}
+
 void GanPanel::draw(Session& session, ImageRenderer& renderer) {
   auto snapshot = session.gan().view().get();
   GanLabView empty;
@@ -277,6 +300,7 @@ void GanPanel::draw(Session& session, ImageRenderer& renderer) {
     return;
   }
   draw_monitor(v);
+  if (ImGui::CollapsingHeader("Metrics: FID-LeNet, precision, recall, class accuracy")) draw_metrics(session, v);
   ImGui::Separator();
   if (v.config.mode == GanMode::Images) draw_images(session, renderer, v, snapshot->stamp);
   else draw_toy(renderer, v, snapshot->stamp);

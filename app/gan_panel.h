@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/gl_image.h"
+#include "app/metrics_view.h"
 #include "core/labs/gan_lab.h"
 
 namespace genlab::app {
@@ -17,6 +18,7 @@ class GanPanel {
   void draw_monitor(const GanLabView& view);
   void draw_images(Session& session, ImageRenderer& renderer, const GanLabView& view, uint64_t stamp);
   void draw_toy(ImageRenderer& renderer, const GanLabView& view, uint64_t stamp);
+  void draw_metrics(Session& session, const GanLabView& view);
 
   GanConfig new_config_ = [] {
     GanConfig c;
@@ -37,6 +39,7 @@ class GanPanel {
   uint64_t explored_for_ = 0;
   uint64_t synced_model_ = 0;  // the model whose settings the controls show  // the view stamp the exploration was last asked for
   DisplayImage samples_, surface_, strip_, seed_grid_;
+  QualityControls quality_controls_;
 };
 
 }  // namespace genlab::app

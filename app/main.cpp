@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
   cli.add_option("--cpu-load", opt.cpu_load_s, "run a dummy CPU job for S seconds (0: until exit)")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--load", opt.checkpoints, "open checkpoints (.safetensors) in their labs");
-  cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent");
+  cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent, metrics");
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");

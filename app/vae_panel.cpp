@@ -7,13 +7,16 @@
 #include <cmath>
 
 #include "app/image_view.h"
+#include "app/metrics_view.h"
 #include "app/plot.h"
 
 namespace genlab::app {
 
 namespace {
 
-const char* kViewNames[] = {"Training", "Sliders", "Manifold", "Interpolation", "Prior samples", "Latent map"};
+const char* kViewNames[] = {"Training",      "Sliders",    "Manifold", "Interpolation",
+                            "Prior samples", "Latent map", "Metrics"};
+constexpr int kViews = int(sizeof kViewNames / sizeof kViewNames[0]);
 const ImU32 kTotalColor = IM_COL32(230, 230, 230, 255), kReconColor = IM_COL32(90, 170, 255, 255),
             kKlColor = IM_COL32(255, 150, 60, 255), kTestColor = IM_COL32(120, 230, 120, 255);
 
@@ -39,10 +42,13 @@ void show_grid(DisplayImage& image, float width, float max_zoom = 8.f) {
 }  // namespace
 
 void VaePanel::select_view(const std::string& name) {
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < kViews; ++i) {
     std::string lower = kViewNames[i];
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower.rfind(name, 0) == 0) view_ = requested_view_ = View(i), view_from_flag_ = true;
+    if (lower.rfind(name, 0) == 0) {  // the first match: "m" stays the manifold
+      view_ = requested_view_ = View(i), view_from_flag_ = true;
+      return;
+    }
   }
 }
 
@@ -79,6 +85,7 @@ void VaePanel::request_view(Session& session, const VaeModelView& model) {
     case View::Prior:
       lab.prior_samples(uint64_t(prior_seed_), 32);
       break;
+    case View::Metrics: break;  // measured on request only: it takes a while
     case View::Map:
       if (map_pca_) lab.latent_map(kind_, -1, -1, map_points_);
       else lab.latent_map(kind_, std::min(map_x_, latent - 1), std::min(map_y_, latent - 1), map_points_);
@@ -467,6 +474,30 @@ void VaePanel::draw_map(Session& session, const VaeModelView& m) {
   ImGui::EndGroup();
 }
 
+void VaePanel::draw_metrics(Session& session) {
+  // The lab keeps one measurement; the panel keeps each slot's newest, told apart by what it says it
+  // measured ("vae prior samples, ...").
+  if (auto latest = session.vae().quality().get())
+    for (int k = 0; k < 2; ++k)
+      if (latest->value.what.rfind(std::string(kind_name(AutoencoderKind(k))) + " ", 0) == 0) quality_[k] = latest;
+  const int k = slot(kind_), other = 1 - k;
+  const char* names[2] = {"AE", "VAE"};
+  char what[96];
+  snprintf(what, sizeof what, "Measure scores the %s (picked on the left): decoder(z) for z ~ N(0, I).", names[k]);
+  caption(what);
+  if (draw_quality_controls(quality_controls_, session.worker(), false))
+    session.vae().measure_quality(kind_, quality_controls_.options());
+  if (quality_[other] && quality_[other]->value.has_main) {
+    const QualityReport& r = quality_[other]->value.main;
+    ImGui::TextDisabled("the %s, measured at step %" PRId64 ": FID-LeNet %.2f · precision %.3f · recall %.3f (%d samples)",
+                        names[other], quality_[other]->value.model_step, r.fid, r.precision, r.recall, r.samples);
+  }
+  ImGui::Separator();
+  auto open = session.dataset().get();
+  const std::vector<std::string> no_names;
+  draw_quality(quality_[k] ? &quality_[k]->value : nullptr, open ? open->value.data->class_names : no_names);
+}
+
 void VaePanel::draw(Session& session, ImageRenderer& renderer) {
   auto lab_snapshot = session.vae().view().get();
   VaeLabView empty;
@@ -489,7 +520,7 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     return;
   }
   if (ImGui::BeginTabBar("vae-views-tabs")) {
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < kViews; ++i) {
       ImGuiTabItemFlags flags = (view_from_flag_ && int(requested_view_) == i) ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(kViewNames[i], nullptr, flags)) {
         if (View(i) != view_) view_ = View(i), model_signature_.clear();
@@ -522,6 +553,7 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     case View::Interpolation: draw_interpolation(session, renderer, lab); break;
     case View::Prior: draw_prior(session, renderer, lab); break;
     case View::Map: draw_map(session, model); break;
+    case View::Metrics: draw_metrics(session); break;
   }
   ImGui::EndChild();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/gl_image.h"
+#include "app/metrics_view.h"
 #include "core/labs/vae_lab.h"
 
 namespace genlab::app {
@@ -25,7 +26,7 @@ class VaePanel {
   const std::vector<double>& slider_latencies_ms() const { return latencies_ms_; }
 
  private:
-  enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map };
+  enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map, Metrics };
 
   void draw_controls(Session& session, const VaeLabView& lab);
   void draw_training(ImageRenderer& renderer, const VaeModelView& model, uint64_t stamp);
@@ -34,6 +35,7 @@ class VaePanel {
   void draw_interpolation(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_prior(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_map(Session& session, const VaeModelView& model);
+  void draw_metrics(Session& session);
   void request_view(Session& session, const VaeModelView& model);
 
   AutoencoderKind kind_ = AutoencoderKind::VAE;
@@ -62,6 +64,8 @@ class VaePanel {
   int prior_seed_ = 1;
   int map_x_ = 0, map_y_ = 1, map_points_ = 2000;
 
+  QualityControls quality_controls_;
+  std::shared_ptr<const Snapshot<QualityView>> quality_[2];  // the newest measurement of each slot
   DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[2], play_[2], prior_[2];
 };
 

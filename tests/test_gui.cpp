@@ -94,6 +94,18 @@ TEST(Gui, DiffusionTabShowsTheForwardProcess) {
   EXPECT_GT(distinct_colours(png), 100u);  // the test image, the noise colormap and the schedule plot
 }
 
+TEST(Gui, DiffusionMetricsViewDraws) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_diffusion_metrics.png";
+  CommandResult r = run_command(kXvfb + kApp + " --frames 10 --tab diffusion --diffusion view=metrics --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_GT(distinct_colours(png), 20u);  // the controls and the explanation, not a blank window
+  CommandResult bad = run_command(kXvfb + kApp + " --frames 2 --diffusion view=metrix");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("view=metrix"), std::string::npos) << bad.err;
+}
+
 TEST(Gui, ABranchAndTheGuidanceHeatMapReachTheScreen) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
   const std::string png = ::testing::TempDir() + "genlab_diffusion_branch.png";

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/dataset.h"
+#include "core/diffusion/diffusion_trainer.h"
+#include "core/labs/diffusion_lab.h"
 #include "core/metrics/fid.h"
 #include "core/metrics/quality_run.h"
 #include "core/metrics/sample_quality.h"
@@ -114,4 +116,73 @@ TEST(SampleQuality, AClassifierScoresRealImagesAsRealAndOneClassAsCollapsed) {
   EXPECT_LT(collapsed.recall, 0.5 * real.recall);
   EXPECT_LT(collapsed.label_entropy, 0.7);
   std::remove(path.c_str());
+}
+
+// The diffusion lab's Metrics view end to end: a worker job scores a tiny model's samples, then one
+// point of the guidance curve per scale, and publishes the finished view; a missing classifier
+// comes back as the view's error.
+TEST(SampleQuality, TheDiffusionLabMeasuresItsSamplesAndTheGuidanceCurve) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string base = ::testing::TempDir() + "genlab_lab_quality_" + std::to_string(getpid());
+  ClassifierTrainRequest request;
+  request.steps = 30;
+  request.out = base + "_lenet.safetensors";
+  train_classifier(request, [](const std::string&) {});
+  Session session(1);
+  session.open_dataset("fashion-mnist");
+  session.worker().wait_idle();
+  ASSERT_TRUE(session.dataset().get());
+  {
+    DiffusionConfig c;  // a tiny U-Net after one step: only the plumbing is under test
+    c.unet.base = 16;
+    c.unet.mid = 32;
+    c.unet.time_dim = 64;
+    c.batch_size = 8;
+    DiffusionTrainer trainer(c, session.dataset().get()->value.data);
+    trainer.train_step();
+    trainer.save(base + "_ddpm.safetensors");
+  }
+  DiffusionLab& lab = session.diffusion();
+  lab.load(base + "_ddpm.safetensors");
+  QualityOptions options;
+  options.classifier = base + "_lenet.safetensors";
+  options.samples = 20;
+  options.curve_samples = 20;
+  options.cfg_curve = {0, 3};
+  SamplingParams params;
+  params.steps = 2;
+  lab.measure_quality(options, params);
+  session.worker().wait_idle();
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  auto snapshot = lab.quality().get();
+  ASSERT_TRUE(snapshot);
+  const QualityView& v = snapshot->value;
+  EXPECT_FALSE(v.running);
+  EXPECT_TRUE(v.error.empty()) << v.error;
+  EXPECT_EQ(v.classifier, options.classifier);
+  EXPECT_GT(v.classifier_accuracy, 0.0);
+  EXPECT_EQ(v.model_step, 1);
+  ASSERT_TRUE(v.has_main);
+  EXPECT_EQ(v.main.samples, 20);
+  EXPECT_GT(v.main.fid, 0.0);
+  EXPECT_GT(v.main.floor_train_vs_test, 0.0);
+  EXPECT_GT(v.main.floor_test_vs_test, 0.0);
+  EXPECT_GE(v.main.accuracy, 0.0);  // conditional: classes were asked for
+  EXPECT_EQ(v.main.class_accuracy.size(), 10u);
+  ASSERT_EQ(v.curve.size(), 2u);
+  EXPECT_EQ(v.curve_cfg, (std::vector<double>{0, 3}));
+  for (const QualityReport& r : v.curve) {
+    EXPECT_EQ(r.samples, 20);
+    EXPECT_GT(r.floor_train_vs_test, 0.0);
+  }
+
+  options.classifier = base + "_none.safetensors";
+  lab.measure_quality(options, params);
+  session.worker().wait_idle();
+  const QualityView& missing = lab.quality().get()->value;
+  EXPECT_FALSE(missing.running);
+  EXPECT_FALSE(missing.error.empty());
+  EXPECT_FALSE(missing.has_main);
+  std::remove((base + "_lenet.safetensors").c_str());
+  std::remove((base + "_ddpm.safetensors").c_str());
 }
