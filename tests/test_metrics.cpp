@@ -12,6 +12,9 @@
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/labs/diffusion_lab.h"
 #include "core/metrics/fid.h"
+#include "core/labs/tensors.h"
+#include "core/train/gan_trainer.h"
+#include "core/metrics/model_samples.h"
 #include "core/metrics/quality_run.h"
 #include "core/metrics/sample_quality.h"
 
@@ -185,4 +188,18 @@ TEST(SampleQuality, TheDiffusionLabMeasuresItsSamplesAndTheGuidanceCurve) {
   EXPECT_FALSE(missing.has_main);
   std::remove((base + "_lenet.safetensors").c_str());
   std::remove((base + "_ddpm.safetensors").c_str());
+}
+
+TEST(ModelSamples, GanSamplesAreGsImagesInTheUnitRangeWithTheirClasses) {
+  GanConfig config;
+  config.conditional = true;
+  GanTrainer trainer(config, blank_dataset(1, 28, 28, 10));
+  Samples s = gan_samples(trainer)(12, 5, {});
+  ASSERT_EQ(s.images.sizes(), (std::vector<int64_t>{12, 1, 28, 28}));
+  EXPECT_TRUE(torch::equal(s.labels, torch::arange(12, torch::kLong).remainder(10)));  // one of each class in turn
+  // The same images G gives for that noise and those labels: generate() already maps to [0, 1].
+  auto direct = trainer.generate(seeded_noise(5 * 7919, 12, config.latent), s.labels);
+  EXPECT_TRUE(torch::allclose(s.images, direct));
+  EXPECT_GE(s.images.min().item<float>(), 0.f);
+  EXPECT_LE(s.images.max().item<float>(), 1.f);
 }

@@ -36,7 +36,7 @@ SampleSource gan_samples(GanTrainer& trainer) {
       torch::NoGradGuard no_grad;
       auto z = seeded_noise(seed * 7919 + uint64_t(first), count, c.latent);
       torch::Tensor labels = c.conditional ? cycling_labels(first, count, c.classes) : torch::Tensor();
-      return Samples{((trainer.generate(z, labels) + 1) * 0.5).clamp(0, 1), labels};
+      return Samples{trainer.generate(z, labels).clamp(0, 1), labels};  // generate() maps tanh to [0, 1]
     });
   };
 }
