@@ -163,3 +163,19 @@ TEST(GanCheckpoint, RoundTripGivesTheSameSamples) {
   GanTrainer mismatched(other, nullptr);
   EXPECT_THROW(mismatched.resume(path), CheckpointError);
 }
+
+TEST(GanCheckpoint, ResumeKeepsTheEpoch) {
+  const std::string path = ::testing::TempDir() + "genlab_gan_epoch_" + std::to_string(getpid()) + ".safetensors";
+  auto data = blank_dataset(1, 28, 28, 10);
+  data->train.count = 128;
+  data->train.pixels.assign(size_t(128) * 28 * 28, 0);
+  data->train.labels.assign(128, 0);
+  GanConfig config;  // images, batch 64
+  GanTrainer t(config, data);
+  for (int i = 0; i < 3; ++i) t.step();
+  EXPECT_DOUBLE_EQ(t.epoch(), 1.5);
+  t.save(path);
+  GanTrainer back(config, data);
+  back.resume(path);
+  EXPECT_DOUBLE_EQ(back.epoch(), 1.5);  // a loaded model used to show epoch 0
+}

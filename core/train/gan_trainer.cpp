@@ -284,7 +284,11 @@ void GanTrainer::resume(const std::string& path) {
   set_optimizer(saved.optimizer);
   load_optimizer(*opt_g_, path + ".g");
   load_optimizer(*opt_d_, path + ".d");
-  step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
+  auto meta = nlohmann::json::parse(file.metadata_json);
+  step_ = meta.value("step", int64_t(0));
+  // The epoch counts real images D has seen; the checkpoint records it as epochs of its data set.
+  if (data_ && config_.mode == GanMode::Images)
+    images_seen_ = int64_t(std::llround(meta.value("epoch", 0.0) * double(data_->train.count)));
   remember_good_weights();
 }
 
