@@ -131,6 +131,29 @@ void on_drop(GLFWwindow* window, int count, const char** paths) {
   for (int i = 0; i < count; ++i) queue->paths.emplace_back(paths[i]);
 }
 
+// The shipped models each lab opens with when the app starts without --load.
+const char* const kOpenedAtStart[] = {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors",
+                                      "cgan-fashion.safetensors", "ddpm-fashion-cond.safetensors"};
+
+// Opens a checkpoint in its lab and returns its model kind; a bad file is reported in the status
+// line and on stderr, and the app goes on.
+std::string open_checkpoint(genlab::Session& session, const std::string& path) {
+  try {
+    const std::string model = genlab::checkpoint_model_name(path);
+    if (model == "gan") session.gan().load(path);
+    else if (model == "ddpm") session.diffusion().load(path);
+    else if (model == "vae" || model == "ae") session.vae().load(path);
+    else throw std::invalid_argument(path + ": a '" + model + "' model has no lab to open it in");
+    return model;
+  } catch (const std::exception& e) {
+    std::cerr << "genlab: " << e.what() << "\n";
+    session.worker().submit("load " + path, [message = std::string(e.what())](genlab::JobContext&) {
+      throw std::runtime_error(message);
+    });
+    return "";
+  }
+}
+
 class OpenDataDialog {
  public:
   void open() { open_requested_ = true; }
@@ -236,25 +259,13 @@ int main(int argc, char** argv) {
     session.probe_machine();
     session.open_dataset(opt.dataset);
     bool loaded_gan = false;
-    for (const std::string& path : opt.checkpoints) {
-      try {
-        const std::string model = genlab::checkpoint_model_name(path);
-        if (model == "gan") session.gan().load(path), loaded_gan = true;
-        else if (model == "ddpm") session.diffusion().load(path);
-        else session.vae().load(path);
-      } catch (const std::exception& e) {  // a bad file is reported; the app opens all the same
-        std::cerr << "genlab: " << e.what() << "\n";
-        session.worker().submit("load " + path, [message = std::string(e.what())](genlab::JobContext&) {
-          throw std::runtime_error(message);
-        });
-      }
-    }
+    for (const std::string& path : opt.checkpoints) loaded_gan |= open_checkpoint(session, path) == "gan";
     // Started without checkpoints, the labs open on the models shipped in assets/models.
     uint64_t shipped = 0;
-    if (opt.checkpoints.empty()) {
-      const std::string ddpm = genlab::find_shipped_model("ddpm-fashion-cond.safetensors");
-      if (!ddpm.empty()) session.diffusion().load(ddpm), ++shipped;
-    }
+    if (opt.checkpoints.empty())
+      for (const char* name : kOpenedAtStart)
+        if (const std::string path = genlab::find_shipped_model(name); !path.empty())
+          open_checkpoint(session, path), ++shipped;
     const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped;  // probe, data set, checkpoints
     if (opt.gan_play) {
       if (!loaded_gan) {
@@ -270,6 +281,7 @@ int main(int argc, char** argv) {
     }
     if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
 
+    const std::vector<std::string> shipped_paths = genlab::shipped_models();
     genlab::app::DataPanel data_panel;
     genlab::app::VaePanel vae_panel;
     genlab::app::GanPanel gan_panel;
@@ -325,6 +337,14 @@ int main(int argc, char** argv) {
         if (ImGui::BeginMenu("File")) {
           if (ImGui::MenuItem("Open data set…")) open_dialog.open();
           if (ImGui::MenuItem("Fashion-MNIST")) session.open_dataset("fashion-mnist");
+          if (ImGui::BeginMenu("Shipped models")) {
+            for (const std::string& path : shipped_paths) {
+              const std::string name = std::filesystem::path(path).filename().string();
+              if (name.rfind("classifier", 0) == 0) continue;  // the metrics' LeNet has no lab of its own
+              if (ImGui::MenuItem(name.c_str())) open_checkpoint(session, path);
+            }
+            ImGui::EndMenu();
+          }
           ImGui::Separator();
           if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(window, GLFW_TRUE);
           ImGui::EndMenu();

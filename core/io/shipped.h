@@ -3,10 +3,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace genlab {
 
 // The path of assets/models/`name`, or empty when it is not there.
 std::string find_shipped_model(const std::string& name);
+
+// Every shipped model (assets/models/*.safetensors), sorted by name.
+std::vector<std::string> shipped_models();
+
+// Throws std::invalid_argument when `path` would overwrite a shipped model: the labs save elsewhere.
+void refuse_shipped_path(const std::string& path);
 
 }  // namespace genlab

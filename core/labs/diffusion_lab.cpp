@@ -6,6 +6,7 @@
 #include "core/diffusion/samplers.h"
 #include "core/io/gif.h"
 #include "core/io/png_text.h"
+#include "core/io/shipped.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -278,6 +279,7 @@ void DiffusionLab::measure_quality(const QualityOptions& options, const Sampling
 
 void DiffusionLab::save(const std::string& path) {
   session_.worker().submit("save " + path, [this, path](JobContext&) {
+    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
     DiffusionTrainer& t = loaded(s.trainer);
     nlohmann::json metrics = nlohmann::json::object();

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/io/safetensors.h"
+#include "core/io/shipped.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -219,6 +220,7 @@ void GanLab::measure_quality(const QualityOptions& options) {
 
 void GanLab::save(const std::string& path) {
   session_.worker().submit("save " + path, [this, path](JobContext&) {
+    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
     GanTrainer& t = s.trainer_or_throw();
     nlohmann::json metrics = nlohmann::json::object();

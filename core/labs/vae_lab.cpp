@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/io/safetensors.h"
+#include "core/io/shipped.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -189,6 +190,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
 
 void VaeLab::save(AutoencoderKind kind, const std::string& path) {
   session_.worker().submit("save " + path, [this, kind, path](JobContext&) {
+    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
     VaeTrainer& t = s.trainer_for(kind);
     const VaeModelView& v = s.view[slot_of(kind)];

@@ -1,0 +1,90 @@
+// Every model shipped in assets/models reproduces the figure its provenance record (the .json
+// beside it) states, within the stated tolerance: the classifier's test accuracy, the autoencoders'
+// reconstruction BCE, and the class accuracy of the cGAN's and the DDPM's samples.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/data/dataset.h"
+#include "core/diffusion/diffusion_trainer.h"
+#include "core/io/shipped.h"
+#include "core/metrics/model_samples.h"
+#include "core/metrics/sample_quality.h"
+#include "core/metrics/vae_eval.h"
+#include "core/train/gan_trainer.h"
+#include "core/train/vae_trainer.h"
+
+using namespace genlab;
+
+namespace {
+
+class Shipped : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+    if (!data_) data_ = std::make_shared<const Dataset>(load_dataset("fashion-mnist"));
+    if (!quality_) quality_ = std::make_unique<SampleQuality>(load_classifier(path("classifier-fashion")), data_);
+  }
+  static std::string path(const std::string& name) {
+    const std::string p = find_shipped_model(name + ".safetensors");
+    EXPECT_FALSE(p.empty()) << name << " is not shipped";
+    return p;
+  }
+  static nlohmann::json check(const std::string& name) {
+    std::ifstream in(path(name).substr(0, path(name).size() - std::string(".safetensors").size()) + ".json");
+    return nlohmann::json::parse(in).at("check");
+  }
+  static void expect_reproduced(const std::string& name, double measured) {
+    const nlohmann::json c = check(name);
+    EXPECT_NEAR(measured, c.at("value").get<double>(), c.at("tolerance").get<double>()) << name << ": " << c.at("figure");
+  }
+  double recon_bce(const std::string& name) {
+    VaeTrainer trainer(read_vae_config(path(name)), data_);
+    trainer.resume(path(name));
+    VaeEvalOptions options;
+    options.iwae_images = 0;
+    return evaluate_vae(trainer, options, {}).recon_bce_gray;
+  }
+
+  static std::shared_ptr<const Dataset> data_;
+  static std::unique_ptr<SampleQuality> quality_;
+};
+std::shared_ptr<const Dataset> Shipped::data_;
+std::unique_ptr<SampleQuality> Shipped::quality_;
+
+}  // namespace
+
+TEST_F(Shipped, ClassifierKeepsItsTestAccuracy) { expect_reproduced("classifier-fashion", quality_->test_accuracy()); }
+
+TEST_F(Shipped, AutoencodersKeepTheirReconstruction) {
+  for (const char* name : {"vae-fashion-conv16", "ae-fashion-conv16", "vae-fashion-latent2"})
+    expect_reproduced(name, recon_bce(name));
+}
+
+TEST_F(Shipped, ConditionalGanSamplesAreTheirClass) {
+  GanConfig config = read_gan_config(path("cgan-fashion"));
+  GanTrainer gan(config, blank_dataset(config.channels, config.height, config.width_px, config.classes));
+  gan.resume(path("cgan-fashion"));
+  Samples s = gan_samples(gan)(1000, 1, {});
+  expect_reproduced("cgan-fashion", quality_->evaluate(s.images, s.labels).accuracy);
+}
+
+TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {
+  DiffusionConfig config = read_diffusion_config(path("ddpm-fashion-cond"));
+  DiffusionTrainer ddpm(config, blank_dataset(1, config.unet.image_size, config.unet.image_size, config.unet.classes));
+  ddpm.resume(path("ddpm-fashion-cond"));
+  Samples s = diffusion_samples(ddpm, "dpmpp2m", 20, 3.0)(100, 1, {});
+  expect_reproduced("ddpm-fashion-cond", quality_->evaluate(s.images, s.labels).accuracy);
+}
+
+TEST(ShippedFiles, AreNeverSavedOver) {
+  const std::string cgan = find_shipped_model("cgan-fashion.safetensors");
+  ASSERT_FALSE(cgan.empty());
+  EXPECT_THROW(refuse_shipped_path(cgan), std::invalid_argument);
+  EXPECT_THROW(refuse_shipped_path(std::filesystem::path(cgan).parent_path() / "new.safetensors"), std::invalid_argument);
+  EXPECT_NO_THROW(refuse_shipped_path(::testing::TempDir() + "mine.safetensors"));
+  EXPECT_NO_THROW(refuse_shipped_path("relative-name.safetensors"));
+  EXPECT_GE(shipped_models().size(), 6u);  // classifier, VAE, AE, 2-D VAE, cGAN, DDPM
+}
