@@ -286,7 +286,9 @@ int main(int argc, char** argv) {
     genlab::app::VaePanel vae_panel;
     genlab::app::GanPanel gan_panel;
     genlab::app::DiffusionPanel diffusion_panel;
+    // A VAE opened from a file has nothing to plot yet: open on its sliders instead.
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
+    else if (shipped > 0 || !opt.checkpoints.empty()) vae_panel.select_view("sliders");
     vae_panel.sweep_sliders(opt.sweep_sliders);
     diffusion_panel.sweep_cfg(opt.sweep_cfg);
     if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
