@@ -72,12 +72,15 @@ int run_data(const DataArgs& args) {
   return 0;
 }
 
-int run_bench(const genlab::MachineInfo& info, bool json, int repeats) {
+int run_bench(const genlab::MachineInfo& info, bool json, int repeats, bool machine_only) {
   // One denoising step of the diffusion lab's U-Net, the cost behind every streamed sampling step.
-  nlohmann::json unet = {{"batch1", genlab::unet_step_ms(1, false)}, {"batch1_cfg", genlab::unet_step_ms(1, true)},
-                         {"batch16", genlab::unet_step_ms(16, false)}, {"batch16_cfg", genlab::unet_step_ms(16, true)},
-                         {"batch64", genlab::unet_step_ms(64, false)}, {"batch64_cfg", genlab::unet_step_ms(64, true)}};
-  nlohmann::json models = nlohmann::json::parse(genlab::model_speeds_json(repeats));
+  nlohmann::json unet = nlohmann::json::object(), models = nlohmann::json::object();
+  if (!machine_only) {
+    unet = {{"batch1", genlab::unet_step_ms(1, false)}, {"batch1_cfg", genlab::unet_step_ms(1, true)},
+            {"batch16", genlab::unet_step_ms(16, false)}, {"batch16_cfg", genlab::unet_step_ms(16, true)},
+            {"batch64", genlab::unet_step_ms(64, false)}, {"batch64_cfg", genlab::unet_step_ms(64, true)}};
+    models = nlohmann::json::parse(genlab::model_speeds_json(repeats));
+  }
   nlohmann::json out = {
       {"unet_step_ms", unet},
       {"models", models},
@@ -120,6 +123,8 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "measure the machine and each model's hot paths (medians)");
   bench->add_flag("--json", bench_json, "print one JSON line");
   int bench_repeats = 3;
+  bool bench_machine_only = false;
+  bench->add_flag("--machine", bench_machine_only, "only the machine (device, BLAS, matmul GFLOP/s), not the models");
   bench->add_option("--repeats", bench_repeats, "timings per model figure (the median is reported)")->check(CLI::Range(1, 100));
 
   genlab::VaeTrainRequest train_request;
@@ -226,7 +231,7 @@ int main(int argc, char** argv) {
     // Compute commands check the BLAS first: a reference BLAS makes everything 10-30x slower.
     genlab::MachineInfo machine = genlab::probe_machine();
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";
-    if (bench->parsed()) return run_bench(machine, bench_json, bench_repeats);
+    if (bench->parsed()) return run_bench(machine, bench_json, bench_repeats, bench_machine_only);
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
     if (train->parsed() && model == "gan") {
       gan_request.config.conditional = conditional;

@@ -71,7 +71,7 @@ TEST(Cli, BenchReportsTheMachine) {
 TEST(Cli, WarnsOnStderrWhenLibTorchRunsOnTheReferenceBlas) {
   const std::string reference = "/usr/lib/x86_64-linux-gnu/blas";
   if (!std::filesystem::exists(reference + "/libblas.so.3")) GTEST_SKIP() << "reference BLAS not installed";
-  CommandResult r = run_command("LD_LIBRARY_PATH=" + reference + " " + kCli + " bench --json");
+  CommandResult r = run_command("LD_LIBRARY_PATH=" + reference + " " + kCli + " bench --json --machine");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_NE(j["blas"].get<std::string>().find(reference), std::string::npos) << j.dump();
