@@ -2,7 +2,9 @@
 // file, hostile input, atomic writes, and files exchanged with Python.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -676,14 +678,12 @@ TEST_F(SafetensorsFiles, CppReadsWhatPythonWrites) {
 TEST(Half, APackedFileKeepsItsMetadataAndIntegersAndHalvesItsFloats) {
   SafetensorsFile file;
   file.metadata_json = R"({"genlab":"{}"})";
-  NamedTensor w{"w", DType::F32, {3}, {}};
-  for (float v : {1.0f, -0.333333f, 65504.0f}) {
-    uint8_t b[4];
-    std::memcpy(b, &v, 4);
-    w.bytes.insert(w.bytes.end(), b, b + 4);
-  }
+  NamedTensor w{"w", DType::F32, {3}, std::vector<uint8_t>(12)};
+  const float values[] = {1.0f, -0.333333f, 65504.0f};
+  std::memcpy(w.bytes.data(), values, sizeof values);
   NamedTensor steps{"steps", DType::I64, {1}, std::vector<uint8_t>(8, 7)};
-  file.tensors = {w, steps};
+  file.tensors.push_back(w);
+  file.tensors.push_back(steps);
   SafetensorsFile packed = with_half_precision(file);
   EXPECT_EQ(packed.metadata_json, file.metadata_json);
   ASSERT_EQ(packed.tensors.size(), 2u);
@@ -696,4 +696,58 @@ TEST(Half, APackedFileKeepsItsMetadataAndIntegersAndHalvesItsFloats) {
   EXPECT_EQ(half_to_float(h[2]), 65504.0f);
   EXPECT_EQ(packed.tensors[1].dtype, DType::I64);  // integers are left alone
   EXPECT_EQ(packed.tensors[1].bytes, steps.bytes);
+}
+
+namespace {
+
+// A checkpoint of `megabytes` MB whose every float is `value`.
+SafetensorsFile filled(float value, int megabytes) {
+  SafetensorsFile file;
+  file.metadata_json = R"({"genlab":"{}"})";
+  NamedTensor t{"w", DType::F32, {int64_t(megabytes) << 18}, {}};
+  t.bytes.resize(size_t(megabytes) << 20);
+  for (size_t i = 0; i < t.bytes.size(); i += 4) std::memcpy(t.bytes.data() + i, &value, 4);
+  file.tensors.push_back(std::move(t));
+  return file;
+}
+
+float first_float(const SafetensorsFile& file) {
+  float v;
+  std::memcpy(&v, file.tensors.at(0).bytes.data(), 4);
+  return v;
+}
+
+}  // namespace
+
+TEST(SafetensorsFile, KillingTheWriterMidSaveLeavesTheLastCheckpointLoadable) {
+  const std::string path = ::testing::TempDir() + "genlab_kill_" + std::to_string(getpid()) + ".safetensors";
+  write_safetensors(path, filled(1.f, 64));
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // save new versions over it until killed
+    for (float v = 2.f;; v += 1.f) write_safetensors(path, filled(v, 64));
+  }
+  usleep(300 * 1000);  // long enough to be inside a save: each writes and syncs 64 MB
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  // Whatever the kill interrupted, the path holds a whole checkpoint (the first or a later one),
+  // and the one before it is kept beside it.
+  const SafetensorsFile last = read_safetensors(path);
+  EXPECT_GE(first_float(last), 1.f);
+  EXPECT_EQ(last.tensors.at(0).bytes.size(), size_t(64) << 20);
+  if (std::filesystem::exists(path + ".prev"))
+    EXPECT_LT(first_float(read_safetensors(path + ".prev")), first_float(last));
+  for (const char* suffix : {"", ".prev", ".tmp"}) std::remove((path + suffix).c_str());
+}
+
+TEST(SafetensorsFile, ASaveKeepsThePreviousCheckpoint) {
+  const std::string path = ::testing::TempDir() + "genlab_prev_" + std::to_string(getpid()) + ".safetensors";
+  write_safetensors(path, filled(1.f, 1));
+  EXPECT_FALSE(std::filesystem::exists(path + ".prev"));  // nothing was replaced yet
+  write_safetensors(path, filled(2.f, 1));
+  EXPECT_EQ(first_float(read_safetensors(path)), 2.f);
+  EXPECT_EQ(first_float(read_safetensors(path + ".prev")), 1.f);
+  for (const char* suffix : {"", ".prev"}) std::remove((path + suffix).c_str());
 }

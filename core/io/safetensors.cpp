@@ -333,7 +333,7 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": cannot write: " + e.what());
   }
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, bytes, /*keep_previous=*/true);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
@@ -361,7 +361,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   return decode_safetensors(bytes, path);
 }
 
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes, bool keep_previous) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw CheckpointError(system_error(path, "cannot create " + tmp, errno));
@@ -380,6 +380,15 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
     give_up("cannot sync " + tmp, error);
   }
   if (::close(fd) != 0) give_up("cannot close " + tmp, errno);
+  if (keep_previous && ::access(path.c_str(), F_OK) == 0) {
+    const std::string previous = path + ".prev";
+    ::unlink(previous.c_str());
+    if (::link(path.c_str(), previous.c_str()) != 0) {  // no hard links here: copy instead
+      std::error_code ec;
+      std::filesystem::copy_file(path, previous, std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) give_up("cannot keep the previous checkpoint as " + previous, ec.value());
+    }
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) give_up("cannot rename " + tmp + " over it", errno);
 
   // The rename itself is durable only once the directory entry is synced.

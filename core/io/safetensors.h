@@ -43,7 +43,8 @@ std::vector<uint8_t> encode_safetensors(const SafetensorsFile& file);
 // leaving holes, duplicate names, and metadata that is not a string map.
 SafetensorsFile decode_safetensors(const std::vector<uint8_t>& bytes, const std::string& path);
 
-// Writes atomically: to "<path>.tmp", fsync, rename over path (a crash leaves the old file whole).
+// Writes atomically: to "<path>.tmp", fsync, rename over path (a crash leaves the old file whole);
+// the checkpoint it replaces is kept as "<path>.prev".
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
 SafetensorsFile read_safetensors(const std::string& path);
 
@@ -55,8 +56,10 @@ struct CheckpointInfo {
 };
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
-// Writes any bytes atomically the same way (used for optimizer state beside a checkpoint).
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
+// Writes any bytes atomically the same way (used for optimizer state beside a checkpoint). With
+// keep_previous, the file it replaces stays as `path`.prev (a hard link made before the rename, so
+// at every instant `path` names a complete file).
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes, bool keep_previous = false);
 
 // float <-> IEEE half, round to nearest even (for fp16 storage of shipped models).
 uint16_t float_to_half(float value);
