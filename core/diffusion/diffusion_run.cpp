@@ -118,25 +118,3 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
 }
 
 }  // namespace genlab
-
-namespace genlab {
-
-double unet_step_ms(int batch, bool guided, int repeats) {
-  torch::NoGradGuard no_grad;
-  UNet net(UNetConfig{});
-  net->eval();
-  const int64_t rows = guided ? 2 * batch : batch;
-  auto x = torch::randn({rows, 1, 28, 28});
-  auto t = torch::full({rows}, 500, torch::kLong);
-  auto labels = torch::zeros({rows}, torch::kLong);
-  std::vector<double> ms;
-  for (int i = 0; i < repeats + 2; ++i) {  // two warm-ups
-    auto t0 = std::chrono::steady_clock::now();
-    net->forward(x, t, labels);
-    if (i >= 2) ms.push_back(1000 * seconds_since(t0));
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
-}  // namespace genlab

@@ -39,11 +39,3 @@ struct DiffusionSampleRequest {
 std::string sample_ddpm(const DiffusionSampleRequest& request);
 
 }  // namespace genlab
-
-namespace genlab {
-
-// Median milliseconds of one denoising step of the default U-Net (untrained: speed does not depend
-// on the weights) at `batch`, with classifier-free guidance (one batch of 2 x batch) or without.
-double unet_step_ms(int batch, bool guided, int repeats = 9);
-
-}  // namespace genlab

@@ -46,6 +46,17 @@ std::shared_ptr<const Dataset> bench_dataset() {
 
 }  // namespace
 
+double unet_step_ms(int batch, bool guided, int repeats) {
+  torch::NoGradGuard no_grad;
+  UNet net(UNetConfig{});
+  net->eval();
+  const int64_t rows = guided ? 2 * batch : batch;
+  auto x = torch::randn({rows, 1, 28, 28});
+  auto t = torch::full({rows}, 500, torch::kLong);
+  auto labels = torch::zeros({rows}, torch::kLong);
+  return 1000 * median_seconds(repeats, 1, [&] { net->forward(x, t, labels); });
+}
+
 std::string model_speeds_json(int repeats) {
   auto data = bench_dataset();
   nlohmann::json out;

@@ -9,4 +9,8 @@ namespace genlab {
 
 std::string model_speeds_json(int repeats = 3);
 
+// Median milliseconds of one denoising step of the default U-Net at `batch`, with classifier-free
+// guidance (one batch of 2 x batch) or without.
+double unet_step_ms(int batch, bool guided, int repeats = 9);
+
 }  // namespace genlab
