@@ -84,7 +84,7 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
   torch::Tensor labels;
   if (classes > 0)
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
-                                : torch::arange(request.n, torch::kLong).remainder(classes);
+                                : cycling_labels(0, request.n, classes);
   const int size = config.unet.image_size, c = config.unet.channels;
   auto x_T = seeded_noise(request.seed, request.n, c * size * size).view({request.n, c, size, size});
   if (!request.gif.empty() && !ends_with(request.gif, ".gif"))

@@ -98,7 +98,7 @@ DiffusionTrainer& loaded(const std::unique_ptr<DiffusionTrainer>& trainer) {
 torch::Tensor sample_labels(const SamplingParams& params, int classes, int n) {
   if (classes == 0) return {};
   return params.label >= 0 ? torch::full({n}, std::min(params.label, classes - 1), torch::kLong)
-                           : torch::arange(n, torch::kLong).remainder(classes);
+                           : cycling_labels(0, n, classes);
 }
 
 // Walks `timesteps` from x, publishing `view` with every step's frame; `keep_x` gets x after each

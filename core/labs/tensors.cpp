@@ -34,6 +34,10 @@ torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
   return a * (std::sin((1 - t) * theta) / std::sin(theta)) + b * (std::sin(t * theta) / std::sin(theta));
 }
 
+torch::Tensor cycling_labels(int64_t first, int64_t count, int classes) {
+  return torch::arange(first, first + count, torch::kLong).remainder(classes);
+}
+
 torch::Tensor seeded_noise(uint64_t seed, int64_t n, int latent) {
   auto gen = at::detail::createCPUGenerator(seed);
   return at::randn({n, latent}, gen);

@@ -19,6 +19,9 @@ torch::Tensor from_vector(const std::vector<float>& v);  // 1 x n
 // Spherical interpolation between two codes (falls back to the straight line when they are parallel).
 torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
 
+// Labels first, first + 1, ... modulo `classes`: one sample of each class in turn.
+torch::Tensor cycling_labels(int64_t first, int64_t count, int classes);
+
 // n x latent standard-normal codes from their own seed, independent of torch's global generator.
 torch::Tensor seeded_noise(uint64_t seed, int64_t n, int latent);
 

@@ -23,10 +23,6 @@ Samples batched(int n, int batch, const SampleProgress& progress,
   return {torch::cat(images), labels.empty() ? torch::Tensor() : torch::cat(labels)};
 }
 
-torch::Tensor cycling_labels(int first, int count, int classes) {
-  return torch::arange(first, first + count, torch::kLong).remainder(classes);
-}
-
 }  // namespace
 
 SampleSource gan_samples(GanTrainer& trainer) {

@@ -79,7 +79,7 @@ std::string sample_gan(const GanSampleRequest& request) {
   torch::Tensor labels;
   if (config.conditional)
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
-                                : torch::arange(request.n, torch::kLong).remainder(config.classes);
+                                : cycling_labels(0, request.n, config.classes);
   auto images = trainer.generate(z, labels).contiguous();
   std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
   if (npy) {
