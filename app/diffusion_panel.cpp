@@ -9,9 +9,8 @@
 #include "app/image_view.h"
 #include "app/metrics_view.h"
 #include "app/plot.h"
+#include "app/save_state.h"
 #include "core/io/png_text.h"
-
-#include <nlohmann/json.hpp>
 
 namespace genlab::app {
 
@@ -462,11 +461,12 @@ void DiffusionPanel::draw_training(Session& session, ImageRenderer& renderer) {
     ImGui::TextWrapped("Loaded without training images of its shape: open its data set and load it again to train.");
   ImGui::SetNextItemWidth(-1);
   ImGui::InputText("##ddpm-save-path", save_path_, sizeof save_path_);
-  ImGui::BeginDisabled(!v.exists || training);
+  ImGui::BeginDisabled(!v.exists);
   if (ImGui::Button("Save")) lab.save(save_path_);
   ImGui::EndDisabled();
   ImGui::SameLine();
   ImGui::TextDisabled("resume: Load it, then Train");
+  draw_save_state(v.checkpoint, v.step, v.saved_step, v.autosaved);
   ImGui::Separator();
   ImGui::PushTextWrapPos(0.f);
   ImGui::Text("L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1−ᾱ_t)·ε, t, c)‖²");
@@ -579,21 +579,10 @@ void DiffusionPanel::draw_metrics(Session& session) {
 void DiffusionPanel::restore_from_png(Session& session, const std::string& path) {
   try {
     auto texts = read_png_text(path);
-    auto params = nlohmann::json::parse(texts.count("genlab") ? texts["genlab"] : std::string(), nullptr, false);
-    if (!params.is_object() || !params.contains("sampler"))
-      throw DataError(path + ": carries no genlab sampling parameters");
-    SamplingParams p;
-    p.sampler = params.value("sampler", p.sampler);
-    p.steps = params.value("steps", p.steps);
-    p.cfg = params.value("cfg", p.cfg);
-    p.eta = params.value("eta", p.eta);
-    p.label = params.value("class", p.label);
-    p.seed = params.value("seed", p.seed);
-    p.n = params.value("n", p.n);
-    if (sampler_index(p.sampler) > 2) throw DataError(path + ": unknown sampler '" + p.sampler + "'");
-    params_ = p;
+    const SamplingRecord record = parse_sampling_record(texts.count("genlab") ? texts["genlab"] : std::string(), path);
+    params_ = record.params;
     branching_ = false;
-    const std::string checkpoint = params.value("checkpoint", std::string());
+    const std::string& checkpoint = record.checkpoint;
     auto model = session.diffusion().model().get();
     if (!checkpoint.empty() && (!model || model->value.checkpoint != checkpoint)) {
       snprintf(path_, sizeof path_, "%s", checkpoint.c_str());

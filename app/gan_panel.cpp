@@ -9,6 +9,7 @@
 #include "app/image_view.h"
 #include "app/metrics_view.h"
 #include "app/plot.h"
+#include "app/save_state.h"
 
 namespace genlab::app {
 
@@ -91,7 +92,7 @@ void GanPanel::draw_controls(Session& session, const GanLabView& view) {
   ImGui::EndDisabled();
   ImGui::SameLine();
   if (ImGui::Button("Load")) gan.load(path_);
-  if (!view.checkpoint.empty()) ImGui::TextDisabled("%s", view.checkpoint.c_str());
+  draw_save_state(view.checkpoint, view.step, view.saved_step, view.autosaved);
   ImGui::Separator();
 
   // The game with its live numbers.
@@ -167,7 +168,7 @@ void GanPanel::draw_images(Session& session, ImageRenderer& renderer, const GanL
   int shown = timeline_index_ < 0 ? last : std::min(timeline_index_, last);
   if (ImGui::SliderInt("timeline", &shown, 0, std::max(0, last))) timeline_index_ = shown >= last ? -1 : shown;
   const bool live = timeline_index_ < 0;
-  const ImageGrid& grid = live || last < 0 ? v.samples : v.timeline[size_t(shown)].samples;
+  const ImageGrid& grid = live || last < 0 ? v.samples : *v.timeline[size_t(shown)].samples;
   const int64_t grid_step = live || last < 0 ? v.step : v.timeline[size_t(shown)].step;
   ImGui::Text("fixed noise z through G at step %" PRId64 "%s", grid_step, live ? " (live)" : "");
   if (v.config.conditional) caption("row r asks for class r");
@@ -223,7 +224,7 @@ void GanPanel::draw_toy(ImageRenderer& renderer, const GanLabView& v, uint64_t s
   int shown = timeline_index_ < 0 ? last : std::min(timeline_index_, last);
   if (ImGui::SliderInt("timeline (D's surface)", &shown, 0, std::max(0, last))) timeline_index_ = shown >= last ? -1 : shown;
   const bool live = timeline_index_ < 0 || last < 0;
-  const ImageBuffer& surface = live ? v.surface : v.timeline[size_t(shown)].samples.image;
+  const ImageBuffer& surface = live ? v.surface : v.timeline[size_t(shown)].samples->image;
   // D's output as a diverging map around ½: red where D says real, blue where it says fake.
   ImageBuffer centred = surface;
   for (float& p : centred.pixels) p -= 0.5f;

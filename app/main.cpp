@@ -23,6 +23,8 @@
 #include "app/diffusion_panel.h"
 #include "app/gan_panel.h"
 #include "app/gl_image.h"
+#include "app/quit_dialog.h"
+#include "app/soak.h"
 #include "app/status_bar.h"
 #include "app/vae_panel.h"
 #include "core/io/shipped.h"
@@ -54,7 +56,27 @@ struct Options {
   bool gan_play = false;
   std::string restore_png;
   std::string diffusion_settings;
+  double soak_s = 0;
+  double autosave_minutes = 5;
+  std::string autosave_dir;
+  int request_close_frame = 0;
 };
+
+// Where training is autosaved unless --autosave-dir says otherwise: the XDG state folder.
+std::string default_autosave_dir() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) return std::string(state) + "/genlab/autosave";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/genlab/autosave";
+  return {};
+}
+
+std::vector<std::string> autosaved_models(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".safetensors") out.push_back(entry.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::string find_shader_dir(const std::string& requested) {
   namespace fs = std::filesystem;
@@ -210,6 +232,14 @@ int main(int argc, char** argv) {
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_flag("--sweep-cfg", opt.sweep_cfg,
                "move the CFG scale each time a diffusion run finishes (with --frame-stats: change-to-step latency)");
+  cli.add_option("--soak", opt.soak_s,
+                 "run S seconds switching tabs every 10 s; print resident memory and live textures each minute")
+      ->check(CLI::PositiveNumber);
+  cli.add_option("--autosave-minutes", opt.autosave_minutes, "autosave training every M minutes and when it ends (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--autosave-dir", opt.autosave_dir, "folder for autosaved models (default: $XDG_STATE_HOME/genlab/autosave)");
+  cli.add_option("--request-close", opt.request_close_frame, "at frame F, ask to close the window as its close button does")
+      ->check(CLI::PositiveNumber);
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
   cli.add_option("--width", opt.width, "window width")->check(CLI::Range(320, 8192));
@@ -256,6 +286,9 @@ int main(int argc, char** argv) {
     genlab::app::ImageRenderer renderer(find_shader_dir(opt.shaders));
     const int threads = opt.threads > 0 ? opt.threads : std::max(1, genlab::hardware_cores() - 1);
     genlab::Session session(threads);
+    if (opt.autosave_dir.empty()) opt.autosave_dir = default_autosave_dir();
+    if (opt.autosave_minutes <= 0) opt.autosave_dir.clear();
+    session.set_autosave(opt.autosave_dir, opt.autosave_minutes * 60);
     session.probe_machine();
     session.open_dataset(opt.dataset);
     bool loaded_gan = false;
@@ -304,10 +337,13 @@ int main(int argc, char** argv) {
     bool counting = false, select_tab = true;
     int counted = 0;
     int threads_setting = threads;
+    genlab::app::Soak soak(opt.soak_s);
+    genlab::app::QuitDialog quit_dialog(opt.autosave_dir);
     auto start = std::chrono::steady_clock::now();
     auto last_frame = start;
 
-    while (!glfwWindowShouldClose(window)) {
+    while (!glfwWindowShouldClose(window) || !quit_dialog.allow_close(session)) {
+      glfwSetWindowShouldClose(window, GLFW_FALSE);  // unsaved training: the dialog asks first
       // Idle: block on input instead of spinning, but still show worker progress at 10 Hz.
       auto status = session.worker().status();
       bool worker_busy = status->value.state != genlab::WorkerState::Idle;
@@ -347,6 +383,13 @@ int main(int argc, char** argv) {
             }
             ImGui::EndMenu();
           }
+          if (ImGui::BeginMenu("Autosaved models", !opt.autosave_dir.empty())) {
+            const std::vector<std::string> autosaved = autosaved_models(opt.autosave_dir);
+            if (autosaved.empty()) ImGui::TextDisabled("none yet in %s", opt.autosave_dir.c_str());
+            for (const std::string& path : autosaved)
+              if (ImGui::MenuItem(std::filesystem::path(path).filename().string().c_str())) open_checkpoint(session, path);
+            ImGui::EndMenu();
+          }
           ImGui::Separator();
           if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(window, GLFW_TRUE);
           ImGui::EndMenu();
@@ -363,6 +406,7 @@ int main(int argc, char** argv) {
         ImGui::EndMenuBar();
       }
       open_dialog.draw(session);
+      if (quit_dialog.draw(session)) glfwSetWindowShouldClose(window, GLFW_TRUE);
 
       ImGui::BeginChild("labs", ImVec2(0, -genlab::app::StatusBar::height()));
       if (ImGui::BeginTabBar("lab-tabs")) {
@@ -428,6 +472,12 @@ int main(int argc, char** argv) {
       }
       last_frame = frame_end;
       if (last) break;
+      if (counting && counted == opt.request_close_frame) glfwSetWindowShouldClose(window, GLFW_TRUE);
+      if (soak.on() && counting) {
+        bool done = false;
+        if (std::string tab = soak.frame(counted, done); !tab.empty()) opt.tab = tab, select_tab = true;
+        if (done) break;
+      }
     }
     if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel.slider_latencies_ms(), diffusion_panel, opt.width,
                                           opt.height);

@@ -9,6 +9,7 @@
 #include "app/image_view.h"
 #include "app/metrics_view.h"
 #include "app/plot.h"
+#include "app/save_state.h"
 
 namespace genlab::app {
 
@@ -162,7 +163,7 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   ImGui::EndDisabled();
   ImGui::SameLine();
   if (ImGui::Button("Load")) vae.load(path_);
-  if (!m.checkpoint.empty()) ImGui::TextDisabled("%s", m.checkpoint.c_str());
+  draw_save_state(m.checkpoint, m.step, m.saved_step, m.autosaved);
   ImGui::Separator();
 
   // The objective with its live numbers.

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <iostream>
 
 #include "core/compute/machine.h"
@@ -14,11 +16,27 @@
 #include "core/metrics/quality_run.h"
 #include "core/metrics/speed_bench.h"
 #include "core/train/gan_run.h"
+#include "core/train/run_util.h"
 #include "core/train/vae_run.h"
 
 namespace {
 
 constexpr int kBadInput = 2;
+
+// CLI::Range lets "nan" through (every comparison with NaN is false), and PositiveNumber and
+// NonNegativeNumber print DBL_MAX in full when they refuse a value: these say what they want in words.
+CLI::Validator number_check(const std::string& wanted, bool (*ok)(double)) {
+  return CLI::Validator(
+      [wanted, ok](std::string& input) {
+        double value = 0;
+        return CLI::detail::lexical_cast(input, value) && ok(value) ? std::string()
+                                                                    : "Value " + input + " is not " + wanted;
+      },
+      "", wanted);
+}
+const CLI::Validator kNumber = number_check("a number", [](double v) { return !std::isnan(v); });
+const CLI::Validator kPositive = number_check("a positive number", [](double v) { return v > 0 && std::isfinite(v); });
+const CLI::Validator kNonNegative = number_check("zero or more", [](double v) { return v >= 0 && std::isfinite(v); });
 
 struct DataArgs {
   std::string dataset = "fashion-mnist";
@@ -102,13 +120,26 @@ int run_bench(const genlab::MachineInfo& info, bool json, int repeats, bool mach
   return 0;
 }
 
+// Ctrl-C or SIGTERM during `train`: the run stops after its step and saves (signal-safe: one
+// lock-free atomic store).
+void request_stop(int) { genlab::stop_requested().store(true); }
+
+constexpr int kInterrupted = 130;  // the shell's code for a command ended by SIGINT
+
+// What a finished `train` returns: 0, or 130 with a line saying where the run was saved.
+int train_exit(const std::string& out) {
+  if (!genlab::stop_requested()) return 0;
+  std::cerr << "genlab-cli: interrupted: saved " << out << "; go on with --resume " << out << "\n";
+  return kInterrupted;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"genlab-cli: headless genlab (data, training, sampling, evaluation, benchmarks)"};
   app.require_subcommand(1);
   int threads = 0;
-  app.add_option("--threads", threads, "torch intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "torch intra-op threads (0: all cores)")->check(kNonNegative);
 
   DataArgs data_args;
   auto* data = app.add_subcommand("data", "load a data set and print what it holds");
@@ -137,19 +168,25 @@ int main(int argc, char** argv) {
   int latent = 0;
   train->add_option("--latent", latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
       ->check(CLI::Range(1, 512));
-  train->add_option("--beta", train_request.config.beta, "weight of the KL term (1: the VAE)")->check(CLI::Range(0.0, 100.0));
+  train->add_option("--beta", train_request.config.beta, "weight of the KL term (1: the VAE)")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 100.0));
   train->add_option("--recon", recon, "bernoulli (BCE) or gaussian (squared error)")
       ->check(CLI::IsMember({"bernoulli", "gaussian"}));
   train->add_flag("--no-binarize", no_binarize, "train on gray images instead of dynamically binarised ones");
-  train->add_option("--lr", train_request.config.learning_rate, "Adam learning rate")->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--lr", train_request.config.learning_rate, "Adam learning rate")
+      ->check(kNumber)
+      ->check(CLI::Range(1e-6, 0.5));
   train->add_option("--batch", train_request.config.batch_size, "batch size")->check(CLI::Range(1, 4096));
-  auto* epochs = train->add_option("--epochs", train_request.epochs, "epochs to train")->check(CLI::PositiveNumber);
-  auto* steps = train->add_option("--steps", train_request.steps, "steps to train")->check(CLI::PositiveNumber);
+  auto* epochs = train->add_option("--epochs", train_request.epochs, "epochs to train")->check(kPositive);
+  auto* steps = train->add_option("--steps", train_request.steps, "steps to train")->check(kPositive);
   epochs->excludes(steps);
   train->add_option("--seed", train_request.config.seed, "random seed");
   train->add_option("--dataset", train_request.dataset, "data set spec");
   train->add_option("--out", train_request.out, "checkpoint to write (.safetensors)")->required();
   train->add_option("--resume", train_request.resume, "checkpoint to continue from");
+  train->add_option("--checkpoint-every", train_request.checkpoint_every_s, "also write --out every S seconds (VAE, GAN, DDPM)")
+      ->check(kPositive);
 
   genlab::GanTrainRequest gan_request;
   std::string gan_loss = "ns", toy;
@@ -160,8 +197,12 @@ int main(int argc, char** argv) {
   train->add_option("--toy", toy, "GAN: the 2-D toy mode on ring or spiral data")->check(CLI::IsMember({"ring", "spiral"}));
   std::string gan_optimizer = "adam";
   train->add_option("--optimizer", gan_optimizer, "GAN: adam, rmsprop or sgd")->check(CLI::IsMember({"adam", "rmsprop", "sgd"}));
-  train->add_option("--lr-g", gan_request.config.lr_g, "GAN: generator learning rate")->check(CLI::Range(1e-6, 0.5));
-  train->add_option("--lr-d", gan_request.config.lr_d, "GAN: discriminator learning rate")->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--lr-g", gan_request.config.lr_g, "GAN: generator learning rate")
+      ->check(kNumber)
+      ->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--lr-d", gan_request.config.lr_d, "GAN: discriminator learning rate")
+      ->check(kNumber)
+      ->check(CLI::Range(1e-6, 0.5));
   train->add_option("--d-steps", gan_request.config.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
 
   genlab::GanSampleRequest sample_request;
@@ -171,13 +212,14 @@ int main(int argc, char** argv) {
   sample->add_option("--n", sample_request.n, "number of samples")->check(CLI::Range(1, 4096));
   sample->add_option("--seed", sample_request.seed, "noise seed");
   sample->add_option("--class", sample_request.label, "class to draw (default: every class in turn)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sample->add_option("--out", sample_request.out, "grid.png or samples.npy")->required();
   sample->add_option("--sampler", diffusion_sample.sampler, "diffusion: ddpm, ddim or dpmpp2m")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
   sample->add_option("--steps", diffusion_sample.steps, "diffusion: sampling steps (1..T)");
-  sample->add_option("--cfg", diffusion_sample.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)");
-  sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)");
+  sample->add_option("--cfg", diffusion_sample.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")
+      ->check(kNumber);
+  sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
   sample->add_option("--gif", diffusion_sample.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   std::string pack_in, pack_out;
@@ -203,7 +245,9 @@ int main(int argc, char** argv) {
   eval->add_option("--sampler", quality.sampler, "diffusion: sampler of the main figure and the CFG curve")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
   eval->add_option("--steps", quality.steps, "diffusion: sampling steps")->check(CLI::Range(1, 10000));
-  eval->add_option("--cfg", quality.cfg, "diffusion: guidance scale of the main figure")->check(CLI::Range(0.0, 20.0));
+  eval->add_option("--cfg", quality.cfg, "diffusion: guidance scale of the main figure")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 20.0));
   bool no_cfg_curve = false;
   eval->add_flag("--no-cfg-curve", no_cfg_curve, "diffusion: skip FID/accuracy across w = 0, 1, 1.5, 2, 3, 5");
   eval->add_flag("--steps-curve", quality.steps_curve,
@@ -233,6 +277,11 @@ int main(int argc, char** argv) {
     if (!machine.warning.empty()) std::cerr << "genlab-cli: warning: " << machine.warning << "\n";
     if (bench->parsed()) return run_bench(machine, bench_json, bench_repeats, bench_machine_only);
     auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+    if (train->parsed()) {
+      genlab::stop_requested();  // made before a handler can touch it
+      std::signal(SIGINT, request_stop);
+      std::signal(SIGTERM, request_stop);
+    }
     if (train->parsed() && model == "gan") {
       gan_request.config.conditional = conditional;
       gan_request.config.loss = genlab::parse_loss(gan_loss);
@@ -253,8 +302,9 @@ int main(int argc, char** argv) {
       gan_request.steps = train_request.steps;
       gan_request.out = train_request.out;
       gan_request.resume = train_request.resume;
+      gan_request.checkpoint_every_s = train_request.checkpoint_every_s;
       std::cout << genlab::train_gan(gan_request, log) << "\n";
-      return 0;
+      return train_exit(gan_request.out);
     }
     if (sample->parsed()) {
       if (genlab::checkpoint_model_name(sample_request.checkpoint) == "ddpm") {
@@ -265,7 +315,11 @@ int main(int argc, char** argv) {
         diffusion_sample.out = sample_request.out;
         std::cout << genlab::sample_ddpm(diffusion_sample) << "\n";
       } else {
-        if (!diffusion_sample.gif.empty()) throw std::invalid_argument("--gif: only a diffusion run has steps to animate");
+        // A GAN draws in one step: refuse the diffusion settings rather than ignore them.
+        for (const char* option : {"--sampler", "--steps", "--cfg", "--eta", "--gif"})
+          if (sample->count(option))
+            throw std::invalid_argument(std::string(option) + ": " + sample_request.checkpoint +
+                                        " is not a diffusion model, it has no sampling steps");
         std::cout << genlab::sample_gan(sample_request) << "\n";
       }
       return 0;
@@ -279,10 +333,11 @@ int main(int argc, char** argv) {
       ddpm.seed = train_request.config.seed;
       ddpm.out = train_request.out;
       ddpm.resume = train_request.resume;
+      ddpm.checkpoint_every_s = train_request.checkpoint_every_s;
       if (train->count("--batch")) ddpm.batch_size = train_request.config.batch_size;
       if (train->count("--lr")) ddpm.learning_rate = train_request.config.learning_rate;
       std::cout << genlab::train_ddpm(ddpm, log) << "\n";
-      return 0;
+      return train_exit(ddpm.out);
     }
     if (train->parsed() && model == "classifier") {
       genlab::ClassifierTrainRequest c;
@@ -303,7 +358,7 @@ int main(int argc, char** argv) {
       train_request.config.recon = genlab::parse_recon(recon);
       train_request.config.binarize = !no_binarize;
       std::cout << genlab::train_vae(train_request, log) << "\n";
-      return 0;
+      return train_exit(train_request.out);
     }
     if (eval->parsed()) {
       // VAE/AE: the bounds; GAN and diffusion: sample quality; a VAE also scores its prior samples

@@ -15,6 +15,36 @@ Session::Session(int threads) : worker_([threads] { configure_compute_threads(th
 
 Session::~Session() = default;  // the worker (declared last) joins first, then the labs go
 
+void Session::set_autosave(const std::string& dir, double every_s) {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  autosave_dir_ = dir;
+  autosave_every_s_ = every_s;
+}
+
+std::string Session::autosave_path(const std::string& model) const {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  return autosave_dir_.empty() ? std::string() : autosave_dir_ + "/" + model + ".safetensors";
+}
+
+double Session::autosave_every_s() const {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  return autosave_every_s_;
+}
+
+std::vector<Session::UnsavedTraining> Session::unsaved_training() const {
+  std::vector<UnsavedTraining> out;
+  auto add = [&out](const char* model, int64_t step, int64_t saved_step) {
+    if (step > saved_step) out.push_back({model, step - saved_step});
+  };
+  if (auto v = vae_->view().get())
+    for (const VaeModelView& m : v->value.slot)
+      if (m.exists) add(m.config.kind == AutoencoderKind::VAE ? "VAE" : "autoencoder", m.step, m.saved_step);
+  if (auto v = gan_->view().get(); v && v->value.exists) add("GAN", v->value.step, v->value.saved_step);
+  if (auto v = diffusion_->training().get(); v && v->value.exists)
+    add("diffusion model", v->value.step, v->value.saved_step);
+  return out;
+}
+
 void Session::open_dataset(const std::string& spec, const LoadOptions& options) {
   worker_.submit("load " + spec, [this, spec, options](JobContext& ctx) {
     auto report = [&ctx](int64_t done, int64_t total) { ctx.progress(done, total); };

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/compute/latest.h"
 #include "core/compute/machine.h"
@@ -36,6 +38,21 @@ class Session {
   void set_threads(int threads);
   void start_cpu_load(double seconds);  // a dummy long job: matmuls until done or cancelled
 
+  // Training jobs keep a copy of their model in `dir`, one file a model ("vae", "gan", ...), every
+  // `every_s` seconds of training and when they end: finished, stopped, or cancelled as the app
+  // closes. An empty dir turns it off (the default).
+  void set_autosave(const std::string& dir, double every_s);
+  std::string autosave_path(const std::string& model) const;  // "" when off
+  double autosave_every_s() const;
+
+  // Models trained past their last save or load, as the labs last published them: what closing
+  // the app would leave unsaved (an autosave copy aside).
+  struct UnsavedTraining {
+    std::string model;  // "VAE", "autoencoder", "GAN", "diffusion model"
+    int64_t steps = 0;  // steps since the last save or load
+  };
+  std::vector<UnsavedTraining> unsaved_training() const;
+
   const Latest<OpenDataset>& dataset() const { return dataset_; }
   const Latest<MachineInfo>& machine() const { return machine_; }
   Worker& worker() { return worker_; }
@@ -47,6 +64,9 @@ class Session {
   // Declared before the worker so they outlive it: jobs publish into them until the worker joins.
   Latest<OpenDataset> dataset_;
   Latest<MachineInfo> machine_;
+  mutable std::mutex autosave_mutex_;
+  std::string autosave_dir_;
+  double autosave_every_s_ = 0;
   // Labs hold worker-side state that jobs use until the worker joins, so they are declared first.
   std::unique_ptr<VaeLab> vae_;
   std::unique_ptr<GanLab> gan_;

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
@@ -13,6 +15,41 @@ namespace {
 
 const std::string kCli = GENLAB_CLI;
 const bool kHaveFashion = std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+
+// Bad input: exit code 2, nothing on stdout, and one line on stderr that holds every fragment (the
+// file or value, and the problem).
+void expect_bad_input(const std::string& args, const std::vector<std::string>& fragments) {
+  SCOPED_TRACE("genlab-cli " + args);
+  CommandResult r = run_command(kCli + " " + args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_LT(r.err.size(), 400u) << "not a short line: " << r.err;
+  for (const std::string& fragment : fragments)
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << "lacks '" << fragment << "': " << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// A fresh folder for one test's files.
+std::string temp_folder(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "genlab_cli_" + name + "_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::string big_endian32(uint32_t value) {
+  return {char(value >> 24), char(value >> 16), char(value >> 8), char(value)};
+}
 
 }  // namespace
 
@@ -108,6 +145,29 @@ TEST(Cli, TrainsAndEvaluatesAVae) {
   EXPECT_EQ(nlohmann::json::parse(resumed.out)["steps"], 40);
 }
 
+TEST(Cli, CtrlCDuringTrainingSavesTheRunAndExits130) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("interrupt"), ckpt = dir + "/vae.safetensors";
+  // Train "forever", writing every second; once the first checkpoint is there, press Ctrl-C.
+  const std::string train = kCli + " --threads 1 train --model vae --arch mlp --latent 8 --steps 1000000 "
+                                   "--checkpoint-every 1 --out " + ckpt;
+  CommandResult r = run_command("sh -c '" + train + " & pid=$!; while [ ! -e " + ckpt +
+                                " ]; do sleep 0.2; done; sleep 0.5; kill -INT $pid; wait $pid; echo exit=$?'");
+  EXPECT_NE(r.out.find("exit=130"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("genlab-cli: interrupted: saved " + ckpt + "; go on with --resume " + ckpt), std::string::npos)
+      << r.err;
+  auto summary = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
+  EXPECT_TRUE(summary["interrupted"].get<bool>());
+  const int64_t steps = summary["steps"];
+  EXPECT_GT(steps, 0);
+  // The checkpoint holds the step it stopped at, and the run goes on from there.
+  CommandResult resumed = run_command(kCli + " --threads 1 train --model vae --arch mlp --latent 8 --steps " +
+                                      std::to_string(steps + 5) + " --resume " + ckpt + " --out " + ckpt);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["steps"], steps + 5);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, BadTrainingAndEvalInputExitTwo) {
   const std::string out = " --out /tmp/genlab_never_written.safetensors";
   EXPECT_EQ(run_command(kCli + " train --latent 1" + out).exit_code, 2);
@@ -183,4 +243,178 @@ TEST(Cli, EvalScoresGanAndDiffusionSamplesWithTheirFloors) {
   // A classifier that is not one, and a missing file: one line, exit 2.
   EXPECT_EQ(run_command(kCli + " eval --ckpt " + base + "_gan.safetensors --classifier " + base + "_ddpm.safetensors").exit_code, 2);
   EXPECT_EQ(run_command(kCli + " eval --ckpt " + base + "_gan.safetensors --classifier " + base + "_none.safetensors").exit_code, 2);
+}
+
+TEST(Cli, BrokenDataFilesExitTwoNamingTheFile) {
+  const std::string dir = temp_folder("bad_data");
+  // 10 noisy 28x28 images in the IDX layout, so gzip has real blocks to cut and damage.
+  std::string pixels(10 * 28 * 28, '\0');
+  uint32_t state = 7;
+  for (char& p : pixels) p = char((state = state * 1664525u + 1013904223u) >> 24);
+  const std::string idx = big_endian32(0x803) + big_endian32(10) + big_endian32(28) + big_endian32(28) + pixels;
+  const auto gzip = [&](const std::string& file) {
+    ASSERT_EQ(run_command("gzip -n -f " + file).exit_code, 0) << file;
+  };
+  write_bytes(dir + "/magic/train-images-idx3-ubyte", big_endian32(0x12345678) + idx.substr(4));
+  write_bytes(dir + "/magic-gz/train-images-idx3-ubyte", big_endian32(0x12345678) + idx.substr(4));
+  gzip(dir + "/magic-gz/train-images-idx3-ubyte");
+  write_bytes(dir + "/short/train-images-idx3-ubyte", idx.substr(0, idx.size() - 100));
+  write_bytes(dir + "/cut-gz/train-images-idx3-ubyte", idx);
+  gzip(dir + "/cut-gz/train-images-idx3-ubyte");
+  const std::string cut = dir + "/cut-gz/train-images-idx3-ubyte.gz";
+  std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
+  write_bytes(dir + "/flipped-gz/train-images-idx3-ubyte", idx);
+  gzip(dir + "/flipped-gz/train-images-idx3-ubyte");
+  const std::string flipped = dir + "/flipped-gz/train-images-idx3-ubyte.gz";
+  std::string bytes = read_bytes(flipped);
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] ^= char(0xA5);
+  write_bytes(flipped, bytes);
+  write_bytes(dir + "/not-gz/train-images-idx3-ubyte.gz", "\x1f\x8b not deflate at all");
+  // Junk only: files named like images that are not, and litter that is ignored.
+  write_bytes(dir + "/junk/a.png", "not a png");
+  write_bytes(dir + "/junk/shirts/b.jpg", "\xff\xd8\xff not a jpeg");
+  write_bytes(dir + "/junk/notes.txt", "hello");
+  write_bytes(dir + "/junk/._c.png", "macOS litter");
+
+  const struct {
+    std::string spec, named, problem;
+  } cases[] = {
+      {"mnist:" + dir + "/magic", dir + "/magic/train-images-idx3-ubyte", "wrong magic number 0x12345678"},
+      {"mnist:" + dir + "/magic-gz", dir + "/magic-gz/train-images-idx3-ubyte.gz", "wrong magic number 0x12345678"},
+      {"mnist:" + dir + "/short", dir + "/short/train-images-idx3-ubyte", "truncated"},
+      {"mnist:" + dir + "/cut-gz", cut, "truncated"},
+      {"mnist:" + dir + "/flipped-gz", flipped, "corrupt gzip data"},
+      {"mnist:" + dir + "/not-gz", dir + "/not-gz/train-images-idx3-ubyte.gz", "corrupt gzip data"},
+      {dir + "/flipped-gz/train-images-idx3-ubyte.gz", flipped, "corrupt gzip data"},  // a dropped file
+      {"folder:" + dir + "/junk", dir + "/junk", "no readable images (2 files skipped)"},
+      {dir + "/junk", dir + "/junk", "no readable images"},
+  };
+  for (const auto& c : cases) {
+    expect_bad_input("data --dataset " + c.spec, {c.named + ": ", c.problem});
+    expect_bad_input("--threads 1 train --model vae --arch mlp --steps 1 --dataset " + c.spec + " --out " + dir + "/m.safetensors",
+                     {c.named + ": ", c.problem});
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.safetensors"));
+  std::filesystem::remove_all(dir);
+}
+
+// A header copy of `file` with the first two-dimensional tensor's dims swapped (the same bytes).
+std::string with_transposed_tensor(const std::string& file) {
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = length << 8 | uint8_t(file[size_t(i)]);
+  auto header = nlohmann::json::parse(file.substr(8, length));
+  for (auto& [name, tensor] : header.items()) {
+    if (name == "__metadata__" || tensor["shape"].size() != 2 || tensor["shape"][0] == tensor["shape"][1]) continue;
+    tensor["shape"] = {tensor["shape"][1], tensor["shape"][0]};
+    break;
+  }
+  std::string text = header.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');
+  std::string out;
+  for (int i = 0; i < 8; ++i) out.push_back(char(uint64_t(text.size()) >> (8 * i)));
+  return out + text + file.substr(8 + length);
+}
+
+TEST(Cli, BrokenAndForeignCheckpointsExitTwoNamingTheFile) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("bad_ckpt");
+  const std::string vae = dir + "/vae.safetensors", ddpm = dir + "/ddpm.safetensors";
+  const std::string train_vae = "--threads 1 train --model vae --arch mlp --latent 8 --steps 1";
+  ASSERT_EQ(run_command(kCli + " " + train_vae + " --out " + vae).exit_code, 0);
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 1 --batch 8 --out " + ddpm).exit_code, 0);
+  const std::string good = read_bytes(vae);
+  const std::string cut = dir + "/cut.safetensors", flipped = dir + "/flipped.safetensors",
+                    transposed = dir + "/transposed.safetensors";
+  write_bytes(cut, good.substr(0, good.size() / 2));
+  std::string bits = good;
+  bits[8] ^= 0x01;  // the header's '{' becomes 'z'
+  write_bytes(flipped, bits);
+  write_bytes(transposed, with_transposed_tensor(good));
+  const std::string out = " --out " + dir + "/out.png";
+
+  const struct {
+    std::string args, named, problem;
+  } cases[] = {
+      // Truncated or bit-flipped: every command that reads a checkpoint.
+      {"sample --ckpt " + cut + out, cut, "truncated"},
+      {"eval --ckpt " + cut, cut, "truncated"},
+      {"pack --ckpt " + cut + out, cut, "truncated"},
+      {train_vae + " --resume " + cut + out, cut, "truncated"},
+      {"sample --ckpt " + flipped + out, flipped, "header is not JSON"},
+      {"eval --ckpt " + flipped, flipped, "header is not JSON"},
+      {"pack --ckpt " + flipped + out, flipped, "header is not JSON"},
+      {train_vae + " --resume " + flipped + out, flipped, "header is not JSON"},
+      {"eval --ckpt /dev/zero", "/dev/zero", "not a regular file"},
+      {"sample --ckpt " + dir + out, dir, "is a folder"},
+      // Right names, wrong shape: the weights do not fit the model.
+      {"eval --ckpt " + transposed + " --iwae-images 0", transposed, "has shape"},
+      {train_vae + " --resume " + transposed + out, transposed, "has shape"},
+      // Another model, or the same model with another shape.
+      {"sample --ckpt " + vae + out, vae, "holds a 'vae' model, not a GAN"},
+      {"--threads 1 train --model gan --steps 2 --resume " + vae + out, vae, "not a GAN"},
+      {"--threads 1 train --model ddpm --steps 2 --resume " + vae + out, vae, "not a diffusion model"},
+      {"--threads 1 train --model ddpm --steps 2 --resume " + ddpm + out, ddpm, "another shape"},  // not --cond
+      {"--threads 1 train --model vae --arch mlp --latent 4 --steps 2 --resume " + vae + out, vae, "latent 8"},
+      {"--threads 1 train --model ae --arch mlp --latent 8 --steps 2 --resume " + vae + out, vae, "not the model asked for"},
+      {"eval --ckpt " + ddpm + " --classifier " + vae + " --samples 10", vae, "not a classifier"},
+  };
+  for (const auto& c : cases) expect_bad_input(c.args, {c.named + ": ", c.problem});
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.png"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, OutOfRangeOptionsExitTwoNamingTheValue) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("bad_options");
+  const std::string ddpm = dir + "/ddpm.safetensors", gan = dir + "/gan.safetensors";
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 1 --batch 8 --out " + ddpm).exit_code, 0);
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model gan --cond --steps 1 --batch 8 --out " + gan).exit_code, 0);
+  const std::string sample = "sample --ckpt " + ddpm + " --out " + dir + "/x.png ";
+  const std::string sample_gan = "sample --ckpt " + gan + " --out " + dir + "/x.png ";
+  // Scored against a classifier that is never reached: the options are checked first.
+  const std::string eval = "eval --ckpt " + ddpm + " --classifier " + dir + "/none.safetensors ";
+  const std::string train = "train --out " + dir + "/m.safetensors ";
+  const struct {
+    std::string args;
+    std::vector<std::string> fragments;
+  } cases[] = {
+      {sample + "--steps 0", {"--steps 0 is not in 1..1000"}},
+      {sample + "--steps -3", {"--steps -3 is not in 1..1000"}},
+      {sample + "--steps 1001", {"--steps 1001 is not in 1..1000"}},  // above T
+      {sample + "--steps many", {"--steps", "many"}},
+      {sample + "--sampler euler", {"--sampler", "euler"}},
+      {sample + "--cfg strong", {"--cfg", "strong"}},
+      {sample + "--cfg nan", {"--cfg", "nan is not a number"}},
+      {sample + "--cfg -1", {"--cfg -1", "0..20"}},
+      {sample + "--cfg 1e9", {"--cfg 1000000000", "0..20"}},
+      {sample + "--eta 2", {"--eta 2", "0..1"}},
+      {sample + "--class 10", {"--class 10 is not in 0..9"}},
+      {sample + "--class -2", {"--class", "-2"}},
+      {sample + "--n 0", {"--n", "0"}},
+      {sample + "--n 2000", {"--n 2000 is not in 1..1024"}},
+      {sample_gan + "--class 10", {"--class 10 is not in 0..9"}},
+      {sample_gan + "--steps 5", {"--steps: ", gan, "not a diffusion model"}},
+      {sample_gan + "--sampler ddim", {"--sampler: ", gan, "not a diffusion model"}},
+      {eval + "--steps 1001", {"--steps 1001 is not in 1..1000"}},
+      {eval + "--steps 0", {"--steps", "0"}},
+      {eval + "--cfg nan", {"--cfg", "nan is not a number"}},
+      {eval + "--cfg strong", {"--cfg", "strong"}},
+      {eval + "--cfg 25", {"--cfg", "25"}},
+      {eval + "--sampler euler", {"--sampler", "euler"}},
+      {train + "--steps 0", {"--steps: Value 0 is not a positive number"}},
+      {train + "--steps -5", {"--steps: Value -5 is not a positive number"}},
+      {train + "--epochs nan", {"--epochs: Value nan is not a positive number"}},
+      {train + "--epochs inf", {"--epochs: Value inf is not a positive number"}},
+      {train + "--epochs 0", {"--epochs: Value 0 is not a positive number"}},
+      {train + "--lr nan", {"--lr", "nan is not a number"}},
+      {train + "--beta nan", {"--beta", "nan is not a number"}},
+      {train + "--model gan --lr-g nan", {"--lr-g", "nan is not a number"}},
+      {train + "--batch 0", {"--batch", "0"}},
+      {"data --image-size 9999", {"--image-size", "9999"}},
+      {"--threads -3 data", {"--threads: Value -3 is not zero or more"}},
+  };
+  for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.safetensors"));
+  std::filesystem::remove_all(dir);
 }

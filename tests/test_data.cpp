@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/data/dataset.h"
+#include "core/session.h"
 
 namespace genlab {
 namespace {
@@ -237,6 +238,26 @@ TEST_F(DataTest, IdxTrailingBytesAreAnError) {
   for (const std::string name : {"long-idx3", "long-idx3.gz"}) {
     EXPECT_DATA_ERROR(read_idx(at(name)), at(name), "too long: 165 bytes of pixel data, expected 160");
   }
+}
+
+// The fuzzer's entry point: bytes in memory take the file reader's path, and `name` stands for the path.
+TEST(IdxBytes, ReadLikeFilesAndNameTheBytesInErrors) {
+  const Bytes pixels = image_like_bytes(3 * 4 * 5, 5);
+  const Bytes raw = idx_bytes({3, 4, 5}, pixels), compressed = gzip(raw);
+  for (const Bytes& bytes : {raw, compressed}) {
+    const IdxArray array = read_idx_bytes(bytes, "in-memory");
+    EXPECT_EQ(array.dims, (std::vector<int64_t>{3, 4, 5}));
+    EXPECT_EQ(array.data, pixels);
+  }
+  EXPECT_DATA_ERROR(read_idx_bytes({}, "nothing"), "nothing", "empty file");
+  EXPECT_DATA_ERROR(read_idx_bytes(Bytes(raw.begin(), raw.end() - 1), "cut"), "cut",
+                    "truncated: 59 bytes of pixel data, expected 60");
+  EXPECT_DATA_ERROR(read_idx_bytes(Bytes(compressed.begin(), compressed.end() - 3), "cut.gz"), "cut.gz",
+                    "gzip stream ends early (truncated file)");
+  Bytes wrong = raw;
+  wrong[2] = 0x07;
+  EXPECT_DATA_ERROR(read_idx_bytes(wrong, "train-images-idx3-ubyte"), "train-images-idx3-ubyte",
+                    "wrong magic number 0x00000703 (expected 0x00000803)");
 }
 
 // ---- IDX data sets
@@ -503,6 +524,38 @@ TEST_F(DataTest, FolderErrors) {
   EXPECT_DATA_ERROR(load_dataset("folder:" + at("good"), {28, 2}), at("good"), "channels must be 1 or 3");
 }
 
+// ---- what the app does with a broken data set
+
+TEST_F(DataTest, TheAppKeepsItsDataSetWhenABrokenOneFailsToOpen) {
+  write_idx_set(at("good"), 10, 10, true);
+  write_idx_set(at("magic"), 10, 10, false);
+  Bytes wrong = idx_bytes({10, 4, 5}, Bytes(200, 0));
+  wrong[2] = 0x07;
+  write_file(at("magic/train-images-idx3-ubyte"), wrong);
+  write_idx_set(at("cut"), 10, 10, true);
+  const Bytes compressed = gzip(idx_bytes({10, 4, 5}, image_like_bytes(200, 5)));
+  write_file(at("cut/t10k-images-idx3-ubyte.gz"), Bytes(compressed.begin(), compressed.begin() + 20));
+  write_file(at("junk/a.png"), {'n', 'o', 'p', 'e'});
+  Session session(1);
+  session.open_dataset("mnist:" + at("good"));
+  session.worker().wait_idle();
+  ASSERT_TRUE(session.dataset().get());
+  const struct {
+    std::string spec, named, problem;
+  } broken[] = {{"mnist:" + at("magic"), at("magic/train-images-idx3-ubyte"), "wrong magic number 0x00000703"},
+                {"mnist:" + at("cut"), at("cut/t10k-images-idx3-ubyte.gz"), "truncated"},
+                {at("junk"), at("junk"), "no readable images (1 file skipped)"}};
+  for (const auto& b : broken) {
+    session.open_dataset(b.spec);
+    session.worker().wait_idle();
+    const std::string error = session.worker().status()->value.error;
+    EXPECT_NE(error.find(b.named + ": "), std::string::npos) << error;
+    EXPECT_NE(error.find(b.problem), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_EQ(session.dataset().get()->value.data->source, at("good"));
+  }
+}
+
 // ---- the real thing
 
 TEST(DebianFashionMnist, LoadsBothSplitsWithNames) {
@@ -528,3 +581,12 @@ TEST(DebianFashionMnist, LoadsBothSplitsWithNames) {
 
 }  // namespace
 }  // namespace genlab
+
+TEST(IdxFiles, ADeviceIsRefusedInsteadOfReadForever) {
+  try {
+    genlab::read_idx("/dev/zero");
+    FAIL() << "read /dev/zero";
+  } catch (const genlab::DataError& e) {
+    EXPECT_EQ(std::string(e.what()), "/dev/zero: not a regular file");
+  }
+}

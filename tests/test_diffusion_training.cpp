@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/diffusion/diffusion_trainer.h"
@@ -248,4 +249,76 @@ TEST(DiffusionLab, TrainsANewModelLiveAndSavesIt) {
   EXPECT_EQ(lab.training().get()->value.step, 3);
   EXPECT_TRUE(lab.training().get()->value.trainable);  // Fashion-MNIST is open: it can train on
   std::remove(path.c_str());
+}
+
+// What the app does with bad input: the error is one line in the status bar, and the lab keeps its model.
+TEST(DiffusionLab, BadSettingsAndBadCheckpointsAreOneLineErrorsAndTheModelStays) {
+  const std::string dir = ::testing::TempDir() + "genlab_lab_inputs_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/ddpm.safetensors";
+  Session session(1);
+  DiffusionLab& lab = open_tiny_model(session, path);
+  auto expect_error = [&](const std::function<void()>& action, const std::string& fragment) {
+    SCOPED_TRACE(fragment);
+    const uint64_t before = session.worker().status()->value.error_stamp;
+    action();
+    session.worker().wait_idle();
+    const std::string error = session.worker().status()->value.error;
+    EXPECT_NE(session.worker().status()->value.error_stamp, before) << "no error";
+    EXPECT_NE(error.find(fragment), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  };
+  const struct {
+    int steps;
+    std::string sampler, fragment;
+  } settings[] = {{0, "ddim", "steps 0 is not in 1..1000"},
+                  {-4, "ddim", "steps -4 is not in 1..1000"},
+                  {1001, "ddpm", "steps 1001 is not in 1..1000"},
+                  {5, "euler", "sampler 'euler'"}};
+  for (const auto& s : settings) {
+    SamplingParams p;
+    p.steps = s.steps;
+    p.sampler = s.sampler;
+    expect_error([&] { lab.sample(p); }, s.fragment);
+  }
+  // A restored PNG can carry any numbers: a class the model lacks, a CFG or eta out of range.
+  SamplingParams bad_class, bad_cfg, bad_eta;
+  bad_class.label = 2;  // the tiny model has classes 0 and 1
+  bad_cfg.cfg = std::nan("");
+  bad_eta.eta = 50;
+  expect_error([&] { lab.sample(bad_class); }, "class 2 is not in 0..1");
+  expect_error([&] { lab.sample(bad_cfg); }, "cfg nan is not in 0..20");
+  expect_error([&] { lab.sample(bad_eta); }, "eta 50.000000 is not in 0..1");
+
+  SafetensorsFile file = read_safetensors(path);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string cut = dir + "/cut.safetensors", wide = dir + "/wide.safetensors", vae = dir + "/vae.safetensors";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  SafetensorsFile resized = file;  // the right names, one tensor of another shape
+  for (NamedTensor& t : resized.tensors)
+    if (t.shape.size() == 4) {
+      std::swap(t.shape[0], t.shape[1]);
+      if (t.shape[0] != t.shape[1]) break;
+    }
+  write_safetensors(wide, resized);
+  SafetensorsFile foreign = file;  // another model's metadata
+  auto meta = nlohmann::json::parse(foreign.metadata_json);
+  meta["model"] = "vae";
+  foreign.metadata_json = meta.dump();
+  write_safetensors(vae, foreign);
+  expect_error([&] { lab.load(cut); }, cut + ": truncated");
+  expect_error([&] { lab.load(wide); }, wide + ": tensor '");
+  expect_error([&] { lab.load(vae); }, vae + ": holds a 'vae' model, not a diffusion model");
+  expect_error([&] { lab.load(dir); }, dir + ": is a folder");
+
+  EXPECT_EQ(lab.model().get()->value.checkpoint, path);  // the model that was open is still open
+  const uint64_t errors = session.worker().status()->value.error_stamp;
+  SamplingParams good;
+  good.steps = 2;
+  lab.sample(good);
+  session.worker().wait_idle();
+  EXPECT_EQ(session.worker().status()->value.error_stamp, errors) << session.worker().status()->value.error;
+  EXPECT_TRUE(lab.sampling().get()->value.done);
+  std::filesystem::remove_all(dir);
 }

@@ -82,7 +82,10 @@ TEST(GanLab, ANanPausesTheRunWithTheMessageAndTheOptimizerCanBeSwitched) {
   WorkerStatus s = session.worker().status()->value;
   ASSERT_EQ(s.state, WorkerState::Paused) << "the blow-up never came";
   EXPECT_EQ(s.job, "train GAN");
-  EXPECT_NE(s.error.find("restored the weights of step"), std::string::npos) << s.error;
+  // It names the model and the step, and the weights it kept.
+  EXPECT_NE(s.error.find("GAN: "), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find(" at step "), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find("the weights "), std::string::npos) << s.error;
   // Switch the optimizer and the learning rates, resume: the run goes on with them.
   lab.set_optimizer(GanOptimizer::Adam);
   lab.set_learning_rates(1e-4f, 1e-4f);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stb_image.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -140,4 +142,21 @@ TEST(Gui, ASamplePngRestoresItsModelAndParameters) {
   // A PNG without parameters is reported, and the app keeps running.
   CommandResult foreign = run_command(kXvfb + kApp + " --frames 5 --tab diffusion --restore " + base + "_missing.png");
   EXPECT_EQ(foreign.exit_code, 0) << foreign.err;
+}
+
+TEST(Gui, ClosingWithUnsavedTrainingAsksFirstAndTheAutosaveKeepsIt) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string dir = ::testing::TempDir() + "genlab_autosave_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  // The window's close button at frame 150, while the cGAN trains: the app stays open (it runs all
+  // 200 frames) and says it asked; on exit the training job writes its autosave.
+  CommandResult r =
+      run_command(kXvfb + kApp + " --tab gan --gan-play --request-close 150 --frames 200 --autosave-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("genlab: asking before closing: unsaved training in GAN ("), std::string::npos) << r.out;
+  const std::string saved = dir + "/gan.safetensors";
+  ASSERT_TRUE(std::filesystem::exists(saved));
+  CommandResult info = run_command(std::string(GENLAB_CLI) + " sample --ckpt " + saved + " --n 4 --out " + dir + "/s.png");
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+  std::filesystem::remove_all(dir);
 }

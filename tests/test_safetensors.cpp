@@ -397,7 +397,7 @@ TEST(Safetensors, RejectsMalformedFiles) {
                "too large");
 
   expect_error(raw_file(one_tensor(R"({"dtype":"F32","shape":[2,3],"data_offsets":[0,48]})"), w24),
-               "tensor 'w' has data_offsets [0, 48] past the end of the 24-byte data section");
+               "truncated: tensor 'w' has data_offsets [0, 48] past the end of the 24-byte data section");
   expect_error(raw_file(one_tensor(R"({"dtype":"F32","shape":[2,3],"data_offsets":[0.0,24.0]})"), w24),
                "tensor 'w' needs \"data_offsets\" as two non-negative integers");
   expect_error(raw_file(one_tensor(R"({"dtype":"F32","shape":[2,3],"data_offsets":[0,24,48]})"), w24),
@@ -581,7 +581,18 @@ TEST_F(SafetensorsFiles, ReadErrorsNameThePath) {
     read_safetensors(dir_.string());
     FAIL() << "read a directory";
   } catch (const CheckpointError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(dir_.string() + ": cannot read: ", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()), dir_.string() + ": is a folder, not a checkpoint file");
+  }
+  // Files without an end (a hostile --ckpt or PNG text could name them): refused, not read forever.
+  const std::string fifo = path("pipe.safetensors");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& endless : {std::string("/dev/zero"), fifo}) {
+    try {
+      read_safetensors(endless);
+      FAIL() << "read " << endless;
+    } catch (const CheckpointError& e) {
+      EXPECT_EQ(std::string(e.what()), endless + ": not a regular file");
+    }
   }
   const std::string garbage = path("garbage.safetensors");
   write_text(garbage, "hello");
@@ -750,4 +761,21 @@ TEST(SafetensorsFile, ASaveKeepsThePreviousCheckpoint) {
   EXPECT_EQ(first_float(read_safetensors(path)), 2.f);
   EXPECT_EQ(first_float(read_safetensors(path + ".prev")), 1.f);
   for (const char* suffix : {"", ".prev"}) std::remove((path + suffix).c_str());
+}
+
+TEST(Safetensors, DeeplyNestedGenlabMetadataIsAnErrorNotACrash) {
+  // Found by reading the checkpoint-info path after fuzzing: dumping a 100 000-deep config recursed
+  // until the stack ran out.
+  const std::string path = ::testing::TempDir() + "genlab_deep_meta_" + std::to_string(getpid()) + ".safetensors";
+  SafetensorsFile file;
+  const int depth = 100000;
+  file.metadata_json = R"({"model":"vae","config":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  write_safetensors(path, file);
+  try {
+    read_checkpoint_info(path);
+    FAIL() << "no error";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": genlab metadata nested deeper than 64 levels");
+  }
+  std::filesystem::remove(path);
 }

@@ -51,6 +51,8 @@ struct IdxArray {
 // Reads a raw or gzip-compressed IDX file of unsigned bytes (type 0x08). Throws DataError for a
 // missing file, wrong magic, corrupt or truncated gzip, or a payload shorter or longer than dims say.
 IdxArray read_idx(const std::string& path);
+// The same for an IDX file (raw or gzip) already in memory; `name` stands for the path in errors.
+IdxArray read_idx_bytes(const std::vector<uint8_t>& bytes, const std::string& name);
 
 struct LoadOptions {
   int image_size = 28;  // folder reader: images are resized to image_size x image_size

@@ -1,5 +1,6 @@
 // IDX reader. Raw and gzip files are streamed straight into the result, so the payload is written
-// once and never copied; gzip is inflated with every zlib return code checked.
+// once and never copied; gzip is inflated with every zlib return code checked. Bytes already in
+// memory (what the fuzzer feeds) go through the same parser as files.
 #include <zlib.h>
 
 #include <algorithm>
@@ -62,11 +63,12 @@ int dims_from_file_name(const std::string& path) {
   return digit >= 1 && digit <= kMaxDims ? digit : 0;
 }
 
-// The bytes of a file, inflated on the fly when it starts with the gzip magic. read() returns
-// fewer bytes than asked for only at the end of the data; every problem throws DataError.
+// The bytes of a file or of a buffer in memory, inflated on the fly when they start with the gzip
+// magic. read() returns fewer bytes than asked for only at the end of the data; every problem
+// throws DataError.
 class ByteStream {
  public:
-  explicit ByteStream(const std::string& path) : path_(path), input_(kInputChunk) {
+  explicit ByteStream(const std::string& path) : path_(path), buffer_(kInputChunk) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) fail(path, "is a folder, not an IDX file");
     file_.reset(std::fopen(path.c_str(), "rb"));
@@ -76,14 +78,14 @@ class ByteStream {
                                  : std::string("cannot open (") + std::strerror(error) + ")");
     }
     const uintmax_t size = fs::file_size(path, ec);
-    file_size_ = ec ? 0 : uint64_t(size);
+    total_size_ = ec ? 0 : uint64_t(size);
     refill();
-    gzip_ = input_end_ >= 2 && input_[0] == 0x1f && input_[1] == 0x8b;
-    if (gzip_) {
-      const int rc = inflateInit2(&zstream_, 15 + 32);
-      if (rc != Z_OK) fail(path_, "cannot start inflating (zlib error " + std::to_string(rc) + ")");
-      inflating_ = true;
-    }
+    start();
+  }
+  // The whole input is one chunk that is never refilled; `name` stands for the path in errors.
+  ByteStream(const std::vector<uint8_t>& bytes, const std::string& name)
+      : path_(name), input_(bytes.data()), input_end_(bytes.size()), total_size_(bytes.size()) {
+    start();
   }
   ~ByteStream() {
     if (inflating_) inflateEnd(&zstream_);
@@ -92,23 +94,34 @@ class ByteStream {
   ByteStream& operator=(const ByteStream&) = delete;
 
   // At least as many bytes as the stream can yield, unless the file size is unknown.
-  uint64_t size_bound() const { return gzip_ ? file_size_ * kMaxDeflateRatio : file_size_; }
+  uint64_t size_bound() const { return gzip_ ? total_size_ * kMaxDeflateRatio : total_size_; }
 
   size_t read(uint8_t* out, size_t count) { return gzip_ ? inflate_into(out, count) : copy_into(out, count); }
 
  private:
+  void start() {
+    gzip_ = input_end_ >= 2 && input_[0] == 0x1f && input_[1] == 0x8b;
+    if (gzip_) {
+      const int rc = inflateInit2(&zstream_, 15 + 32);
+      if (rc != Z_OK) fail(path_, "cannot start inflating (zlib error " + std::to_string(rc) + ")");
+      inflating_ = true;
+    }
+  }
+
   bool refill() {
-    input_pos_ = 0;
-    input_end_ = std::fread(input_.data(), 1, input_.size(), file_.get());
+    input_pos_ = input_end_ = 0;
+    if (!file_) return false;
+    input_end_ = std::fread(buffer_.data(), 1, buffer_.size(), file_.get());
     if (std::ferror(file_.get())) fail(path_, std::string("read error (") + std::strerror(errno) + ")");
+    input_ = buffer_.data();
     return input_end_ > 0;
   }
 
   size_t copy_into(uint8_t* out, size_t count) {
     const size_t buffered = std::min(count, input_end_ - input_pos_);
-    std::memcpy(out, input_.data() + input_pos_, buffered);
+    if (buffered > 0) std::memcpy(out, input_ + input_pos_, buffered);  // an empty buffer may have no data()
     input_pos_ += buffered;
-    if (buffered == count) return count;
+    if (buffered == count || !file_) return buffered;
     const size_t direct = std::fread(out + buffered, 1, count - buffered, file_.get());
     if (std::ferror(file_.get())) fail(path_, std::string("read error (") + std::strerror(errno) + ")");
     return buffered + direct;
@@ -119,7 +132,7 @@ class ByteStream {
     while (produced < count && !stream_ended_) {
       if (input_pos_ == input_end_ && !refill()) fail(path_, "gzip stream ends early (truncated file)");
       const uInt space = uInt(std::min<size_t>(count - produced, UINT_MAX));
-      zstream_.next_in = input_.data() + input_pos_;
+      zstream_.next_in = const_cast<uint8_t*>(input_ + input_pos_);
       zstream_.avail_in = uInt(input_end_ - input_pos_);
       zstream_.next_out = out + produced;
       zstream_.avail_out = space;
@@ -151,10 +164,11 @@ class ByteStream {
   }
 
   std::string path_;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, std::fclose};
-  uint64_t file_size_ = 0;
-  std::vector<uint8_t> input_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, std::fclose};  // null for a buffer
+  std::vector<uint8_t> buffer_;  // a file's current chunk
+  const uint8_t* input_ = nullptr;
   size_t input_pos_ = 0, input_end_ = 0;
+  uint64_t total_size_ = 0;
   bool gzip_ = false, inflating_ = false, stream_ended_ = false;
   z_stream zstream_{};
 };
@@ -163,11 +177,8 @@ uint32_t big_endian32(const uint8_t* bytes) {
   return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 | uint32_t(bytes[2]) << 8 | bytes[3];
 }
 
-}  // namespace
-
-IdxArray read_idx(const std::string& path) {
-  ByteStream in(path);
-
+// `path` names the input in errors (and its file name hints the expected dims).
+IdxArray read_idx_stream(ByteStream& in, const std::string& path) {
   uint8_t magic[4];
   const size_t magic_read = in.read(magic, sizeof magic);
   if (magic_read == 0) fail(path, "empty file");
@@ -232,6 +243,23 @@ IdxArray read_idx(const std::string& path) {
     fail(path, "too long: " + std::to_string(expected + extra) + what + std::to_string(expected));
   }
   return array;
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  // A device or pipe has no end (or blocks on open): only regular files are read.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec) &&
+      !std::filesystem::is_directory(path, ec))  // a folder has its own message
+    throw DataError(path + ": not a regular file");
+  ByteStream in(path);
+  return read_idx_stream(in, path);
+}
+
+IdxArray read_idx_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
+  ByteStream in(bytes, name);
+  return read_idx_stream(in, name);
 }
 
 }  // namespace genlab

@@ -11,6 +11,7 @@
 #include "core/train/run_util.h"
 #include "core/io/gif.h"
 #include "core/io/npy.h"
+#include "core/labs/sampling_params.h"
 #include "core/io/png_text.h"
 #include "core/labs/tensors.h"
 
@@ -33,9 +34,8 @@ std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log)
   auto t0 = std::chrono::steady_clock::now(), last_log = t0, last_save = t0;
   const int64_t first = trainer.step();
   double smooth = 0;
-  while (trainer.step() < target) {
-    float loss = trainer.train_step();
-    if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(trainer.step()));
+  while (trainer.step() < target && !stop_requested()) {
+    const float loss = step_or_keep([&] { return trainer.train_step(); }, [&] { trainer.save(request.out); }, request.out);
     smooth = trainer.step() == first + 1 ? loss : 0.98 * smooth + 0.02 * loss;
     if (seconds_since(last_log) > 5.0 || trainer.step() == target) {
       last_log = std::chrono::steady_clock::now();
@@ -59,7 +59,8 @@ std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log)
   return nlohmann::json({{"model", "ddpm"}, {"conditional", request.conditional}, {"steps", trainer.step()},
                          {"epochs", trainer.epoch()}, {"seconds", seconds},
                          {"images_per_s", double(trainer.step() - first) * request.batch_size / seconds},
-                         {"metrics", metrics}, {"out", request.out}})
+                         {"metrics", metrics}, {"out", request.out},
+                         {"interrupted", stop_requested().load()}})
       .dump();
 }
 
@@ -67,16 +68,22 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
   if (request.n < 1 || request.n > 1024) throw std::invalid_argument("--n " + std::to_string(request.n) + " is not in 1..1024");
   const bool png = ends_with(request.out, ".png"), npy = ends_with(request.out, ".npy");
   if (!png && !npy) throw std::invalid_argument("--out " + request.out + ": write a .png grid or a .npy array");
-  if (!(request.cfg >= 0 && request.cfg <= 20)) throw std::invalid_argument("--cfg " + std::to_string(request.cfg) + " is not in 0..20");
-  if (!(request.eta >= 0 && request.eta <= 1)) throw std::invalid_argument("--eta " + std::to_string(request.eta) + " is not in 0..1");
   const SamplerKind kind = parse_sampler(request.sampler);
   DiffusionConfig config = read_diffusion_config(request.checkpoint);
-  if (request.steps < 1 || request.steps > config.T)
-    throw std::invalid_argument("--steps " + std::to_string(request.steps) + " is not in 1.." + std::to_string(config.T));
   const int classes = config.unet.classes;
-  if (request.label >= classes && request.label >= 0)
-    throw std::invalid_argument("--class " + std::to_string(request.label) +
-                                (classes > 0 ? " is not in 0.." + std::to_string(classes - 1) : " needs a conditional model"));
+  SamplingRecord record;
+  record.checkpoint = request.checkpoint;
+  SamplingParams& params = record.params;
+  params.sampler = request.sampler;
+  params.steps = request.steps;
+  params.cfg = request.cfg;
+  params.eta = request.eta;
+  params.label = request.label;
+  params.seed = request.seed;
+  params.n = request.n;
+  check_sampling_params(params, config.T, classes, "--");
+  if (classes == 0 && request.label >= 0)
+    throw std::invalid_argument("--class " + std::to_string(request.label) + " needs a conditional model");
   // Sampling needs the architecture, not the images.
   auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, classes);
   DiffusionTrainer trainer(config, shape_only);
@@ -102,19 +109,17 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
   if (!request.gif.empty()) write_gif(request.gif, frames);
   auto images = ((result.x.clamp(-1, 1) + 1) * 0.5).contiguous();
   std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
-  nlohmann::json params = {{"checkpoint", request.checkpoint}, {"sampler", request.sampler}, {"steps", request.steps},
-                            {"cfg", request.cfg}, {"eta", request.eta}, {"class", request.label},
-                            {"seed", request.seed}, {"n", request.n}};
+  const std::string text = sampling_record_json(record);
   if (npy) {
     write_npy_f32(request.out, {request.n, c, size, size}, values);
   } else {
     // The grid carries the parameters that made it, so it can be read back and re-made.
-    write_png_with_text(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image, "genlab",
-                        params.dump());
+    write_png_with_text(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image, "genlab", text);
   }
-  params["out"] = request.out;
-  if (!request.gif.empty()) params["gif"] = request.gif;
-  return params.dump();
+  auto summary = nlohmann::json::parse(text);
+  summary["out"] = request.out;
+  if (!request.gif.empty()) summary["gif"] = request.gif;
+  return summary.dump();
 }
 
 }  // namespace genlab

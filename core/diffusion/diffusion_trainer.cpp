@@ -43,7 +43,7 @@ DiffusionConfig DiffusionConfig::from_json(const std::string& text) {
 }
 
 DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const Dataset> data)
-    : config_(std::move(config)), data_(std::move(data)) {
+    : config_(std::move(config)), data_(std::move(data)), rng_(config_.seed) {
   if (!data_ || data_->train.count == 0) throw std::invalid_argument("the diffusion model needs training images");
   if (data_->height != data_->width) throw std::invalid_argument(data_->source + ": the U-Net takes square images");
   config_.unet.channels = data_->channels;
@@ -54,21 +54,29 @@ DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const
     throw std::invalid_argument("label dropout is not in 0..1");
   schedule_ = NoiseSchedule::make(config_.schedule, config_.T);
   alpha_bar_ = torch::tensor(std::vector<double>(schedule_.alpha_bar.begin(), schedule_.alpha_bar.end())).to(torch::kFloat);
-  torch::manual_seed(config_.seed);
-  net_ = UNet(config_.unet);
-  ema_ = UNet(config_.unet);
+  {
+    RandomStream::Scope scope(rng_);
+    net_ = UNet(config_.unet);
+    ema_ = UNet(config_.unet);
+  }
   {
     torch::NoGradGuard no_grad;
     auto from = net_->parameters(), to = ema_->parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
   }
-  optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  guard_.remember({net_.get(), ema_.get()}, 0);
+  reset_optimizer();
   train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
                                   {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
   train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
 }
 
+void DiffusionTrainer::reset_optimizer() {
+  optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+}
+
 float DiffusionTrainer::train_step() {
+  RandomStream::Scope scope(rng_);
   net_->train();
   const int64_t n = config_.batch_size;
   auto idx = torch::randint(data_->train.count, {n}, torch::kLong);
@@ -88,7 +96,18 @@ float DiffusionTrainer::train_step() {
   auto loss = per_sample.mean();
   optimizer_->zero_grad();
   loss.backward();
-  optimizer_->step();
+  const float loss_value = loss.item<float>();
+  try {
+    guard_.before_update({net_.get(), ema_.get()}, net_->parameters(), step_, loss_value);
+    optimizer_->step();
+    guard_.after_update({net_.get(), ema_.get()}, step_ + 1);  // before the EMA takes the new weights in
+  } catch (const NonFiniteError& e) {
+    if (e.restored_step >= 0) {
+      step_ = e.restored_step;
+      reset_optimizer();  // its moments led to the blow-up: start afresh from the restored weights
+    }
+    throw;
+  }
   {
     torch::NoGradGuard no_grad;
     auto from = net_->parameters(), to = ema_->parameters();
@@ -107,7 +126,7 @@ float DiffusionTrainer::train_step() {
     bucket_count_[size_t(bucket)] = 0.99 * bucket_count_[size_t(bucket)] + 1;
   }
   ++step_;
-  return loss.item<float>();
+  return loss_value;
 }
 
 std::array<float, DiffusionTrainer::kBuckets> DiffusionTrainer::bucket_losses() const {
@@ -146,7 +165,7 @@ void DiffusionTrainer::save(const std::string& path, const std::string& metrics_
   both.register_module("net", net_.ptr());
   both.register_module("ema", ema_.ptr());
   write_safetensors(path, module_to_safetensors(both, meta.dump()));
-  save_optimizer(*optimizer_, path);
+  save_training_state(path, {optimizer_.get()}, {step_, rng_.state(), {}, 0});
 }
 
 void DiffusionTrainer::resume(const std::string& path) {
@@ -158,8 +177,10 @@ void DiffusionTrainer::resume(const std::string& path) {
   both.register_module("net", net_.ptr());
   both.register_module("ema", ema_.ptr());
   load_module(both, file, path);
-  load_optimizer(*optimizer_, path);
   step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
+  RunState run;
+  if (load_training_state(path, {optimizer_.get()}, step_, run) && run.rng.defined()) rng_.set_state(run.rng);
+  guard_.remember({net_.get(), ema_.get()}, step_);
 }
 
 DiffusionConfig read_diffusion_config(const std::string& path) {

@@ -13,6 +13,8 @@
 #include "core/data/dataset.h"
 #include "core/diffusion/samplers.h"
 #include "core/diffusion/unet.h"
+#include "core/train/finite_guard.h"
+#include "core/train/random_stream.h"
 
 namespace genlab {
 
@@ -38,7 +40,9 @@ class DiffusionTrainer {
   // Fills the U-Net's channels, image size and classes from the data set; seeds torch.
   DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const Dataset> data);
 
-  float train_step();  // one batch; returns the MSE
+  // One batch; returns the MSE. Throws NonFiniteError on a NaN or inf (the update skipped, or the
+  // weights rolled back).
+  float train_step();
   int64_t step() const { return step_; }
   double epoch() const { return double(step_) * config_.batch_size / double(data_->train.count); }
   const DiffusionConfig& config() const { return config_; }
@@ -58,14 +62,20 @@ class DiffusionTrainer {
   UNet& ema() { return ema_; }
   UNet& net() { return net_; }
 
+  // Weights and EMA, and beside them the optimizer state and the random stream: a resumed run goes
+  // on exactly as if it had not stopped.
   void save(const std::string& path, const std::string& metrics_json = "{}");
   void resume(const std::string& path);
 
  private:
+  void reset_optimizer();
+
   DiffusionConfig config_;
   std::shared_ptr<const Dataset> data_;
   NoiseSchedule schedule_;
   torch::Tensor train_bytes_, train_labels_, alpha_bar_;
+  RandomStream rng_;
+  TrainingGuard guard_{"diffusion model"};
   UNet net_{nullptr}, ema_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
   int64_t step_ = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 namespace genlab {
 
@@ -61,33 +62,60 @@ void load_module(torch::nn::Module& module, const SafetensorsFile& file, const s
                             shape_text(shape_of(target)));
     auto dtype = t->dtype == DType::F16 ? torch::kHalf : t->dtype == DType::I64 ? torch::kLong : torch::kFloat;
     auto source = torch::from_blob(const_cast<uint8_t*>(t->bytes.data()), t->shape, torch::TensorOptions().dtype(dtype));
+    // The format has no checksum: a damaged file can still parse. NaN or inf weights are the damage
+    // that would break a model silently, so they are refused by name.
+    if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
+      throw CheckpointError(path + ": tensor '" + name + "' holds nan or inf (a damaged file, or saved from a run that diverged)");
     target.copy_(source.to(target.scalar_type()));
   }
 }
 
 std::string optimizer_path(const std::string& checkpoint_path) { return checkpoint_path + ".optim"; }
 
-void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& checkpoint_path) {
-  const std::string path = optimizer_path(checkpoint_path), tmp = path + ".tmp";
+void save_training_state(const std::string& checkpoint_path, const std::vector<torch::optim::Optimizer*>& optimizers,
+                         const RunState& run) {
+  const std::string path = optimizer_path(checkpoint_path);
+  std::ostringstream bytes;
   try {
-    torch::save(optimizer, tmp);
+    torch::serialize::OutputArchive archive;
+    for (size_t i = 0; i < optimizers.size(); ++i) {
+      torch::serialize::OutputArchive one;
+      optimizers[i]->save(one);
+      archive.write("optimizer" + std::to_string(i), one);
+    }
+    archive.write("step", torch::tensor(run.step));
+    archive.write("cursor", torch::tensor(run.cursor));
+    if (run.rng.defined()) archive.write("rng", run.rng);
+    if (run.order.defined()) archive.write("order", run.order);
+    archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
-    throw CheckpointError(path + ": cannot write optimizer state");
+    throw CheckpointError(path + ": cannot serialise the optimizer state");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw CheckpointError(path + ": cannot rename into place: " + std::strerror(errno));
-  }
+  const std::string text = bytes.str();
+  write_file_atomically(path, std::vector<uint8_t>(text.begin(), text.end()), true);
 }
 
-bool load_optimizer(torch::optim::Optimizer& optimizer, const std::string& checkpoint_path) {
+bool load_training_state(const std::string& checkpoint_path, const std::vector<torch::optim::Optimizer*>& optimizers,
+                         int64_t step, RunState& run) {
   const std::string path = optimizer_path(checkpoint_path);
   if (!std::filesystem::exists(path)) return false;
   try {
-    torch::load(optimizer, path);
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    torch::Tensor saved_step, cursor, rng, order;
+    if (!archive.try_read("step", saved_step) || saved_step.item<int64_t>() != step) return false;
+    for (size_t i = 0; i < optimizers.size(); ++i) {
+      torch::serialize::InputArchive one;
+      archive.read("optimizer" + std::to_string(i), one);
+      optimizers[i]->load(one);
+    }
+    archive.read("cursor", cursor);
+    run.step = step;
+    run.cursor = cursor.item<int64_t>();
+    run.rng = archive.try_read("rng", rng) ? rng : torch::Tensor();
+    run.order = archive.try_read("order", order) ? order : torch::Tensor();
   } catch (const c10::Error& e) {
-    throw CheckpointError(path + ": unreadable optimizer state");
+    throw CheckpointError(path + ": unreadable optimizer state (another model's, or damaged)");
   }
   return true;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -56,19 +57,26 @@ void write_png_with_text(const std::string& path, const ImageBuffer& image, cons
 }
 
 std::map<std::string, std::string> read_png_text(const std::string& path) {
+  // A dropped device or pipe has no end (or blocks on open): only regular files are read.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw DataError(path + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": no such file");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) throw DataError(path + ": not a PNG file");
+  return parse_png_text(std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {}), path);
+}
+
+std::map<std::string, std::string> parse_png_text(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) throw DataError(name + ": not a PNG file");
   std::map<std::string, std::string> texts;
   size_t at = 8;
   while (at + 12 <= bytes.size()) {
     const uint32_t length = read_be32(&bytes[at]);
-    if (length > bytes.size() - at - 12) throw DataError(path + ": PNG chunk at byte " + std::to_string(at) + " runs past the end");
+    if (length > bytes.size() - at - 12) throw DataError(name + ": PNG chunk at byte " + std::to_string(at) + " runs past the end");
     const uint8_t* type = &bytes[at + 4];
     const uint32_t crc = read_be32(&bytes[at + 8 + length]);
     if (crc != uint32_t(crc32(0, type, uInt(length + 4))))
-      throw DataError(path + ": PNG chunk at byte " + std::to_string(at) + " has a bad CRC");
+      throw DataError(name + ": PNG chunk at byte " + std::to_string(at) + " has a bad CRC");
     if (std::memcmp(type, "tEXt", 4) == 0) {
       const char* data = reinterpret_cast<const char*>(type + 4);
       const size_t key_end = std::find(data, data + length, '\0') - data;

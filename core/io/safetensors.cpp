@@ -197,8 +197,8 @@ class Decoder {
       fail(who + " needs \"data_offsets\" as two non-negative integers");
     const std::string range = "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
     if (end < begin) fail(who + " has data_offsets " + range + " that end before they begin");
-    if (end > data_size)
-      fail(who + " has data_offsets " + range + " past the end of the " + std::to_string(data_size) +
+    if (end > data_size)  // what a cut-off download or copy looks like: say so first
+      fail("truncated: " + who + " has data_offsets " + range + " past the end of the " + std::to_string(data_size) +
            "-byte data section");
 
     uint64_t expected;
@@ -337,14 +337,21 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named as a checkpoint must not hang the open; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) throw CheckpointError(path + ": no such file");
     throw CheckpointError(system_error(path, "cannot open", errno));
   }
   std::vector<uint8_t> bytes;
-  struct stat info;
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) bytes.reserve(size_t(info.st_size));
+  struct stat info {};
+  // Only a regular file has an end: /dev/zero or a pipe would be read until memory runs out.
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    const bool folder = S_ISDIR(info.st_mode);
+    ::close(fd);
+    throw CheckpointError(path + (folder ? ": is a folder, not a checkpoint file" : ": not a regular file"));
+  }
+  if (info.st_size > 0) bytes.reserve(size_t(info.st_size));
   uint8_t chunk[1 << 16];
   for (;;) {
     const ssize_t got = ::read(fd, chunk, sizeof chunk);
@@ -462,7 +469,17 @@ float half_to_float(uint16_t value) {
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
-  auto meta = nlohmann::json::parse(file.metadata_json, nullptr, false);
+  // Writing the config back out (dump) recurses: refuse metadata nested deeper than any genlab writes.
+  constexpr int kMaxMetadataDepth = 64;
+  bool too_deep = false;
+  auto meta = nlohmann::json::parse(
+      file.metadata_json,
+      [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        too_deep |= depth > kMaxMetadataDepth;
+        return !too_deep;
+      },
+      false);
+  if (too_deep) throw CheckpointError(path + ": genlab metadata nested deeper than " + std::to_string(kMaxMetadataDepth) + " levels");
   if (!meta.is_object() || !meta.contains("model") || !meta["model"].is_string() || !meta.contains("config"))
     throw CheckpointError(path + ": not a genlab checkpoint (no model metadata)");
   return {meta["model"].get<std::string>(), meta["config"].dump(), file.metadata_json};

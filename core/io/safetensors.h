@@ -46,6 +46,7 @@ SafetensorsFile decode_safetensors(const std::vector<uint8_t>& bytes, const std:
 // Writes atomically: to "<path>.tmp", fsync, rename over path (a crash leaves the old file whole);
 // the checkpoint it replaces is kept as "<path>.prev".
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
+// Refuses a folder, device or pipe (CheckpointError naming the path): only a regular file has an end.
 SafetensorsFile read_safetensors(const std::string& path);
 
 // What a genlab checkpoint says of itself: the model name ("vae", "gan", "ddpm", ...), its config

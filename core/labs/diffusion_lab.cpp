@@ -7,6 +7,7 @@
 #include "core/io/gif.h"
 #include "core/io/png_text.h"
 #include "core/io/shipped.h"
+#include "core/labs/autosave.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -32,6 +33,7 @@ struct DiffusionLab::State {
     training.step = trainer->step();
     training.epoch = trainer->epoch();
     training.checkpoint = checkpoint;
+    training.saved_step = trainer->step();
     run_x.clear();
     run_t.clear();
   }
@@ -97,7 +99,7 @@ DiffusionTrainer& loaded(const std::unique_ptr<DiffusionTrainer>& trainer) {
 // The class of each of n samples: -1 (one of each) cycles through the classes.
 torch::Tensor sample_labels(const SamplingParams& params, int classes, int n) {
   if (classes == 0) return {};
-  return params.label >= 0 ? torch::full({n}, std::min(params.label, classes - 1), torch::kLong)
+  return params.label >= 0 ? torch::full({n}, params.label, torch::kLong)  // in range: check_sampling_params
                            : cycling_labels(0, n, classes);
 }
 
@@ -149,8 +151,7 @@ uint64_t DiffusionLab::sample(const SamplingParams& params) {
     DiffusionTrainer& trainer = loaded(state_->trainer);
     const DiffusionConfig& config = trainer.config();
     parse_sampler(params.sampler);
-    if (params.steps < 1 || params.steps > config.T)
-      throw std::invalid_argument("steps " + std::to_string(params.steps) + " is not in 1.." + std::to_string(config.T));
+    check_sampling_params(params, config.T, config.unet.classes);
     const int n = std::clamp(params.n, 1, 64), size = config.unet.image_size, c = config.unet.channels;
     auto x_T = seeded_noise(params.seed, n, c * size * size).view({n, c, size, size});
     State& s = *state_;
@@ -177,10 +178,12 @@ void DiffusionLab::branch(const SamplingParams& asked_params, int from_step) {
     const int t_from = s.run_t[size_t(from_step)];
     if (t_from == 0) throw std::invalid_argument("step " + std::to_string(from_step + 1) + " ends the run: branch from an earlier one");
     SamplingParams params = asked_params;
+    parse_sampler(params.sampler);
+    check_sampling_params(params, trainer.config().T, trainer.config().unet.classes);
     params.n = s.run_params.n;  // the branch carries on the same images
     // x after step k is x_{t_from}; the branch walks the new step grid below it.
     std::vector<int> timesteps{t_from};
-    for (int t : sampling_timesteps(trainer.config().T, std::clamp(params.steps, 1, trainer.config().T)))
+    for (int t : sampling_timesteps(trainer.config().T, params.steps))
       if (t < t_from) timesteps.push_back(t);
     SamplingView view;
     view.params = params;
@@ -218,6 +221,21 @@ ImageGrid preview_grid(DiffusionTrainer& trainer) {
   return tensor_grid((x.clamp(-1, 1) + 1) * 0.5, std::min(n, 10));
 }
 
+// The checkpoint with the newest smoothed loss as its metric (the save button and the autosave).
+void save_model(DiffusionTrainer& t, const DiffusionTrainingView& v, const std::string& path) {
+  nlohmann::json metrics = nlohmann::json::object();
+  if (!v.history.empty()) metrics["loss"] = v.history.back().smoothed;
+  t.save(path, metrics.dump());
+}
+
+// The user's save: to their path, which becomes the model's checkpoint.
+void save_as(DiffusionTrainer& t, DiffusionTrainingView& v, const std::string& path) {
+  refuse_shipped_path(path);  // the shipped models stay as they came
+  save_model(t, v, path);
+  v.checkpoint = path;
+  v.saved_step = t.step();
+}
+
 }  // namespace
 
 void DiffusionLab::train(int64_t steps, double sample_every_s) {
@@ -234,11 +252,23 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
     auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
     if (v.samples_step < 0) v.samples = preview_grid(t), v.samples_step = t.step();
     float smoothed = v.history.empty() ? -1.f : v.history.back().smoothed;
+    Autosave autosave(session_, "ddpm", [&](const std::string& path) {
+      save_model(t, v, path);
+      v.autosaved = path;
+    });
+    SaveMailbox::Open saving(saves_, "ddpm", [this](const std::string& path) { save(path); });
     while ((steps == 0 || t.step() < start + steps) && ctx.step()) {
-      const float loss = t.train_step();
-      if (!std::isfinite(loss))
-        throw std::runtime_error("the diffusion loss became " + std::to_string(loss) + " at step " +
-                                 std::to_string(t.step()) + "; start a new model with a lower learning rate");
+      float loss;
+      try {
+        loss = t.train_step();
+      } catch (const NonFiniteError& e) {
+        // The weights are the last good ones: pause with the message; resuming or saving goes on from them.
+        ctx.report_error(e.what());
+        session_.worker().set_paused(true);
+        v.step = t.step();
+        training_.publish(v);
+        continue;
+      }
       smoothed = smoothed < 0 ? loss : smoothed + 0.02f * (loss - smoothed);
       v.history.push_back({t.step(), loss, smoothed});
       thin_history(v.history);
@@ -258,7 +288,17 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
         training_.publish(v);
         last_publish = Clock::now();
       }
+      autosave.tick(ctx);
+      if (auto path = saves_.take()) {
+        try {
+          save_as(t, v, *path);
+        } catch (const std::exception& e) {
+          ctx.report_error(e.what());
+        }
+        training_.publish(v);
+      }
     }
+    autosave.finish(ctx);
     v.step = t.step();
     v.epoch = t.epoch();
     publish_model();  // the Sample view re-samples from the weights as they are now
@@ -278,14 +318,10 @@ void DiffusionLab::measure_quality(const QualityOptions& options, const Sampling
 }
 
 void DiffusionLab::save(const std::string& path) {
+  if (saves_.post("ddpm", path)) return;  // the training job writes it at the next step
   session_.worker().submit("save " + path, [this, path](JobContext&) {
-    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
-    DiffusionTrainer& t = loaded(s.trainer);
-    nlohmann::json metrics = nlohmann::json::object();
-    if (!s.training.history.empty()) metrics["loss"] = s.training.history.back().smoothed;
-    t.save(path, metrics.dump());
-    s.training.checkpoint = path;
+    save_as(loaded(s.trainer), s.training, path);
     publish_model();
   });
 }
@@ -322,12 +358,6 @@ ImageBuffer strip(const SamplingView& run, const SamplingView& branch, int colum
   return make_image_grid(cells.data(), images * columns, c, h, w, columns).image;
 }
 
-std::string params_json(const SamplingParams& p, const std::string& checkpoint) {
-  return nlohmann::json{{"checkpoint", checkpoint}, {"sampler", p.sampler}, {"steps", p.steps}, {"cfg", p.cfg},
-                        {"eta", p.eta}, {"class", p.label}, {"seed", p.seed}, {"n", p.n}}
-      .dump();
-}
-
 void require_frames(const SamplingView& run, const std::string& path) {
   if (run.frames.empty()) throw std::runtime_error(path + ": no sampling run to export yet");
 }
@@ -339,7 +369,7 @@ void DiffusionLab::export_grid(SamplingView run, const std::string& path) {
   const std::string checkpoint = model ? model->value.checkpoint : std::string();
   session_.worker().submit("export " + path, [run = std::move(run), path, checkpoint](JobContext&) {
     require_frames(run, path);
-    write_png_with_text(path, run.frames.back()->x.image, "genlab", params_json(run.params, checkpoint));
+    write_png_with_text(path, run.frames.back()->x.image, "genlab", sampling_record_json({run.params, checkpoint}));
   });
 }
 
@@ -351,7 +381,7 @@ void DiffusionLab::export_strip(SamplingView run, SamplingView branch, const std
     require_frames(run, path);
     ImageBuffer image = strip(run, SamplingView{}, columns);
     if (!branch.frames.empty()) image = stack(image, strip(run, branch, columns), 8);
-    write_png_with_text(path, image, "genlab", params_json(run.params, checkpoint));
+    write_png_with_text(path, image, "genlab", sampling_record_json({run.params, checkpoint}));
   });
 }
 

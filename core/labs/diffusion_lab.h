@@ -12,6 +12,8 @@
 #include "core/compute/latest.h"
 #include "core/diffusion/schedule.h"
 #include "core/image.h"
+#include "core/labs/save_mailbox.h"
+#include "core/labs/sampling_params.h"
 #include "core/metrics/quality_report.h"
 #include "core/session.h"
 
@@ -32,15 +34,6 @@ struct DiffusionModelView {
   int classes = 0, T = 1000;
   std::vector<std::string> class_names;
   BetaSchedule schedule = BetaSchedule::Linear;
-};
-
-struct SamplingParams {
-  std::string sampler = "dpmpp2m";
-  int steps = 20;
-  double cfg = 3.0, eta = 0.0;
-  int label = -1;  // -1: one sample of each class (conditional models)
-  uint64_t seed = 1;
-  int n = 10;
 };
 
 struct SamplingStepFrame {
@@ -83,6 +76,8 @@ struct DiffusionTrainingView {
   ImageGrid samples;                            // DDIM, 20 steps, w = 3, fixed seed: one of each class
   int64_t samples_step = -1;
   std::string checkpoint;                       // where it was last saved or loaded from
+  int64_t saved_step = 0;                       // the step saved or loaded last: training past it is unsaved
+  std::string autosaved;                        // the newest autosave copy ("" when none)
 };
 
 // Step `step` (0-based) of a path: the run's own frames, or, for a branch that has frames, the run's
@@ -104,7 +99,7 @@ class DiffusionLab {
   // Trains `steps` batches (0: until stopped); pause, resume and stop are the worker's. The sample
   // grid is redrawn every `sample_every_s` seconds and at the end.
   void train(int64_t steps, double sample_every_s = 30);
-  void save(const std::string& path);
+  void save(const std::string& path);  // written at the next step while it trains
   const Latest<DiffusionTrainingView>& training() const { return training_; }
   // Scores samples of `params`' sampler, steps and guidance (one of each class) with FID-LeNet,
   // precision/recall and accuracy, then each scale of options.cfg_curve: the guidance trade-off.
@@ -138,6 +133,7 @@ class DiffusionLab {
   void publish_model();  // worker thread: the model and training views of the trainer as it is
 
   Session& session_;
+  SaveMailbox saves_;
   Latest<ForwardProcessView> forward_;
   Latest<DiffusionModelView> model_;
   Latest<SamplingView> sampling_, branch_;

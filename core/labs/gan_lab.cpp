@@ -7,6 +7,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/io/shipped.h"
+#include "core/labs/autosave.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -57,7 +58,7 @@ struct GanLab::State {
       v.diversity = mean_pairwise_distance(samples);
       v.real_diversity = mean_pairwise_distance(real_reference);
       v.collapse_warning = v.diversity < 0.5f * v.real_diversity;
-      if (add_to_timeline) v.timeline.push_back({v.step, v.samples});
+      if (add_to_timeline) v.timeline.push_back({v.step, std::make_shared<const ImageGrid>(v.samples)});
     } else {
       auto fake = t.generate(toy_noise);
       v.surface.channels = 1;
@@ -77,7 +78,8 @@ struct GanLab::State {
       }
       if (add_to_timeline) {
         // The toy timeline keeps the surface, so a scrub shows how D's judgement moved.
-        v.timeline.push_back({v.step, make_image_grid(v.surface.pixels.data(), 1, 1, kSurface, kSurface, 1, 0)});
+        v.timeline.push_back({v.step, std::make_shared<const ImageGrid>(
+                                          make_image_grid(v.surface.pixels.data(), 1, 1, kSurface, kSurface, 1, 0))});
       }
     }
     if (v.timeline.size() > kMaxTimeline) {  // keep the span, halve the density
@@ -144,6 +146,7 @@ void GanLab::load(const std::string& path) {
     s.view = GanLabView{};
     s.view.id = next_stamp();
     s.view.checkpoint = path;
+    s.view.saved_step = s.trainer->step_count();
     s.real_reference = reference_batch(*s.trainer);
     s.toy_noise = seeded_noise(7, kToyPoints, config.latent);
     s.refresh(true);
@@ -151,11 +154,38 @@ void GanLab::load(const std::string& path) {
   });
 }
 
+namespace {
+
+// The checkpoint with the newest losses as its metrics (the save button and the autosave).
+void save_model(GanTrainer& t, const GanLabView& v, const std::string& path) {
+  nlohmann::json metrics = nlohmann::json::object();
+  if (!v.history.empty()) {
+    const GanHistoryPoint& h = v.history.back();
+    metrics["last"] = {{"loss_d", h.loss_d}, {"loss_g", h.loss_g}, {"d_real", h.d_real}, {"d_fake", h.d_fake}};
+  }
+  t.save(path, metrics.dump());
+}
+
+// The user's save: to their path, which becomes the model's checkpoint.
+void save_as(GanTrainer& t, GanLabView& v, const std::string& path) {
+  refuse_shipped_path(path);  // the shipped models stay as they came
+  save_model(t, v, path);
+  v.checkpoint = path;
+  v.saved_step = t.step_count();
+}
+
+}  // namespace
+
 void GanLab::train(int64_t steps) {
   session_.worker().submit("train GAN", [this, steps](JobContext& ctx) {
     State& s = *state_;
     GanTrainer& t = s.trainer_or_throw();
     torch::AutoGradMode grad(true);
+    Autosave autosave(session_, "gan", [&](const std::string& path) {
+      save_model(t, s.view, path);
+      s.view.autosaved = path;
+    });
+    SaveMailbox::Open saving(saves_, "gan", [this](const std::string& path) { save(path); });
     const int64_t start = t.step_count();
     auto t0 = Clock::now(), last_publish = Clock::now();
     int64_t since_snapshot = 0;
@@ -168,9 +198,9 @@ void GanLab::train(int64_t steps) {
       GanStepStats stats;
       try {
         stats = t.step();
-      } catch (const std::runtime_error& e) {
-        // A NaN or inf: the trainer restored the last good weights. Pause with the message, so
-        // the user can change the loss or learning rates and resume.
+      } catch (const NonFiniteError& e) {
+        // A NaN or inf: the weights are the last good ones. Pause with the message, so the user
+        // can change the loss or learning rates and resume.
         ctx.report_error(e.what());
         session_.worker().set_paused(true);
         s.refresh(false);
@@ -189,7 +219,17 @@ void GanLab::train(int64_t steps) {
         view_.publish(s.view);
         last_publish = now;
       }
+      autosave.tick(ctx);
+      if (auto path = saves_.take()) {
+        try {
+          save_as(t, s.view, *path);
+        } catch (const std::exception& e) {
+          ctx.report_error(e.what());
+        }
+        view_.publish(s.view);
+      }
     }
+    autosave.finish(ctx);
     s.refresh(true);
     view_.publish(s.view);
   });
@@ -219,17 +259,10 @@ void GanLab::measure_quality(const QualityOptions& options) {
 }
 
 void GanLab::save(const std::string& path) {
+  if (saves_.post("gan", path)) return;  // the training job writes it at the next step
   session_.worker().submit("save " + path, [this, path](JobContext&) {
-    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
-    GanTrainer& t = s.trainer_or_throw();
-    nlohmann::json metrics = nlohmann::json::object();
-    if (!s.view.history.empty()) {
-      const GanHistoryPoint& h = s.view.history.back();
-      metrics["last"] = {{"loss_d", h.loss_d}, {"loss_g", h.loss_g}, {"d_real", h.d_real}, {"d_fake", h.d_fake}};
-    }
-    t.save(path, metrics.dump());
-    s.view.checkpoint = path;
+    save_as(s.trainer_or_throw(), s.view, path);
     view_.publish(s.view);
   });
 }

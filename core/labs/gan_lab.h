@@ -13,6 +13,7 @@
 
 #include "core/compute/latest.h"
 #include "core/image.h"
+#include "core/labs/save_mailbox.h"
 #include "core/metrics/quality_report.h"
 #include "core/models/gan_config.h"
 #include "core/session.h"
@@ -26,7 +27,9 @@ struct GanHistoryPoint {
 
 struct GanTimelineEntry {
   int64_t step = 0;
-  ImageGrid samples;  // the fixed-noise grid (images) or the toy canvas at that step
+  // The fixed-noise grid (images) or the toy canvas at that step. Shared and immutable, so each
+  // published view copies pointers, not up to 120 grids.
+  std::shared_ptr<const ImageGrid> samples;
 };
 
 struct GanLabView {
@@ -48,6 +51,8 @@ struct GanLabView {
   int modes_covered = -1, modes_total = 0;
   bool collapse_warning = false;
   std::string checkpoint;
+  int64_t saved_step = 0;  // the step saved or loaded last: training past it is unsaved
+  std::string autosaved;   // the newest autosave copy ("" when none)
 };
 
 struct GanExploreView {
@@ -70,7 +75,7 @@ class GanLab {
   void set_learning_rates(float lr_g, float lr_d) { lr_g_ = lr_g, lr_d_ = lr_d; }
   void set_d_steps(int k) { d_steps_ = k; }
   void set_slow_motion_ms(int ms) { slow_ms_ = ms; }
-  void save(const std::string& path);
+  void save(const std::string& path);  // written at the next step while it trains
   void load(const std::string& path);
 
   // Exploration (images): lerp/slerp between two seeds; a grid blending four seeds; for `label`
@@ -89,6 +94,7 @@ class GanLab {
   Session& session_;
   std::atomic<int> loss_{-1}, optimizer_{-1}, d_steps_{-1}, slow_ms_{0};
   std::atomic<float> lr_g_{-1.f}, lr_d_{-1.f};
+  SaveMailbox saves_;
   Latest<GanLabView> view_;
   Latest<GanExploreView> explore_;
   Latest<QualityView> quality_;

@@ -8,6 +8,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/io/shipped.h"
+#include "core/labs/autosave.h"
 #include "core/labs/history.h"
 #include "core/labs/quality_job.h"
 #include "core/labs/tensors.h"
@@ -117,6 +118,25 @@ DatasetPtr open_data(Session& session) {
 
 }  // namespace
 
+namespace {
+
+// The checkpoint with the newest test losses as its metrics (the save button and the autosave).
+void save_model(VaeTrainer& t, const VaeModelView& v, const std::string& path) {
+  nlohmann::json metrics = nlohmann::json::object();
+  if (!v.test.empty()) metrics["test"] = {{"recon", v.test.back().recon}, {"kl", v.test.back().kl}, {"total", v.test.back().total}};
+  t.save(path, metrics.dump());
+}
+
+// The user's save: to their path, which becomes the model's checkpoint.
+void save_as(VaeTrainer& t, VaeModelView& v, const std::string& path) {
+  refuse_shipped_path(path);  // the shipped models stay as they came
+  save_model(t, v, path);
+  v.checkpoint = path;
+  v.saved_step = t.step();
+}
+
+}  // namespace
+
 void VaeLab::new_model(const VaeConfig& config) {
   session_.worker().submit(std::string("new ") + kind_name(config.kind), [this, config](JobContext&) {
     DatasetPtr data = open_data(session_);
@@ -138,6 +158,11 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
     VaeTrainer& t = s.trainer_for(kind);
     VaeModelView& v = s.view[slot_of(kind)];
     torch::AutoGradMode grad(true);  // grad mode is per thread: set it on the thread that trains
+    Autosave autosave(session_, kind_name(kind), [&](const std::string& path) {
+      save_model(t, v, path);
+      v.autosaved = path;
+    });
+    SaveMailbox::Open saving(saves_, kind_name(kind), [this, kind](const std::string& path) { save(kind, path); });
     const int64_t start = t.step();
     const int64_t target = start + std::max<int64_t>(1, int64_t(std::ceil(epochs * double(t.steps_per_epoch()))));
     auto last_publish = Clock::now(), last_redraw = Clock::now(), last_map = Clock::now();
@@ -148,10 +173,18 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
       float lr = learning_rate_.exchange(-1.f), beta = beta_.exchange(-1.f);
       if (lr > 0) t.set_learning_rate(lr);
       if (beta >= 0) t.set_beta(beta);
-      VaeStepLosses l = t.train_step();
-      if (!std::isfinite(l.total))
-        throw std::runtime_error(std::string(kind_name(kind)) + " loss became " + std::to_string(l.total) + " at step " +
-                                 std::to_string(t.step()) + "; lower the learning rate");
+      VaeStepLosses l;
+      try {
+        l = t.train_step();
+      } catch (const NonFiniteError& e) {
+        // The weights are the last good ones: pause with the message, so the user can lower the
+        // learning rate and resume (or save them).
+        ctx.report_error(e.what());
+        session_.worker().set_paused(true);
+        refresh_model_view(t, v, s.fixed_indices);
+        view_.publish({{s.view[0], s.view[1]}});
+        continue;
+      }
       v.last = {t.step(), l.recon, l.kl, l.total};
       const float a = t.step() == start + 1 ? 1.f : 0.05f;
       smooth = {t.step(), smooth.recon + a * (l.recon - smooth.recon), smooth.kl + a * (l.kl - smooth.kl),
@@ -180,7 +213,17 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
         s.redraw({&State::redraw_map});
         last_map = now;
       }
+      autosave.tick(ctx);
+      if (auto path = saves_.take()) {
+        try {
+          save_as(t, v, *path);
+        } catch (const std::exception& e) {
+          ctx.report_error(e.what());
+        }
+        view_.publish({{s.view[0], s.view[1]}});
+      }
     }
+    autosave.finish(ctx);
     refresh_model_view(t, v, s.fixed_indices);
     view_.publish({{s.view[0], s.view[1]}});
     s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior,
@@ -189,15 +232,10 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
 }
 
 void VaeLab::save(AutoencoderKind kind, const std::string& path) {
+  if (saves_.post(kind_name(kind), path)) return;  // its training job writes it at the next step
   session_.worker().submit("save " + path, [this, kind, path](JobContext&) {
-    refuse_shipped_path(path);  // the shipped models stay as they came
     State& s = *state_;
-    VaeTrainer& t = s.trainer_for(kind);
-    const VaeModelView& v = s.view[slot_of(kind)];
-    nlohmann::json metrics = nlohmann::json::object();
-    if (!v.test.empty()) metrics["test"] = {{"recon", v.test.back().recon}, {"kl", v.test.back().kl}, {"total", v.test.back().total}};
-    t.save(path, metrics.dump());
-    s.view[slot_of(kind)].checkpoint = path;
+    save_as(s.trainer_for(kind), s.view[slot_of(kind)], path);
     view_.publish({{s.view[0], s.view[1]}});
   });
 }
@@ -219,6 +257,7 @@ void VaeLab::load(const std::string& path) {
     s.view[slot] = VaeModelView{};
     s.view[slot].id = next_stamp();
     s.view[slot].checkpoint = path;
+    s.view[slot].saved_step = s.trainer[slot]->step();
     s.fixed_indices = pick_fixed_indices(*data);
     // A loaded model has no training history here: start its curves with its test figures.
     VaeStepLosses test = s.trainer[slot]->test_losses(kTestImages);

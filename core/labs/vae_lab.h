@@ -14,6 +14,7 @@
 #include "core/compute/latest.h"
 #include "core/compute/worker.h"
 #include "core/image.h"
+#include "core/labs/save_mailbox.h"
 #include "core/metrics/quality_report.h"
 #include "core/models/vae_config.h"
 #include "core/session.h"
@@ -41,6 +42,8 @@ struct VaeModelView {
   ImageGrid originals, reconstructions;  // the fixed test batch and what the model makes of it
   double images_per_s = 0;
   std::string checkpoint;          // where it was last saved or loaded
+  int64_t saved_step = 0;          // the step saved or loaded last: training past it is unsaved
+  std::string autosaved;           // the newest autosave copy ("" when none)
 };
 
 struct VaeLabView {
@@ -98,7 +101,7 @@ class VaeLab {
   void train(AutoencoderKind kind, double epochs);
   void set_learning_rate(float lr) { learning_rate_ = lr; }
   void set_beta(float beta) { beta_ = beta; }
-  void save(AutoencoderKind kind, const std::string& path);
+  void save(AutoencoderKind kind, const std::string& path);  // written at the next step while it trains
   void load(const std::string& path);  // the slot follows the checkpoint's kind
 
   // Views of the active slot (prior samples and interpolation show both slots).
@@ -132,6 +135,7 @@ class VaeLab {
 
   Session& session_;
   std::atomic<float> learning_rate_{-1.f}, beta_{-1.f};  // < 0: no change requested
+  SaveMailbox saves_;
   Latest<VaeLabView> view_;
   Latest<LatentDecode> decoded_;
   Latest<ManifoldView> manifold_;

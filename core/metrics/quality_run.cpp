@@ -122,6 +122,12 @@ std::string eval_quality(const QualityEvalRequest& request, const LogLine& log) 
   if (request.samples < 10 || request.curve_samples < 10)
     throw std::invalid_argument("--samples must be at least 10");
   const CheckpointInfo info = read_checkpoint_info(request.checkpoint);
+  // Before the data and the classifier load: more steps than the chain has is a typo, not a run.
+  if (info.model == "ddpm") {
+    const int T = read_diffusion_config(request.checkpoint).T;
+    if (request.steps < 1 || request.steps > T)
+      throw std::invalid_argument("--steps " + std::to_string(request.steps) + " is not in 1.." + std::to_string(T));
+  }
   auto meta = nlohmann::json::parse(info.metadata_json, nullptr, false);
   const std::string spec = !request.dataset.empty()                      ? request.dataset
                            : meta.is_object() && meta.contains("dataset") ? meta["dataset"].get<std::string>()

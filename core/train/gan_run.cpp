@@ -25,11 +25,11 @@ std::string train_gan(const GanTrainRequest& request, const LogLine& log) {
   const int64_t target = request.steps > 0 ? request.steps : int64_t(std::ceil(request.epochs * double(per_epoch)));
   if (target <= trainer.step_count())
     throw std::invalid_argument("nothing to train: the run is already at step " + std::to_string(trainer.step_count()));
-  auto t0 = std::chrono::steady_clock::now(), last_log = t0;
+  auto t0 = std::chrono::steady_clock::now(), last_log = t0, last_save = t0;
   const int64_t first = trainer.step_count();
   GanStepStats s;
-  while (trainer.step_count() < target) {
-    s = trainer.step();
+  while (trainer.step_count() < target && !stop_requested()) {
+    s = step_or_keep([&] { return trainer.step(); }, [&] { trainer.save(request.out); }, request.out);
     if (seconds_since(last_log) > 2.0 || trainer.step_count() == target) {
       last_log = std::chrono::steady_clock::now();
       double rate = double(trainer.step_count() - first) / seconds_since(t0);
@@ -38,6 +38,10 @@ std::string train_gan(const GanTrainRequest& request, const LogLine& log) {
                (long long)trainer.step_count(), (long long)target, s.loss_d, s.loss_g, s.d_real, s.d_fake, rate,
                double(target - trainer.step_count()) / std::max(rate, 1e-9));
       log(line);
+    }
+    if (seconds_since(last_save) > request.checkpoint_every_s) {
+      trainer.save(request.out);
+      last_save = std::chrono::steady_clock::now();
     }
   }
   const double seconds = seconds_since(t0);
@@ -57,6 +61,7 @@ std::string train_gan(const GanTrainRequest& request, const LogLine& log) {
       {"samples_per_s", images / seconds},  // real + generated samples that went through D and G
       {"last", last},
       {"out", request.out},
+      {"interrupted", stop_requested().load()},
   };
   return summary.dump();
 }

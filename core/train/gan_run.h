@@ -16,6 +16,7 @@ struct GanTrainRequest {
   double epochs = 0;   // image mode, when steps == 0
   int64_t steps = 0;   // generator steps
   std::string out, resume;
+  double checkpoint_every_s = 300;  // also write `out` this often, so a long run loses little
 };
 
 std::string train_gan(const GanTrainRequest& request, const LogLine& log);

@@ -10,27 +10,12 @@ namespace genlab {
 namespace {
 
 constexpr int kFixedSamples = 64;  // the fixed-noise grid of an unconditional GAN
-constexpr int kGuardEvery = 50;  // steps between copies of the last good weights
 
 float grad_norm(torch::nn::Module& module) {
   double sum = 0;
   for (auto& p : module.parameters())
     if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
   return float(std::sqrt(sum));
-}
-
-std::vector<torch::Tensor> copy_parameters(torch::nn::Module& module) {
-  std::vector<torch::Tensor> out;
-  for (auto& p : module.parameters()) out.push_back(p.detach().clone());
-  for (auto& b : module.buffers()) out.push_back(b.detach().clone());
-  return out;
-}
-
-void restore_parameters(torch::nn::Module& module, const std::vector<torch::Tensor>& saved) {
-  torch::NoGradGuard no_grad;
-  size_t i = 0;
-  for (auto& p : module.parameters()) p.copy_(saved[i++]);
-  for (auto& b : module.buffers()) b.copy_(saved[i++]);
 }
 
 void set_lr(torch::optim::Optimizer& opt, float lr) {
@@ -57,7 +42,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& modul
 }  // namespace
 
 GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
-    : config_(std::move(config)), data_(std::move(data)) {
+    : config_(std::move(config)), data_(std::move(data)), rng_(config_.seed) {
   if (config_.mode == GanMode::Images) {
     if (!data_ || data_->train.count == 0) throw std::invalid_argument("the GAN needs a data set with training images");
     config_.channels = data_->channels;
@@ -69,7 +54,7 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
     train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
   }
   config_.validate();
-  torch::manual_seed(config_.seed);
+  RandomStream::Scope scope(rng_);
   g_ = Generator(config_);
   d_ = Discriminator(config_);
   make_optimizers();
@@ -78,7 +63,7 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
   fixed_z_ = torch::randn({fixed, config_.latent});
   fixed_labels_ = config_.conditional ? torch::arange(fixed, torch::kLong).div(8, "floor").remainder(config_.classes)
                                       : torch::Tensor();
-  remember_good_weights();
+  guard_.remember({g_.get(), d_.get()}, 0);
 }
 
 double GanTrainer::epoch() const {
@@ -138,23 +123,23 @@ GanTrainer::Batch GanTrainer::real_batch() {
   return {x, config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor()};
 }
 
-void GanTrainer::remember_good_weights() {
-  good_g_ = copy_parameters(*g_);
-  good_d_ = copy_parameters(*d_);
-  good_step_ = step_;
-}
-
-void GanTrainer::guard(float value, const char* what) {
-  if (std::isfinite(value)) return;
-  restore_parameters(*g_, good_g_);
-  restore_parameters(*d_, good_d_);
-  step_ = good_step_;
-  make_optimizers();  // their moments hold the NaN too: start afresh with the restored weights
-  throw std::runtime_error(std::string(what) + " became " + std::to_string(value) + "; restored the weights of step " +
-                           std::to_string(good_step_) + " (try a lower learning rate or another loss)");
+void GanTrainer::update(torch::optim::Optimizer& optimizer, torch::nn::Module& updated, float loss, const char* loss_name,
+                        int64_t next_step) {
+  try {
+    guard_.before_update({g_.get(), d_.get()}, updated.parameters(), step_, loss, loss_name);
+    optimizer.step();
+    guard_.after_update({g_.get(), d_.get()}, next_step);
+  } catch (const NonFiniteError& e) {
+    if (e.restored_step >= 0) {
+      step_ = e.restored_step;
+      make_optimizers();  // their moments led to the blow-up: start afresh with the restored weights
+    }
+    throw;
+  }
 }
 
 GanStepStats GanTrainer::step_d() {
+  RandomStream::Scope scope(rng_);
   g_->train();
   d_->train();
   Batch real = real_batch();
@@ -177,17 +162,17 @@ GanStepStats GanTrainer::step_d() {
   opt_d_->zero_grad();
   loss.backward();
   s.grad_norm_d = grad_norm(*d_);
-  opt_d_->step();
-  s.step = step_;
   s.loss_d = loss.item<float>();
+  update(*opt_d_, *d_, s.loss_d, "the discriminator loss", step_);
+  s.step = step_;
   s.value = value_function(real_scores, fake_scores).item<float>();
   s.d_real = torch::sigmoid(real_scores).mean().item<float>();
   s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
-  guard(s.loss_d, "the discriminator loss");
   return s;
 }
 
 GanStepStats GanTrainer::step_g() {
+  RandomStream::Scope scope(rng_);
   g_->train();
   d_->train();
   const int64_t n = config_.batch_size;
@@ -198,13 +183,11 @@ GanStepStats GanTrainer::step_g() {
   loss.backward();
   GanStepStats s;
   s.grad_norm_g = grad_norm(*g_);
-  opt_g_->step();
+  s.loss_g = loss.item<float>();
+  update(*opt_g_, *g_, s.loss_g, "the generator loss", step_ + 1);
   ++step_;
   s.step = step_;
-  s.loss_g = loss.item<float>();
   s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
-  guard(s.loss_g, "the generator loss");
-  if (step_ % kGuardEvery == 0) remember_good_weights();
   return s;
 }
 
@@ -267,8 +250,7 @@ void GanTrainer::save(const std::string& path, const std::string& metrics_json) 
   both.register_module("g", g_.ptr());
   both.register_module("d", d_.ptr());
   write_safetensors(path, module_to_safetensors(both, meta.dump()));
-  save_optimizer(*opt_g_, path + ".g");
-  save_optimizer(*opt_d_, path + ".d");
+  save_training_state(path, {opt_g_.get(), opt_d_.get()}, {step_, rng_.state(), permutation_, cursor_});
 }
 
 void GanTrainer::resume(const std::string& path) {
@@ -282,14 +264,20 @@ void GanTrainer::resume(const std::string& path) {
   both.register_module("d", d_.ptr());
   load_module(both, file, path);
   set_optimizer(saved.optimizer);
-  load_optimizer(*opt_g_, path + ".g");
-  load_optimizer(*opt_d_, path + ".d");
   auto meta = nlohmann::json::parse(file.metadata_json);
   step_ = meta.value("step", int64_t(0));
   // The epoch counts real images D has seen; the checkpoint records it as epochs of its data set.
   if (data_ && config_.mode == GanMode::Images)
     images_seen_ = int64_t(std::llround(meta.value("epoch", 0.0) * double(data_->train.count)));
-  remember_good_weights();
+  RunState run;
+  if (load_training_state(path, {opt_g_.get(), opt_d_.get()}, step_, run)) {
+    if (run.rng.defined()) rng_.set_state(run.rng);
+    if (run.order.defined() && data_ && run.order.numel() == data_->train.count) {  // the same data set
+      permutation_ = run.order;
+      cursor_ = run.cursor;
+    }
+  }
+  guard_.remember({g_.get(), d_.get()}, step_);
 }
 
 GanConfig read_gan_config(const std::string& path) {

@@ -1,6 +1,6 @@
 // Trains a GAN: k discriminator steps per generator step, losses and learning rates that can be
-// switched mid-run, monitoring figures, a NaN guard that restores the last good weights, and
-// checkpoints. Image mode reads a data set; toy mode draws 2-D points. Torch header.
+// switched mid-run, monitoring figures, a NaN guard (core/train/finite_guard.h), and checkpoints
+// that resume the run exactly. Image mode reads a data set; toy mode draws 2-D points. Torch header.
 #pragma once
 
 #include <torch/torch.h>
@@ -10,6 +10,8 @@
 
 #include "core/data/dataset.h"
 #include "core/models/gan.h"
+#include "core/train/finite_guard.h"
+#include "core/train/random_stream.h"
 
 namespace genlab {
 
@@ -27,7 +29,9 @@ class GanTrainer {
   // data: the images (image mode); ignored (may be null) in toy mode. Seeds torch with config.seed.
   GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data);
 
-  GanStepStats step();    // config.d_steps discriminator updates, then one generator update
+  // config.d_steps discriminator updates, then one generator update. Each throws NonFiniteError on a
+  // NaN or inf (the update skipped, or the weights rolled back).
+  GanStepStats step();
   GanStepStats step_d();  // one discriminator update
   GanStepStats step_g();  // one generator update
 
@@ -65,12 +69,15 @@ class GanTrainer {
   };
   Batch real_batch();
   torch::Tensor random_labels(int64_t n);
-  void remember_good_weights();
-  void guard(float value, const char* what);
+  // Runs one optimizer update through the NaN guard.
+  void update(torch::optim::Optimizer& optimizer, torch::nn::Module& updated, float loss, const char* loss_name,
+              int64_t next_step);
 
   GanConfig config_;
   std::shared_ptr<const Dataset> data_;
   torch::Tensor train_bytes_, train_labels_;
+  RandomStream rng_;
+  TrainingGuard guard_{"GAN"};
   Generator g_{nullptr};
   Discriminator d_{nullptr};
   void make_optimizers();
@@ -78,8 +85,6 @@ class GanTrainer {
   torch::Tensor fixed_z_, fixed_labels_;
   torch::Tensor permutation_;
   int64_t cursor_ = 0, step_ = 0, images_seen_ = 0;
-  std::vector<torch::Tensor> good_g_, good_d_;
-  int64_t good_step_ = 0;
 };
 
 // Reads a GAN checkpoint's config; throws CheckpointError naming the path for another model's file.

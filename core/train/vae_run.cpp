@@ -28,14 +28,12 @@ std::string train_vae(const VaeTrainRequest& request, const LogLine& log) {
   if (target <= trainer.step()) throw std::invalid_argument("nothing to train: the run is already at step " + std::to_string(trainer.step()));
 
   auto t0 = std::chrono::steady_clock::now();
-  auto last_log = t0;
+  auto last_log = t0, last_save = t0;
   const int64_t first_step = trainer.step();
   double smooth_total = 0;
   VaeStepLosses last;
-  while (trainer.step() < target) {
-    last = trainer.train_step();
-    if (!std::isfinite(last.total))
-      throw std::runtime_error("loss became " + std::to_string(last.total) + " at step " + std::to_string(trainer.step()));
+  while (trainer.step() < target && !stop_requested()) {
+    last = step_or_keep([&] { return trainer.train_step(); }, [&] { trainer.save(request.out); }, request.out);
     smooth_total = trainer.step() == first_step + 1 ? last.total : 0.98 * smooth_total + 0.02 * last.total;
     if (seconds_since(last_log) > 2.0 || trainer.step() == target) {
       last_log = std::chrono::steady_clock::now();
@@ -46,6 +44,10 @@ std::string train_vae(const VaeTrainRequest& request, const LogLine& log) {
                (long long)trainer.step(), (long long)target, trainer.epoch(), smooth_total, last.recon, last.kl,
                rate * trainer.config().batch_size, double(target - trainer.step()) / std::max(rate, 1e-9));
       log(line);
+    }
+    if (seconds_since(last_save) > request.checkpoint_every_s) {
+      trainer.save(request.out);
+      last_save = std::chrono::steady_clock::now();
     }
   }
   const double seconds = seconds_since(t0);
@@ -65,6 +67,7 @@ std::string train_vae(const VaeTrainRequest& request, const LogLine& log) {
       {"train_last", losses_json(last)},
       {"test", losses_json(test)},
       {"out", request.out},
+      {"interrupted", stop_requested().load()},
   };
   return summary.dump();
 }

@@ -17,6 +17,7 @@ struct VaeTrainRequest {
   int64_t steps = 0;
   std::string out;     // checkpoint to write (required)
   std::string resume;  // checkpoint to continue from (optional)
+  double checkpoint_every_s = 300;  // also write `out` this often, so a long run loses little
 };
 
 using LogLine = std::function<void(const std::string&)>;

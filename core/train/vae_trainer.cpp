@@ -17,21 +17,29 @@ torch::Tensor bytes_view(const Dataset& data, const ImageSet& set) {
 }  // namespace
 
 VaeTrainer::VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data)
-    : config_(std::move(config)), data_(std::move(data)), model_(nullptr) {
+    : config_(std::move(config)), data_(std::move(data)), rng_(config_.seed), model_(nullptr),
+      guard_(config_.kind == AutoencoderKind::VAE ? "VAE" : "autoencoder") {
   config_.channels = data_->channels;
   config_.height = data_->height;
   config_.width = data_->width;
   config_.validate();
   if (data_->train.count == 0) throw std::invalid_argument(data_->source + ": the data set has no training images");
-  torch::manual_seed(config_.seed);
-  model_ = Vae(config_);
-  optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  {
+    RandomStream::Scope scope(rng_);
+    model_ = Vae(config_);
+  }
+  guard_.remember({model_.get()}, 0);
+  reset_optimizer();
   train_bytes_ = bytes_view(*data_, data_->train);
   test_bytes_ = bytes_view(*data_, data_->test);
   if (config_.binarize && data_->test.count > 0) {
     auto gen = at::detail::createCPUGenerator(config_.seed + 7919);
     test_binary_ = torch::bernoulli(test_bytes_.to(torch::kFloat) / 255.0, gen);
   }
+}
+
+void VaeTrainer::reset_optimizer() {
+  optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
 }
 
 int64_t VaeTrainer::steps_per_epoch() const {
@@ -62,15 +70,27 @@ torch::Tensor VaeTrainer::next_batch_indices() {
 
 VaeStepLosses VaeTrainer::train_step() {
   model_->train();
+  RandomStream::Scope scope(rng_);
   auto x = images(Split::Train, next_batch_indices());
   if (config_.binarize) x = torch::bernoulli(x);  // dynamic binarisation: a new sample every time
   auto out = model_->forward(x);
   auto loss = vae_loss(out, x, config_);
   optimizer_->zero_grad();
   loss.total.backward();
-  optimizer_->step();
+  VaeStepLosses losses{loss.recon.item<float>(), loss.kl.item<float>(), loss.total.item<float>()};
+  try {
+    guard_.before_update({model_.get()}, model_->parameters(), step_, losses.total);
+    optimizer_->step();
+    guard_.after_update({model_.get()}, step_ + 1);
+  } catch (const NonFiniteError& e) {
+    if (e.restored_step >= 0) {
+      step_ = e.restored_step;
+      reset_optimizer();  // its moments led to the blow-up: start them afresh from the restored weights
+    }
+    throw;
+  }
   ++step_;
-  return {loss.recon.item<float>(), loss.kl.item<float>(), loss.total.item<float>()};
+  return losses;
 }
 
 VaeStepLosses VaeTrainer::test_losses(int64_t max_images) {
@@ -112,7 +132,7 @@ void VaeTrainer::save(const std::string& path, const std::string& metrics_json) 
       {"metrics", nlohmann::json::parse(metrics_json)},
   };
   write_safetensors(path, module_to_safetensors(*model_, meta.dump()));
-  save_optimizer(*optimizer_, path);
+  save_training_state(path, {optimizer_.get()}, {step_, rng_.state(), permutation_, cursor_});
 }
 
 void VaeTrainer::resume(const std::string& path) {
@@ -122,8 +142,16 @@ void VaeTrainer::resume(const std::string& path) {
     throw CheckpointError(path + ": holds a " + std::string(kind_name(saved.kind)) + "/" + arch_name(saved.arch) +
                           " with latent " + std::to_string(saved.latent) + ", not the model asked for");
   load_module(*model_, read_safetensors(path), path);
-  load_optimizer(*optimizer_, path);
   step_ = nlohmann::json::parse(meta_text).value("step", int64_t(0));
+  RunState run;
+  if (load_training_state(path, {optimizer_.get()}, step_, run)) {
+    if (run.rng.defined()) rng_.set_state(run.rng);
+    if (run.order.defined() && run.order.numel() == train_count()) {  // the same data set
+      permutation_ = run.order;
+      cursor_ = run.cursor;
+    }
+  }
+  guard_.remember({model_.get()}, step_);
 }
 
 VaeConfig read_vae_config(const std::string& path, std::string* metadata_json) {

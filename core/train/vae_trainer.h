@@ -9,6 +9,8 @@
 
 #include "core/data/dataset.h"
 #include "core/models/vae.h"
+#include "core/train/finite_guard.h"
+#include "core/train/random_stream.h"
 
 namespace genlab {
 
@@ -21,6 +23,7 @@ class VaeTrainer {
   // Seeds torch with config.seed; fills channels/height/width from the data set.
   VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data);
 
+  // One batch. Throws NonFiniteError on a NaN or inf (the update skipped, or the weights rolled back).
   VaeStepLosses train_step();
   // Mean losses over the first `max_images` test images, binarised once with a fixed seed when the
   // config binarises (so test figures are comparable across epochs); z is sampled.
@@ -42,19 +45,24 @@ class VaeTrainer {
   torch::Tensor images(Split split, const torch::Tensor& indices) const;
   torch::Tensor test_targets(int64_t count);  // binarised (fixed) or gray, as training sees them
 
-  // Weights + metadata (config, data set, step, metrics JSON) + optimizer state beside them.
+  // Weights + metadata (config, data set, step, metrics JSON), and beside them the optimizer state,
+  // the random stream and the place in the epoch.
   void save(const std::string& path, const std::string& metrics_json = "{}");
-  // Restores weights, step and optimizer state from a checkpoint of the same configuration.
+  // Restores all of that from a checkpoint of the same configuration: the run goes on exactly as
+  // if it had not stopped (with the weights only, when the state file beside them is missing).
   void resume(const std::string& path);
 
  private:
   torch::Tensor next_batch_indices();
+  void reset_optimizer();
 
   VaeConfig config_;
   std::shared_ptr<const Dataset> data_;
   torch::Tensor train_bytes_, test_bytes_;  // uint8 views of the data set's buffers
   torch::Tensor test_binary_;               // fixed binarisation of the test split
+  RandomStream rng_;
   Vae model_;
+  TrainingGuard guard_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   torch::Tensor permutation_;
   int64_t cursor_ = 0, step_ = 0;

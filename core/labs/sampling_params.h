@@ -1,0 +1,41 @@
+// The settings of one diffusion sampling run and their text form: the JSON that a sample PNG carries
+// in its "genlab" text chunk, so that dropping the PNG on the window restores the run. Torch-free,
+// so the parser of that (untrusted) text can be fuzzed on its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace genlab {
+
+struct SamplingParams {
+  std::string sampler = "dpmpp2m";
+  int steps = 20;
+  double cfg = 3.0, eta = 0.0;
+  int label = -1;  // -1: one sample of each class (conditional models)
+  uint64_t seed = 1;
+  int n = 10;
+};
+
+// What made a sample: the settings and the checkpoint they were sampled from ("" when unknown).
+struct SamplingRecord {
+  SamplingParams params;
+  std::string checkpoint;
+};
+
+// Throws std::invalid_argument naming the value ("<prefix>steps 0 is not in 1..1000") when the
+// settings do not fit a model with T steps and `classes` classes (0: unconditional, whose class is
+// ignored): steps 1..T, cfg 0..20, eta 0..1, class -1 or 0..classes-1. The CLI passes "--" as prefix.
+void check_sampling_params(const SamplingParams& params, int T, int classes, const std::string& prefix = "");
+
+// {"checkpoint", "sampler", "steps", "cfg", "eta", "class", "seed", "n"} as one line of JSON.
+std::string sampling_record_json(const SamplingRecord& record);
+
+// Reads that text back; absent keys keep their defaults and unknown keys are ignored. Throws
+// DataError naming `source` (the PNG) for text that is not a JSON object with a "sampler", a sampler
+// other than ddpm, ddim or dpmpp2m, or a value of the wrong type or out of range (steps, class and n
+// must be JSON integers that fit an int, seed a non-negative 64-bit integer, cfg and eta numbers).
+// The lab checks the values against the model (steps up to its T, a class it has).
+SamplingRecord parse_sampling_record(const std::string& text, const std::string& source);
+
+}  // namespace genlab
