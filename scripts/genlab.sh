@@ -2,6 +2,7 @@
 # genlab's one entry point for a fresh Debian 12 machine:
 #   bash scripts/genlab.sh run  [app options]   install the Debian packages, build, open the app
 #   bash scripts/genlab.sh test                 install the Debian packages, build, run every test
+#   bash scripts/genlab.sh sanitize             core, CLI and their tests under ASan + UBSan (CI runs it too)
 #   bash scripts/genlab.sh deps | build         the steps on their own
 # Everything comes from Debian's archive; nothing is downloaded at build or run time.
 set -euo pipefail
@@ -48,5 +49,10 @@ case "${1:-}" in
   test)
     deps; build
     cd build && ctest --output-on-failure -j"$(nproc)" ;;
-  *) sed -n '2,7p' "$0"; exit 2 ;;
+  sanitize)
+    deps
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENLAB_GUI=OFF -DGENLAB_SANITIZE=address
+    cmake --build build-asan -j"$(nproc)"
+    cd build-asan && ctest --output-on-failure -j"$(nproc)" ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
 esac
