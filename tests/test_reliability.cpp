@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/io/checkpoint.h"
+#include "core/labs/gan_lab.h"
 #include "core/labs/vae_lab.h"
 #include "core/session.h"
 #include "core/train/gan_trainer.h"
@@ -257,4 +259,37 @@ TEST(NanGuard, ACheckpointWithNanWeightsIsRefusedNamingTheTensor) {
     EXPECT_EQ(std::string(e.what()), "damaged.safetensors: tensor '" + victim.name +
                                          "' holds nan or inf (a damaged file, or saved from a run that diverged)");
   }
+}
+
+TEST(SaveWhileTraining, TheRunningJobWritesTheSaveAndAutosavesWhenItEnds) {
+  const std::string dir = ::testing::TempDir() + "genlab_save_while_training_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Session session(1);
+  session.set_autosave(dir + "/autosave", 3600);  // only the copy at the end of the job
+  GanConfig toy;
+  toy.mode = GanMode::Toy;
+  toy.latent = 8;
+  GanLab& lab = session.gan();
+  lab.new_model(toy);
+  lab.train(0);  // until stopped
+  auto wait_for = [](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return done();
+  };
+  ASSERT_TRUE(wait_for([&] { return lab.view().get() && lab.view().get()->value.step > 3; }));
+  EXPECT_EQ(session.unsaved_training().size(), 1u);
+  const std::string path = dir + "/gan.safetensors";
+  lab.save(path);  // a save job would wait behind the endless training job
+  ASSERT_TRUE(wait_for([&] { return lab.view().get()->value.checkpoint == path; }))
+      << session.worker().status()->value.error;
+  EXPECT_EQ(session.worker().status()->value.job, "train GAN");  // still training
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_GT(lab.view().get()->value.saved_step, 0);
+  session.worker().cancel();
+  session.worker().wait_idle();
+  EXPECT_TRUE(std::filesystem::exists(dir + "/autosave/gan.safetensors"));
+  EXPECT_EQ(lab.view().get()->value.autosaved, dir + "/autosave/gan.safetensors");
+  std::filesystem::remove_all(dir);
 }

@@ -289,14 +289,7 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
         last_publish = Clock::now();
       }
       autosave.tick(ctx);
-      if (auto path = saves_.take()) {
-        try {
-          save_as(t, v, *path);
-        } catch (const std::exception& e) {
-          ctx.report_error(e.what());
-        }
-        training_.publish(v);
-      }
+      if (saves_.serve(ctx, [&](const std::string& path) { save_as(t, v, path); })) training_.publish(v);
     }
     autosave.finish(ctx);
     v.step = t.step();

@@ -220,14 +220,7 @@ void GanLab::train(int64_t steps) {
         last_publish = now;
       }
       autosave.tick(ctx);
-      if (auto path = saves_.take()) {
-        try {
-          save_as(t, s.view, *path);
-        } catch (const std::exception& e) {
-          ctx.report_error(e.what());
-        }
-        view_.publish(s.view);
-      }
+      if (saves_.serve(ctx, [&](const std::string& path) { save_as(t, s.view, path); })) view_.publish(s.view);
     }
     autosave.finish(ctx);
     s.refresh(true);

@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "core/compute/worker.h"
+
 namespace genlab {
 
 // A save asked for while a training job of that model runs: the job writes it at its next step,
@@ -22,10 +24,21 @@ class SaveMailbox {
     pending_ = path;
     return true;
   }
-  // Training job: take() once a step.
-  std::optional<std::string> take() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return std::exchange(pending_, std::nullopt);
+  // Training job, once a step: writes a waiting request with `save`. Returns true when there was one;
+  // a failed write is reported and training goes on.
+  bool serve(JobContext& ctx, const std::function<void(const std::string&)>& save) {
+    std::optional<std::string> path;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      path = std::exchange(pending_, std::nullopt);
+    }
+    if (!path) return false;
+    try {
+      save(*path);
+    } catch (const std::exception& e) {
+      ctx.report_error(e.what());
+    }
+    return true;
   }
 
   // Open for a training job's lifetime, however it ends; a request that came in after the last

@@ -214,14 +214,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
         last_map = now;
       }
       autosave.tick(ctx);
-      if (auto path = saves_.take()) {
-        try {
-          save_as(t, v, *path);
-        } catch (const std::exception& e) {
-          ctx.report_error(e.what());
-        }
-        view_.publish({{s.view[0], s.view[1]}});
-      }
+      if (saves_.serve(ctx, [&](const std::string& path) { save_as(t, v, path); })) view_.publish({{s.view[0], s.view[1]}});
     }
     autosave.finish(ctx);
     refresh_model_view(t, v, s.fixed_indices);
