@@ -214,12 +214,12 @@ int main(int argc, char** argv) {
   sample->add_option("--class", sample_request.label, "class to draw (default: every class in turn)")
       ->check(kNonNegative);
   sample->add_option("--out", sample_request.out, "grid.png or samples.npy")->required();
-  sample->add_option("--sampler", diffusion_sample.sampler, "diffusion: ddpm, ddim or dpmpp2m")
+  sample->add_option("--sampler", diffusion_sample.run.params.sampler, "diffusion: ddpm, ddim or dpmpp2m")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
-  sample->add_option("--steps", diffusion_sample.steps, "diffusion: sampling steps (1..T)");
-  sample->add_option("--cfg", diffusion_sample.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")
+  sample->add_option("--steps", diffusion_sample.run.params.steps, "diffusion: sampling steps (1..T)");
+  sample->add_option("--cfg", diffusion_sample.run.params.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")
       ->check(kNumber);
-  sample->add_option("--eta", diffusion_sample.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
+  sample->add_option("--eta", diffusion_sample.run.params.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
   sample->add_option("--gif", diffusion_sample.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   std::string pack_in, pack_out;
@@ -308,10 +308,10 @@ int main(int argc, char** argv) {
     }
     if (sample->parsed()) {
       if (genlab::checkpoint_model_name(sample_request.checkpoint) == "ddpm") {
-        diffusion_sample.checkpoint = sample_request.checkpoint;
-        diffusion_sample.n = sample_request.n;
-        diffusion_sample.seed = sample_request.seed;
-        diffusion_sample.label = sample_request.label;
+        diffusion_sample.run.checkpoint = sample_request.checkpoint;
+        diffusion_sample.run.params.n = sample_request.n;
+        diffusion_sample.run.params.seed = sample_request.seed;
+        diffusion_sample.run.params.label = sample_request.label;
         diffusion_sample.out = sample_request.out;
         std::cout << genlab::sample_ddpm(diffusion_sample) << "\n";
       } else {

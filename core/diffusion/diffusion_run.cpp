@@ -65,38 +65,29 @@ std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log)
 }
 
 std::string sample_ddpm(const DiffusionSampleRequest& request) {
-  if (request.n < 1 || request.n > 1024) throw std::invalid_argument("--n " + std::to_string(request.n) + " is not in 1..1024");
+  const SamplingParams& p = request.run.params;
+  if (p.n < 1 || p.n > 1024) throw std::invalid_argument("--n " + std::to_string(p.n) + " is not in 1..1024");
   const bool png = ends_with(request.out, ".png"), npy = ends_with(request.out, ".npy");
   if (!png && !npy) throw std::invalid_argument("--out " + request.out + ": write a .png grid or a .npy array");
-  const SamplerKind kind = parse_sampler(request.sampler);
-  DiffusionConfig config = read_diffusion_config(request.checkpoint);
+  const SamplerKind kind = parse_sampler(p.sampler);
+  DiffusionConfig config = read_diffusion_config(request.run.checkpoint);
   const int classes = config.unet.classes;
-  SamplingRecord record;
-  record.checkpoint = request.checkpoint;
-  SamplingParams& params = record.params;
-  params.sampler = request.sampler;
-  params.steps = request.steps;
-  params.cfg = request.cfg;
-  params.eta = request.eta;
-  params.label = request.label;
-  params.seed = request.seed;
-  params.n = request.n;
-  check_sampling_params(params, config.T, classes, "--");
-  if (classes == 0 && request.label >= 0)
-    throw std::invalid_argument("--class " + std::to_string(request.label) + " needs a conditional model");
+  check_sampling_params(p, config.T, classes, "--");
+  if (classes == 0 && p.label >= 0)
+    throw std::invalid_argument("--class " + std::to_string(p.label) + " needs a conditional model");
   // Sampling needs the architecture, not the images.
   auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, classes);
   DiffusionTrainer trainer(config, shape_only);
-  trainer.resume(request.checkpoint);
+  trainer.resume(request.run.checkpoint);
   torch::Tensor labels;
   if (classes > 0)
-    labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
-                                : cycling_labels(0, request.n, classes);
+    labels = p.label >= 0 ? torch::full({p.n}, p.label, torch::kLong)
+                                : cycling_labels(0, p.n, classes);
   const int size = config.unet.image_size, c = config.unet.channels;
-  auto x_T = seeded_noise(request.seed, request.n, c * size * size).view({request.n, c, size, size});
+  auto x_T = seeded_noise(p.seed, p.n, c * size * size).view({p.n, c, size, size});
   if (!request.gif.empty() && !ends_with(request.gif, ".gif"))
     throw std::invalid_argument("--gif " + request.gif + ": name a .gif file");
-  const int cols = classes > 0 && request.label < 0 ? classes : int(std::ceil(std::sqrt(request.n)));
+  const int cols = classes > 0 && p.label < 0 ? classes : int(std::ceil(std::sqrt(p.n)));
   std::vector<ImageBuffer> frames;  // x after each step, for --gif
   StepCallback keep_frames;
   if (!request.gif.empty())
@@ -104,17 +95,17 @@ std::string sample_ddpm(const DiffusionSampleRequest& request) {
       frames.push_back(tensor_grid((step.x_next.clamp(-1, 1) + 1) * 0.5, cols).image);
       return true;
     };
-  auto result = sample(kind, trainer.schedule(), trainer.denoiser(labels, request.cfg), x_T, request.steps, request.eta,
-                       request.seed + 1, keep_frames, 1.0);
+  auto result = sample(kind, trainer.schedule(), trainer.denoiser(labels, p.cfg), x_T, p.steps, p.eta,
+                       p.seed + 1, keep_frames, 1.0);
   if (!request.gif.empty()) write_gif(request.gif, frames);
   auto images = ((result.x.clamp(-1, 1) + 1) * 0.5).contiguous();
   std::vector<float> values(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
-  const std::string text = sampling_record_json(record);
+  const std::string text = sampling_record_json(request.run);
   if (npy) {
-    write_npy_f32(request.out, {request.n, c, size, size}, values);
+    write_npy_f32(request.out, {p.n, c, size, size}, values);
   } else {
     // The grid carries the parameters that made it, so it can be read back and re-made.
-    write_png_with_text(request.out, make_image_grid(values.data(), request.n, c, size, size, cols).image, "genlab", text);
+    write_png_with_text(request.out, make_image_grid(values.data(), p.n, c, size, size, cols).image, "genlab", text);
   }
   auto summary = nlohmann::json::parse(text);
   summary["out"] = request.out;

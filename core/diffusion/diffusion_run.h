@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/labs/sampling_params.h"
 #include "core/train/vae_run.h"
 
 namespace genlab {
@@ -24,16 +25,11 @@ struct DiffusionTrainRequest {
 std::string train_ddpm(const DiffusionTrainRequest& request, const LogLine& log);
 
 struct DiffusionSampleRequest {
-  std::string checkpoint;
-  std::string sampler = "ddim";
-  int steps = 50;
-  double cfg = 3.0;    // w: 0 unconditional, 1 conditional, > 1 guided
-  double eta = 0.0;
-  int label = -1;      // -1: every class in turn (conditional models)
-  uint64_t seed = 1;
-  int n = 16;
-  std::string out;     // .png grid or .npy
-  std::string gif;     // also an animated GIF of the run, a frame per step (empty: none)
+  // The checkpoint and the settings, as the PNG records them; the CLI's defaults: DDIM, 50 steps,
+  // w = 3 (0 unconditional, 1 conditional, > 1 guided), every class in turn, 16 samples.
+  SamplingRecord run{SamplingParams{"ddim", 50, 3.0, 0.0, -1, 1, 16}, ""};
+  std::string out;  // .png grid or .npy
+  std::string gif;  // also an animated GIF of the run, a frame per step (empty: none)
 };
 
 std::string sample_ddpm(const DiffusionSampleRequest& request);
