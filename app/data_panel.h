@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "app/gl_image.h"
-#include "core/session.h"
+#include "core/lab/session.h"
 
 namespace genlab::app {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/compute/latest.h"
-#include "core/image.h"
+#include "core/data/image.h"
 
 namespace genlab::app {
 

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,18 +21,18 @@
 #include <vector>
 
 #include "app/data_panel.h"
-#include "app/diffusion_panel.h"
-#include "app/gan_panel.h"
+#include "app/diffusion/diffusion_panel.h"
 #include "app/gl_image.h"
+#include "app/panels.h"
 #include "app/quit_dialog.h"
 #include "app/soak.h"
 #include "app/status_bar.h"
-#include "app/vae_panel.h"
+#include "app/vae/vae_panel.h"
+#include "core/families.h"
+#include "core/gan/gan_lab.h"
 #include "core/io/shipped.h"
-#include "core/labs/gan_lab.h"
-#include "core/labs/vae_lab.h"
-#include "core/train/vae_run.h"
-#include "core/session.h"
+#include "core/lab/session.h"
+#include "core/vae/vae_lab.h"
 
 namespace {
 
@@ -60,6 +61,7 @@ struct Options {
   double autosave_minutes = 5;
   std::string autosave_dir;
   int request_close_frame = 0;
+  double run_seconds = 0;
 };
 
 // Where training is autosaved unless --autosave-dir says otherwise: the XDG state folder.
@@ -96,8 +98,8 @@ double percentile(std::vector<double> values, double p) {
 }
 
 void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<double>& work_ms,
-                       const std::vector<double>& slider_ms, const genlab::app::DiffusionPanel& diffusion, int w,
-                       int h) {
+                       const genlab::app::VaePanel& vae, const genlab::app::DiffusionPanel& diffusion, int w, int h) {
+  const std::vector<double>& slider_ms = vae.slider_latencies_ms();
   std::printf(
       "{\"frames\":%zu,\"width\":%d,\"height\":%d,"
       "\"frame_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f},"
@@ -112,7 +114,8 @@ void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<do
     std::printf(",\"diffusion_change_to_step_ms\":{\"runs\":%zu,\"first_p50\":%.1f,\"first_p95\":%.1f,"
                 "\"last_p50\":%.1f,\"last_p95\":%.1f}",
                 last.size(), percentile(first, 50), percentile(first, 95), percentile(last, 50), percentile(last, 95));
-  std::printf("}\n");
+  const std::array<float, 4>& slider = vae.first_slider_rect();
+  std::printf(",\"vae_first_slider\":[%.0f,%.0f,%.0f,%.0f]}\n", slider[0], slider[1], slider[2], slider[3]);
   std::fflush(stdout);
 }
 
@@ -153,20 +156,11 @@ void on_drop(GLFWwindow* window, int count, const char** paths) {
   for (int i = 0; i < count; ++i) queue->paths.emplace_back(paths[i]);
 }
 
-// The shipped models each lab opens with when the app starts without --load.
-const char* const kOpenedAtStart[] = {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors",
-                                      "cgan-fashion.safetensors", "ddpm-fashion-cond.safetensors"};
-
-// Opens a checkpoint in its lab and returns its model kind; a bad file is reported in the status
-// line and on stderr, and the app goes on.
+// Opens a checkpoint in its family's lab and returns the family's name; a bad file is reported in
+// the status line and on stderr, and the app goes on.
 std::string open_checkpoint(genlab::Session& session, const std::string& path) {
   try {
-    const std::string model = genlab::checkpoint_model_name(path);
-    if (model == "gan") session.gan().load(path);
-    else if (model == "ddpm") session.diffusion().load(path);
-    else if (model == "vae" || model == "ae") session.vae().load(path);
-    else throw std::invalid_argument(path + ": a '" + model + "' model has no lab to open it in");
-    return model;
+    return genlab::open_in_lab(session, path).name;
   } catch (const std::exception& e) {
     std::cerr << "genlab: " << e.what() << "\n";
     session.worker().submit("load " + path, [message = std::string(e.what())](genlab::JobContext&) {
@@ -215,7 +209,10 @@ int main(int argc, char** argv) {
   cli.add_option("--frames", opt.frames, "render N frames after start-up jobs finish, then exit (0: run)")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", opt.screenshot, "write a PNG of the window after the last frame");
-  cli.add_option("--tab", opt.tab, "tab to open")->check(CLI::IsMember({"data", "vae", "gan", "diffusion"}));
+  std::vector<std::string> tab_ids = {"data"};
+  for (const genlab::Family& family : genlab::families())
+    if (family.open_in_lab) tab_ids.push_back(family.name);
+  cli.add_option("--tab", opt.tab, "tab to open")->check(CLI::IsMember(tab_ids));
   cli.add_flag("--frame-stats", opt.frame_stats, "print frame-time p50/p95/p99 (ms) as JSON at exit");
   cli.add_option("--dataset", opt.dataset, "fashion-mnist, mnist:PATH, folder:PATH or a path");
   cli.add_option("--threads", opt.threads, "compute threads (0: cores - 1)")->check(CLI::NonNegativeNumber);
@@ -239,6 +236,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--autosave-dir", opt.autosave_dir, "folder for autosaved models (default: $XDG_STATE_HOME/genlab/autosave)");
   cli.add_option("--request-close", opt.request_close_frame, "at frame F, ask to close the window as its close button does")
+      ->check(CLI::PositiveNumber);
+  cli.add_option("--run-seconds", opt.run_seconds,
+                 "close the window S seconds after the start-up jobs finish (for tests that drive it with real input)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--shaders", opt.shaders, "folder holding the GLSL files");
   cli.add_option("--vsync", opt.vsync, "wait for the display between frames (0: run unpaced)");
@@ -286,6 +286,8 @@ int main(int argc, char** argv) {
     genlab::app::ImageRenderer renderer(find_shader_dir(opt.shaders));
     const int threads = opt.threads > 0 ? opt.threads : std::max(1, genlab::hardware_cores() - 1);
     genlab::Session session(threads);
+    // A result published while the loop waits for input wakes it, so it is drawn in the next frame.
+    genlab::set_publish_listener(glfwPostEmptyEvent);
     if (opt.autosave_dir.empty()) opt.autosave_dir = default_autosave_dir();
     if (opt.autosave_minutes <= 0) opt.autosave_dir.clear();
     session.set_autosave(opt.autosave_dir, opt.autosave_minutes * 60);
@@ -296,30 +298,30 @@ int main(int argc, char** argv) {
     // Started without checkpoints, the labs open on the models shipped in assets/models.
     uint64_t shipped = 0;
     if (opt.checkpoints.empty())
-      for (const char* name : kOpenedAtStart)
-        if (const std::string path = genlab::find_shipped_model(name); !path.empty())
-          open_checkpoint(session, path), ++shipped;
+      for (const genlab::Family& family : genlab::families())
+        for (const std::string& name : family.opened_at_start)
+          if (const std::string path = genlab::find_shipped_model(name); !path.empty())
+            open_checkpoint(session, path), ++shipped;
     const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped;  // probe, data set, checkpoints
     if (opt.gan_play) {
       if (!loaded_gan) {
         genlab::GanConfig cgan;
         cgan.conditional = true;
-        session.gan().new_model(cgan);
+        session.lab<genlab::GanLab>().new_model(cgan);
       }
-      session.gan().train(0);
+      session.lab<genlab::GanLab>().train(0);
     }
     if (opt.vae_train_epochs > 0) {
-      if (opt.checkpoints.empty()) session.vae().new_model(genlab::VaeConfig{});
-      session.vae().train(genlab::AutoencoderKind::VAE, opt.vae_train_epochs);
+      if (opt.checkpoints.empty()) session.lab<genlab::VaeLab>().new_model(genlab::VaeConfig{});
+      session.lab<genlab::VaeLab>().train(genlab::AutoencoderKind::VAE, opt.vae_train_epochs);
     }
     if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
 
-    const std::vector<std::string> shipped_paths = genlab::shipped_models();
     genlab::app::DataPanel data_panel;
-    genlab::app::VaePanel vae_panel;
-    genlab::app::GanPanel gan_panel;
-    genlab::app::DiffusionPanel diffusion_panel;
-    // A VAE opened from a file has nothing to plot yet: open on its sliders instead.
+    std::vector<genlab::app::FamilyTab> tabs = genlab::app::make_family_tabs();
+    genlab::app::VaePanel& vae_panel = *genlab::app::find_panel<genlab::app::VaePanel>(tabs);
+    genlab::app::DiffusionPanel& diffusion_panel = *genlab::app::find_panel<genlab::app::DiffusionPanel>(tabs);
+    // A VAE opened from a file opens on its sliders: what it can do, before how it was trained.
     if (!opt.vae_view.empty()) vae_panel.select_view(opt.vae_view);
     else if (shipped > 0 || !opt.checkpoints.empty()) vae_panel.select_view("sliders");
     vae_panel.sweep_sliders(opt.sweep_sliders);
@@ -340,7 +342,7 @@ int main(int argc, char** argv) {
     genlab::app::Soak soak(opt.soak_s);
     genlab::app::QuitDialog quit_dialog(opt.autosave_dir);
     auto start = std::chrono::steady_clock::now();
-    auto last_frame = start;
+    auto last_frame = start, counting_since = start;
 
     while (!glfwWindowShouldClose(window) || !quit_dialog.allow_close(session)) {
       glfwSetWindowShouldClose(window, GLFW_FALSE);  // unsaved training: the dialog asks first
@@ -355,9 +357,10 @@ int main(int argc, char** argv) {
       // restored; anything else opens as a data set.
       for (const std::string& path : drops.paths) {
         bool picture = std::filesystem::is_regular_file(path) && genlab::detect_spec(path).rfind("folder:", 0) == 0;
-        if (active_tab == "vae" && picture) vae_panel.encode_file(session, path);
-        else if (active_tab == "diffusion" && picture) diffusion_panel.restore_from_png(session, path);
-        else session.open_dataset(genlab::detect_spec(path));
+        bool taken = false;
+        for (genlab::app::FamilyTab& tab : tabs)
+          if (picture && !taken && tab.family == active_tab) taken = tab.panel->take_picture(session, path);
+        if (!taken) session.open_dataset(genlab::detect_spec(path));
       }
       drops.paths.clear();
 
@@ -376,10 +379,12 @@ int main(int argc, char** argv) {
           if (ImGui::MenuItem("Open data set…")) open_dialog.open();
           if (ImGui::MenuItem("Fashion-MNIST")) session.open_dataset("fashion-mnist");
           if (ImGui::BeginMenu("Shipped models")) {
-            for (const std::string& path : shipped_paths) {
-              const std::string name = std::filesystem::path(path).filename().string();
-              if (name.rfind("classifier", 0) == 0) continue;  // the metrics' LeNet has no lab of its own
-              if (ImGui::MenuItem(name.c_str())) open_checkpoint(session, path);
+            for (const genlab::Family& family : genlab::families()) {
+              if (!family.open_in_lab) continue;  // the metrics' LeNet has no lab of its own
+              ImGui::TextDisabled("%s", family.title.c_str());
+              for (const std::string& name : family.shipped)
+                if (const std::string path = genlab::find_shipped_model(name); !path.empty())
+                  if (ImGui::MenuItem(name.c_str())) open_checkpoint(session, path);
             }
             ImGui::EndMenu();
           }
@@ -420,18 +425,11 @@ int main(int argc, char** argv) {
           data_panel.draw(session, renderer);
           ImGui::EndTabItem();
         }
-        if (tab("VAE", "vae")) {
-          vae_panel.draw(session, renderer);
-          ImGui::EndTabItem();
-        }
-        if (tab("GAN", "gan")) {
-          gan_panel.draw(session, renderer);
-          ImGui::EndTabItem();
-        }
-        if (tab("Diffusion", "diffusion")) {
-          diffusion_panel.draw(session, renderer);
-          ImGui::EndTabItem();
-        }
+        for (genlab::app::FamilyTab& family : tabs)
+          if (tab(family.title.c_str(), family.family.c_str())) {
+            family.panel->draw(session, renderer);
+            ImGui::EndTabItem();
+          }
         select_tab = false;
         ImGui::EndTabBar();
       }
@@ -454,6 +452,7 @@ int main(int argc, char** argv) {
         bool started = status->value.jobs_finished >= startup_jobs;
         bool waited_too_long = std::chrono::steady_clock::now() - start > std::chrono::seconds(60);
         counting = started || waited_too_long;
+        counting_since = std::chrono::steady_clock::now();
       }
       // Work = what a frame costs us, GPU included (glFinish), without the wait for vsync.
       if (opt.frame_stats) glFinish();
@@ -473,13 +472,15 @@ int main(int argc, char** argv) {
       last_frame = frame_end;
       if (last) break;
       if (counting && counted == opt.request_close_frame) glfwSetWindowShouldClose(window, GLFW_TRUE);
+      if (counting && opt.run_seconds > 0 && frame_end - counting_since > std::chrono::duration<double>(opt.run_seconds))
+        glfwSetWindowShouldClose(window, GLFW_TRUE);
       if (soak.on() && counting) {
         bool done = false;
         if (std::string tab = soak.frame(counted, done); !tab.empty()) opt.tab = tab, select_tab = true;
         if (done) break;
       }
     }
-    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel.slider_latencies_ms(), diffusion_panel, opt.width,
+    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel, diffusion_panel, opt.width,
                                           opt.height);
   } catch (const std::runtime_error& e) {  // missing or broken shader files, bad --diffusion settings
     std::cerr << "genlab: " << e.what() << "\n";

@@ -5,7 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "core/session.h"
+#include "core/lab/session.h"
 
 namespace genlab::app {
 

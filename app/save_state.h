@@ -7,12 +7,14 @@
 #include <cinttypes>
 #include <string>
 
+#include "core/lab/session.h"
+
 namespace genlab::app {
 
-inline void draw_save_state(const std::string& checkpoint, int64_t step, int64_t saved_step, const std::string& autosaved) {
-  if (!checkpoint.empty()) ImGui::TextDisabled("%s", checkpoint.c_str());
-  if (step > saved_step) ImGui::TextDisabled("%" PRId64 " steps not saved", step - saved_step);
-  if (!autosaved.empty()) ImGui::TextDisabled("autosave: %s", autosaved.c_str());
+inline void draw_save_state(const SaveState& saved, int64_t step) {
+  if (!saved.checkpoint.empty()) ImGui::TextDisabled("%s", saved.checkpoint.c_str());
+  if (step > saved.saved_step) ImGui::TextDisabled("%" PRId64 " steps not saved", step - saved.saved_step);
+  if (!saved.autosaved.empty()) ImGui::TextDisabled("autosave: %s", saved.autosaved.c_str());
 }
 
 }  // namespace genlab::app

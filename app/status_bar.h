@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/session.h"
+#include "core/lab/session.h"
 
 namespace genlab::app {
 

@@ -7,17 +7,14 @@
 #include <cmath>
 #include <csignal>
 #include <iostream>
+#include <set>
 
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
+#include "core/families.h"
 #include "core/io/safetensors.h"
-#include "core/diffusion/diffusion_run.h"
-#include "core/io/shipped.h"
-#include "core/metrics/quality_run.h"
-#include "core/metrics/speed_bench.h"
-#include "core/train/gan_run.h"
+#include "core/speed_bench.h"
 #include "core/train/run_util.h"
-#include "core/train/vae_run.h"
 
 namespace {
 
@@ -133,6 +130,14 @@ int train_exit(const std::string& out) {
   return kInterrupted;
 }
 
+// The options the user set on a subcommand ("--batch", ...): families keep their own defaults for the rest.
+std::set<std::string> given_options(const CLI::App& command) {
+  std::set<std::string> given;
+  for (const CLI::Option* option : command.get_options())
+    if (option->count() > 0) given.insert(option->get_name());
+  return given;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,99 +163,88 @@ int main(int argc, char** argv) {
   bench->add_flag("--machine", bench_machine_only, "only the machine (device, BLAS, matmul GFLOP/s), not the models");
   bench->add_option("--repeats", bench_repeats, "timings per model figure (the median is reported)")->check(CLI::Range(1, 100));
 
-  genlab::VaeTrainRequest train_request;
-  std::string model = "vae", arch = "conv", recon = "bernoulli";
-  bool no_binarize = false;
+  genlab::TrainArgs train_args;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", model, "vae, ae, gan, ddpm or classifier (the LeNet behind FID-LeNet)")
-      ->check(CLI::IsMember({"vae", "ae", "gan", "ddpm", "classifier"}));
-  train->add_option("--arch", arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
-  int latent = 0;
-  train->add_option("--latent", latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
+  train->add_option("--model", train_args.model, "vae, ae, gan, ddpm or classifier (the LeNet behind FID-LeNet)")
+      ->check(CLI::IsMember(genlab::trainable_kinds()));
+  train->add_option("--arch", train_args.arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
+  train->add_option("--latent", train_args.latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
       ->check(CLI::Range(1, 512));
-  train->add_option("--beta", train_request.config.beta, "weight of the KL term (1: the VAE)")
+  train->add_option("--beta", train_args.beta, "weight of the KL term (1: the VAE)")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 100.0));
-  train->add_option("--recon", recon, "bernoulli (BCE) or gaussian (squared error)")
+  train->add_option("--recon", train_args.recon, "bernoulli (BCE) or gaussian (squared error)")
       ->check(CLI::IsMember({"bernoulli", "gaussian"}));
+  bool no_binarize = false;
   train->add_flag("--no-binarize", no_binarize, "train on gray images instead of dynamically binarised ones");
-  train->add_option("--lr", train_request.config.learning_rate, "Adam learning rate")
-      ->check(kNumber)
-      ->check(CLI::Range(1e-6, 0.5));
-  train->add_option("--batch", train_request.config.batch_size, "batch size")->check(CLI::Range(1, 4096));
-  auto* epochs = train->add_option("--epochs", train_request.epochs, "epochs to train")->check(kPositive);
-  auto* steps = train->add_option("--steps", train_request.steps, "steps to train")->check(kPositive);
+  train->add_option("--lr", train_args.lr, "Adam learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--batch", train_args.batch, "batch size")->check(CLI::Range(1, 4096));
+  auto* epochs = train->add_option("--epochs", train_args.epochs, "epochs to train")->check(kPositive);
+  auto* steps = train->add_option("--steps", train_args.steps, "steps to train")->check(kPositive);
   epochs->excludes(steps);
-  train->add_option("--seed", train_request.config.seed, "random seed");
-  train->add_option("--dataset", train_request.dataset, "data set spec");
-  train->add_option("--out", train_request.out, "checkpoint to write (.safetensors)")->required();
-  train->add_option("--resume", train_request.resume, "checkpoint to continue from");
-  train->add_option("--checkpoint-every", train_request.checkpoint_every_s, "also write --out every S seconds (VAE, GAN, DDPM)")
+  train->add_option("--seed", train_args.seed, "random seed");
+  train->add_option("--dataset", train_args.dataset, "data set spec");
+  train->add_option("--image-size", train_args.data_options.image_size, "folder data: resize images to this size")
+      ->check(CLI::Range(4, 512));
+  bool train_rgb = false;
+  train->add_flag("--rgb", train_rgb, "folder data: keep colour (default grayscale)");
+  train->add_option("--out", train_args.out, "checkpoint to write (.safetensors)")->required();
+  train->add_option("--resume", train_args.resume, "checkpoint to continue from");
+  train->add_option("--checkpoint-every", train_args.checkpoint_every_s, "also write --out every S seconds (VAE, GAN, DDPM)")
       ->check(kPositive);
-
-  genlab::GanTrainRequest gan_request;
-  std::string gan_loss = "ns", toy;
-  train->add_option("--loss", gan_loss, "GAN loss: ns, minimax, lsgan, wgan-gp or hinge")
+  train->add_option("--loss", train_args.loss, "GAN loss: ns, minimax, lsgan, wgan-gp or hinge")
       ->check(CLI::IsMember({"ns", "minimax", "lsgan", "wgan-gp", "hinge"}));
-  bool conditional = false;
-  train->add_flag("--cond", conditional, "GAN, DDPM: condition on the class (cGAN; a DDPM with CFG)");
-  train->add_option("--toy", toy, "GAN: the 2-D toy mode on ring or spiral data")->check(CLI::IsMember({"ring", "spiral"}));
-  std::string gan_optimizer = "adam";
-  train->add_option("--optimizer", gan_optimizer, "GAN: adam, rmsprop or sgd")->check(CLI::IsMember({"adam", "rmsprop", "sgd"}));
-  train->add_option("--lr-g", gan_request.config.lr_g, "GAN: generator learning rate")
-      ->check(kNumber)
-      ->check(CLI::Range(1e-6, 0.5));
-  train->add_option("--lr-d", gan_request.config.lr_d, "GAN: discriminator learning rate")
-      ->check(kNumber)
-      ->check(CLI::Range(1e-6, 0.5));
-  train->add_option("--d-steps", gan_request.config.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
+  train->add_flag("--cond", train_args.conditional, "GAN, DDPM: condition on the class (cGAN; a DDPM with CFG)");
+  train->add_option("--toy", train_args.toy, "GAN: the 2-D toy mode on ring or spiral data")
+      ->check(CLI::IsMember({"ring", "spiral"}));
+  train->add_option("--optimizer", train_args.optimizer, "GAN: adam, rmsprop or sgd")
+      ->check(CLI::IsMember({"adam", "rmsprop", "sgd"}));
+  train->add_option("--lr-g", train_args.lr_g, "GAN: generator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--lr-d", train_args.lr_d, "GAN: discriminator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
+  train->add_option("--d-steps", train_args.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
 
-  genlab::GanSampleRequest sample_request;
-  genlab::DiffusionSampleRequest diffusion_sample;
-  auto* sample = app.add_subcommand("sample", "draw samples from a GAN or diffusion checkpoint");
-  sample->add_option("--ckpt", sample_request.checkpoint, "checkpoint (.safetensors)")->required();
-  sample->add_option("--n", sample_request.n, "number of samples")->check(CLI::Range(1, 4096));
-  sample->add_option("--seed", sample_request.seed, "noise seed");
-  sample->add_option("--class", sample_request.label, "class to draw (default: every class in turn)")
-      ->check(kNonNegative);
-  sample->add_option("--out", sample_request.out, "grid.png or samples.npy")->required();
-  sample->add_option("--sampler", diffusion_sample.run.params.sampler, "diffusion: ddpm, ddim or dpmpp2m")
+  genlab::SampleArgs sample_args;
+  auto* sample = app.add_subcommand("sample", "draw samples from a checkpoint (VAE/AE prior, GAN, diffusion)");
+  sample->add_option("--ckpt", sample_args.checkpoint, "checkpoint (.safetensors)")->required();
+  sample->add_option("--n", sample_args.n, "number of samples")->check(CLI::Range(1, 4096));
+  sample->add_option("--seed", sample_args.seed, "noise seed");
+  sample->add_option("--class", sample_args.label, "class to draw (default: every class in turn)")->check(kNonNegative);
+  sample->add_option("--out", sample_args.out, "grid.png or samples.npy")->required();
+  sample->add_option("--sampler", sample_args.sampler, "diffusion: ddpm, ddim or dpmpp2m")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
-  sample->add_option("--steps", diffusion_sample.run.params.steps, "diffusion: sampling steps (1..T)");
-  sample->add_option("--cfg", diffusion_sample.run.params.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")
-      ->check(kNumber);
-  sample->add_option("--eta", diffusion_sample.run.params.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
-  sample->add_option("--gif", diffusion_sample.gif, "diffusion: also write the run as an animated GIF, a frame per step");
+  sample->add_option("--steps", sample_args.steps, "diffusion: sampling steps (1..T)");
+  sample->add_option("--cfg", sample_args.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")->check(kNumber);
+  sample->add_option("--eta", sample_args.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
+  sample->add_option("--gif", sample_args.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   std::string pack_in, pack_out;
   auto* pack = app.add_subcommand("pack", "write a checkpoint's weights as float16 (half the size, for shipping)");
   pack->add_option("--ckpt", pack_in, "checkpoint (.safetensors)")->required();
   pack->add_option("--out", pack_out, "the float16 copy (.safetensors; optimizer state is left behind)")->required();
 
-  genlab::VaeEvalRequest eval_request;
+  genlab::EvalArgs eval_args;
   bool eval_json = false;
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the test set");
-  eval->add_option("--ckpt", eval_request.checkpoint, "checkpoint (.safetensors)")->required();
-  eval->add_option("--dataset", eval_request.dataset, "data set spec (default: the one it was trained on)");
-  eval->add_option("--iwae-k", eval_request.iwae_samples, "importance samples per image")->check(CLI::Range(1, 100000));
-  eval->add_option("--iwae-images", eval_request.iwae_images, "test images for the IWAE bound")->check(CLI::Range(0, 100000));
-  eval->add_option("--seed", eval_request.seed, "random seed");
+  eval->add_option("--ckpt", eval_args.checkpoint, "checkpoint (.safetensors)")->required();
+  eval->add_option("--dataset", eval_args.dataset, "data set spec (default: the one it was trained on)");
+  eval->add_option("--iwae-k", eval_args.iwae_samples, "importance samples per image")->check(CLI::Range(1, 100000));
+  eval->add_option("--iwae-images", eval_args.iwae_images, "test images for the IWAE bound")->check(CLI::Range(0, 100000));
+  eval->add_option("--seed", eval_args.seed, "random seed");
   eval->add_flag("--json", eval_json, "print one JSON line");
-  genlab::QualityEvalRequest quality;
-  eval->add_option("--classifier", quality.classifier,
+  eval->add_option("--classifier", eval_args.classifier,
                    "classifier for FID-LeNet and accuracy (default: the shipped Fashion-MNIST one)");
-  eval->add_option("--samples", quality.samples, "samples behind the main FID-LeNet figure")->check(CLI::Range(10, 100000));
-  eval->add_option("--curve-samples", quality.curve_samples, "samples per point of the CFG and steps curves")
+  eval->add_option("--samples", eval_args.samples, "samples behind the main FID-LeNet figure")->check(CLI::Range(10, 100000));
+  eval->add_option("--curve-samples", eval_args.curve_samples, "samples per point of the CFG and steps curves")
       ->check(CLI::Range(10, 100000));
-  eval->add_option("--sampler", quality.sampler, "diffusion: sampler of the main figure and the CFG curve")
+  eval->add_option("--sampler", eval_args.sampler, "diffusion: sampler of the main figure and the CFG curve")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
-  eval->add_option("--steps", quality.steps, "diffusion: sampling steps")->check(CLI::Range(1, 10000));
-  eval->add_option("--cfg", quality.cfg, "diffusion: guidance scale of the main figure")
+  eval->add_option("--steps", eval_args.steps, "diffusion: sampling steps")->check(CLI::Range(1, 10000));
+  eval->add_option("--cfg", eval_args.cfg, "diffusion: guidance scale of the main figure")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 20.0));
   bool no_cfg_curve = false;
   eval->add_flag("--no-cfg-curve", no_cfg_curve, "diffusion: skip FID/accuracy across w = 0, 1, 1.5, 2, 3, 5");
-  eval->add_flag("--steps-curve", quality.steps_curve,
+  eval->add_flag("--steps-curve", eval_args.steps_curve,
                  "diffusion: FID against 10, 20, 50, 100 and T steps for each sampler (long)");
 
   try {
@@ -267,7 +261,7 @@ int main(int argc, char** argv) {
     genlab::keep_freed_memory();
     if (data->parsed()) return run_data(data_args);
     if (pack->parsed()) {
-      genlab::checkpoint_model_name(pack_in);  // a genlab checkpoint, or a one-line error
+      genlab::family_of_checkpoint(pack_in);  // a genlab checkpoint, or a one-line error
       genlab::write_safetensors(pack_out, genlab::with_half_precision(genlab::read_safetensors(pack_in)));
       std::cout << nlohmann::json{{"out", pack_out}, {"from", pack_in}}.dump() << "\n";
       return 0;
@@ -281,101 +275,21 @@ int main(int argc, char** argv) {
       genlab::stop_requested();  // made before a handler can touch it
       std::signal(SIGINT, request_stop);
       std::signal(SIGTERM, request_stop);
-    }
-    if (train->parsed() && model == "gan") {
-      gan_request.config.conditional = conditional;
-      gan_request.config.loss = genlab::parse_loss(gan_loss);
-      gan_request.config.optimizer = genlab::parse_optimizer(gan_optimizer);
-      if (!toy.empty()) {
-        gan_request.config.mode = genlab::GanMode::Toy;
-        gan_request.config.toy = genlab::parse_toy(toy);
-        gan_request.config.latent = 8;
-        gan_request.config.batch_size = 256;
-      }
-      if (latent > 0) gan_request.config.latent = latent;
-      // WGAN-GP's critic needs several steps per generator step (n_critic = 5 in the paper).
-      if (gan_request.config.loss == genlab::GanLoss::WassersteinGP && train->count("--d-steps") == 0)
-        gan_request.config.d_steps = 5;
-      gan_request.config.seed = train_request.config.seed;
-      gan_request.dataset = train_request.dataset;
-      gan_request.epochs = train_request.epochs;
-      gan_request.steps = train_request.steps;
-      gan_request.out = train_request.out;
-      gan_request.resume = train_request.resume;
-      gan_request.checkpoint_every_s = train_request.checkpoint_every_s;
-      std::cout << genlab::train_gan(gan_request, log) << "\n";
-      return train_exit(gan_request.out);
+      train_args.given = given_options(*train);
+      train_args.binarize = !no_binarize;
+      train_args.data_options.channels = train_rgb ? 3 : 1;
+      std::cout << genlab::train_model(train_args, log) << "\n";
+      return train_exit(train_args.out);
     }
     if (sample->parsed()) {
-      if (genlab::checkpoint_model_name(sample_request.checkpoint) == "ddpm") {
-        diffusion_sample.run.checkpoint = sample_request.checkpoint;
-        diffusion_sample.run.params.n = sample_request.n;
-        diffusion_sample.run.params.seed = sample_request.seed;
-        diffusion_sample.run.params.label = sample_request.label;
-        diffusion_sample.out = sample_request.out;
-        std::cout << genlab::sample_ddpm(diffusion_sample) << "\n";
-      } else {
-        // A GAN draws in one step: refuse the diffusion settings rather than ignore them.
-        for (const char* option : {"--sampler", "--steps", "--cfg", "--eta", "--gif"})
-          if (sample->count(option))
-            throw std::invalid_argument(std::string(option) + ": " + sample_request.checkpoint +
-                                        " is not a diffusion model, it has no sampling steps");
-        std::cout << genlab::sample_gan(sample_request) << "\n";
-      }
+      sample_args.given = given_options(*sample);
+      std::cout << genlab::sample_model(sample_args) << "\n";
       return 0;
-    }
-    if (train->parsed() && model == "ddpm") {
-      genlab::DiffusionTrainRequest ddpm;
-      ddpm.conditional = conditional;
-      ddpm.dataset = train_request.dataset;
-      ddpm.epochs = train_request.epochs;
-      ddpm.steps = train_request.steps;
-      ddpm.seed = train_request.config.seed;
-      ddpm.out = train_request.out;
-      ddpm.resume = train_request.resume;
-      ddpm.checkpoint_every_s = train_request.checkpoint_every_s;
-      if (train->count("--batch")) ddpm.batch_size = train_request.config.batch_size;
-      if (train->count("--lr")) ddpm.learning_rate = train_request.config.learning_rate;
-      std::cout << genlab::train_ddpm(ddpm, log) << "\n";
-      return train_exit(ddpm.out);
-    }
-    if (train->parsed() && model == "classifier") {
-      genlab::ClassifierTrainRequest c;
-      c.dataset = train_request.dataset;
-      c.seed = train_request.config.seed;
-      c.out = train_request.out;
-      if (train->count("--epochs")) c.epochs = train_request.epochs;
-      if (train->count("--steps")) c.steps = train_request.steps;
-      if (train->count("--batch")) c.batch_size = train_request.config.batch_size;
-      if (train->count("--lr")) c.learning_rate = train_request.config.learning_rate;
-      std::cout << genlab::train_classifier(c, log) << "\n";
-      return 0;
-    }
-    if (train->parsed()) {
-      if (latent > 0) train_request.config.latent = latent;
-      train_request.config.kind = genlab::parse_kind(model);
-      train_request.config.arch = genlab::parse_arch(arch);
-      train_request.config.recon = genlab::parse_recon(recon);
-      train_request.config.binarize = !no_binarize;
-      std::cout << genlab::train_vae(train_request, log) << "\n";
-      return train_exit(train_request.out);
     }
     if (eval->parsed()) {
-      // VAE/AE: the bounds; GAN and diffusion: sample quality; a VAE also scores its prior samples
-      // when a classifier is at hand.
-      const std::string kind = genlab::checkpoint_model_name(eval_request.checkpoint);
-      const bool autoencoder = kind == "vae" || kind == "ae";
-      if (quality.classifier.empty()) quality.classifier = genlab::find_shipped_model("classifier-fashion.safetensors");
-      if (quality.classifier.empty() && !autoencoder)
-        throw std::invalid_argument("no classifier for FID-LeNet: train one (genlab-cli train --model classifier --out "
-                                    "C.safetensors) and pass --classifier C.safetensors");
-      quality.checkpoint = eval_request.checkpoint;
-      quality.dataset = eval_request.dataset;
-      quality.seed = eval_request.seed;
-      if (no_cfg_curve) quality.cfg_curve.clear();
-      nlohmann::json result = nlohmann::json::object();
-      if (autoencoder) result = nlohmann::json::parse(genlab::eval_vae(eval_request, log));
-      if (!quality.classifier.empty()) result.update(nlohmann::json::parse(genlab::eval_quality(quality, log)));
+      eval_args.given = given_options(*eval);
+      eval_args.cfg_curve = !no_cfg_curve;
+      nlohmann::json result = nlohmann::json::parse(genlab::eval_model(eval_args, log));
       std::cout << (eval_json ? result.dump() : result.dump(2)) << "\n";
       return 0;
     }

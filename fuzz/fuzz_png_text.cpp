@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/io/png_text.h"
-#include "core/labs/sampling_params.h"
+#include "core/diffusion/sampling_params.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

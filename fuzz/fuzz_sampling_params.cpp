@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/data/dataset.h"
-#include "core/labs/sampling_params.h"
+#include "core/diffusion/sampling_params.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -15,7 +15,7 @@ PACKAGES=(
   libstb-dev zlib1g-dev libgif-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev
   dataset-fashion-mnist fonts-dejavu-core
-  xvfb xauth
+  xvfb xauth xdotool   # xdotool: the GUI test drives a slider with real X mouse events
 )
 
 deps() {

@@ -1,6 +1,7 @@
 // genlab-cli end to end: JSON output, and one-line errors with exit code 2 for bad input.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -350,7 +351,6 @@ TEST(Cli, BrokenAndForeignCheckpointsExitTwoNamingTheFile) {
       {"eval --ckpt " + transposed + " --iwae-images 0", transposed, "has shape"},
       {train_vae + " --resume " + transposed + out, transposed, "has shape"},
       // Another model, or the same model with another shape.
-      {"sample --ckpt " + vae + out, vae, "holds a 'vae' model, not a GAN"},
       {"--threads 1 train --model gan --steps 2 --resume " + vae + out, vae, "not a GAN"},
       {"--threads 1 train --model ddpm --steps 2 --resume " + vae + out, vae, "not a diffusion model"},
       {"--threads 1 train --model ddpm --steps 2 --resume " + ddpm + out, ddpm, "another shape"},  // not --cond
@@ -416,5 +416,54 @@ TEST(Cli, OutOfRangeOptionsExitTwoNamingTheValue) {
   for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/m.safetensors"));
+  std::filesystem::remove_all(dir);
+}
+
+// Every family answers train, sample and eval through one table: a VAE samples its prior, an AE
+// decodes N(0, I) codes; train takes the data options of `data` and keeps the curves with the
+// checkpoint; nothing is written into the shipped models' folder.
+TEST(Cli, EveryFamilySamplesAndTrainTakesTheDataOptions) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("families");
+  for (const char* kind : {"vae", "ae"}) {
+    SCOPED_TRACE(kind);
+    const std::string ckpt = dir + "/" + kind + ".safetensors";
+    CommandResult train = run_command(kCli + " --threads 1 train --model " + kind + " --arch mlp --latent 4 --steps 5 --out " + ckpt);
+    ASSERT_EQ(train.exit_code, 0) << train.err;
+    CommandResult sample = run_command(kCli + " --threads 1 sample --ckpt " + ckpt + " --n 9 --seed 2 --out " + dir + "/prior.png");
+    ASSERT_EQ(sample.exit_code, 0) << sample.err;
+    auto result = nlohmann::json::parse(sample.out);
+    EXPECT_EQ(result["model"], kind);
+    EXPECT_EQ(result["n"], 9);
+    EXPECT_GT(std::filesystem::file_size(dir + "/prior.png"), 100u);
+    // The curves travel with the checkpoint: one smoothed point a step, and the test figure.
+    const std::string bytes = read_bytes(ckpt);
+    uint64_t header = 0;
+    std::memcpy(&header, bytes.data(), 8);
+    auto meta = nlohmann::json::parse(nlohmann::json::parse(bytes.substr(8, header))["__metadata__"]["genlab"].get<std::string>());
+    EXPECT_EQ(meta["history"]["train"]["rows"].size(), 5u);
+    EXPECT_EQ(meta["history"]["test"]["rows"].size(), 1u);
+    EXPECT_EQ(meta["history"]["train"]["columns"], nlohmann::json({"step", "recon", "kl", "total"}));
+  }
+  expect_bad_input("sample --ckpt " + dir + "/vae.safetensors --steps 5 --out " + dir + "/x.png",
+                   {"--steps: ", dir + "/vae.safetensors", "not a diffusion model"});
+  expect_bad_input("sample --ckpt " + dir + "/vae.safetensors --class 1 --out " + dir + "/x.png",
+                   {"--class: ", "not a conditional model"});
+
+  // A folder of colour pictures trains at the size and in the colours asked for.
+  for (int i = 0; i < 12; ++i) {
+    std::string ppm = "P6\n40 40\n255\n";
+    for (int p = 0; p < 40 * 40; ++p) ppm += {char(i * 20), char(p % 40 * 6), char(200 - i * 10)};
+    write_bytes(dir + "/pics/p" + std::to_string(i) + ".ppm", ppm);
+  }
+  CommandResult rgb = run_command(kCli + " --threads 1 train --model vae --arch mlp --latent 4 --dataset folder:" + dir +
+                                  "/pics --image-size 32 --rgb --steps 2 --batch 4 --out " + dir + "/rgb.safetensors");
+  ASSERT_EQ(rgb.exit_code, 0) << rgb.err;
+  ASSERT_EQ(run_command(kCli + " sample --ckpt " + dir + "/rgb.safetensors --n 3 --out " + dir + "/rgb.npy").exit_code, 0);
+  EXPECT_NE(read_bytes(dir + "/rgb.npy").find("'shape': (3, 3, 32, 32)"), std::string::npos);
+
+  expect_bad_input("--threads 1 train --model vae --steps 1 --out " + std::string(GENLAB_ASSETS) + "/models/mine.safetensors",
+                   {"mine.safetensors", "shipped models' folder"});
+  EXPECT_FALSE(std::filesystem::exists(std::string(GENLAB_ASSETS) + "/models/mine.safetensors"));
   std::filesystem::remove_all(dir);
 }

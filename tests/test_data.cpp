@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/data/dataset.h"
-#include "core/session.h"
+#include "core/lab/session.h"
 
 namespace genlab {
 namespace {

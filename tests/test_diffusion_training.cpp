@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diffusion/diffusion_trainer.h"
-#include "core/labs/diffusion_lab.h"
+#include "core/diffusion/diffusion_lab.h"
 #include "core/io/png_text.h"
 #include "core/io/safetensors.h"
 
@@ -112,7 +112,7 @@ DiffusionLab& open_tiny_model(Session& session, const std::string& path) {
     trainer.train_step();
     trainer.save(path);
   }
-  DiffusionLab& lab = session.diffusion();
+  DiffusionLab& lab = session.lab<DiffusionLab>();
   lab.load(path);
   session.worker().wait_idle();
   return lab;
@@ -224,7 +224,7 @@ TEST(DiffusionLab, TrainsANewModelLiveAndSavesIt) {
   const std::string path = ::testing::TempDir() + "genlab_ddpm_train_" + std::to_string(getpid()) + ".safetensors";
   Session session(1);
   session.open_dataset("fashion-mnist");
-  DiffusionLab& lab = session.diffusion();
+  DiffusionLab& lab = session.lab<DiffusionLab>();
   lab.train(5);  // nothing to train yet: a clear error, no crash
   session.worker().wait_idle();
   EXPECT_NE(session.worker().status()->value.error.find("no diffusion model"), std::string::npos);
@@ -233,7 +233,8 @@ TEST(DiffusionLab, TrainsANewModelLiveAndSavesIt) {
   lab.train(3, 1e9);
   session.worker().wait_idle();
   ASSERT_EQ(session.worker().status()->value.error_stamp, first_error) << session.worker().status()->value.error;
-  const DiffusionTrainingView& v = lab.training().get()->value;
+  auto trained = lab.training().get();  // holds the snapshot: later publishes replace it
+  const DiffusionTrainingView& v = trained->value;
   EXPECT_TRUE(v.trainable);
   EXPECT_EQ(v.step, 3);
   ASSERT_EQ(v.history.size(), 3u);
@@ -245,8 +246,10 @@ TEST(DiffusionLab, TrainsANewModelLiveAndSavesIt) {
   lab.save(path);
   lab.load(path);
   session.worker().wait_idle();
-  EXPECT_EQ(lab.training().get()->value.checkpoint, path);
+  EXPECT_EQ(lab.training().get()->value.saved.checkpoint, path);
   EXPECT_EQ(lab.training().get()->value.step, 3);
+  ASSERT_EQ(lab.training().get()->value.history.size(), 3u);  // the loss curve came back with it
+  EXPECT_FLOAT_EQ(lab.training().get()->value.history.back().smoothed, v.history.back().smoothed);
   EXPECT_TRUE(lab.training().get()->value.trainable);  // Fashion-MNIST is open: it can train on
   std::remove(path.c_str());
 }

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "core/io/safetensors.h"
-#include "core/train/gan_trainer.h"
+#include "core/gan/gan_trainer.h"
 
 using namespace genlab;
 
@@ -84,7 +84,7 @@ TEST(GanMath, NonSaturatingGradientIsLargerWhenDRejectsTheFakes) {
 TEST(GanTraining, ToyGeneratorMovesOntoTheRing) {
   GanTrainer t(toy_config(GanLoss::NonSaturating), nullptr);
   const double before = mean_ring_distance(t);
-  for (int i = 0; i < 800; ++i) t.step();
+  for (int i = 0; i < 800; ++i) t.train_step();
   const double after = mean_ring_distance(t);
   EXPECT_LT(after, 0.5 * before) << before << " -> " << after;
   EXPECT_LT(after, 0.5);
@@ -110,7 +110,7 @@ TEST(GanTraining, ImageGanStepsAndConditionalShapes) {
   c.batch_size = 32;
   c.width = 16;
   GanTrainer t(c, data);
-  GanStepStats s = t.step();
+  GanStepStats s = t.train_step();
   EXPECT_EQ(s.step, 1);
   EXPECT_GT(s.grad_norm_d, 0);
   EXPECT_GT(s.grad_norm_g, 0);
@@ -123,38 +123,38 @@ TEST(GanTraining, ImageGanStepsAndConditionalShapes) {
   EXPECT_EQ(t.fixed_labels()[8].item<int64_t>(), 1);  // row 1 of the fixed grid is class 1
   for (GanLoss loss : {GanLoss::Minimax, GanLoss::LeastSquares, GanLoss::WassersteinGP, GanLoss::Hinge}) {
     t.set_loss(loss);
-    GanStepStats ls = t.step();
+    GanStepStats ls = t.train_step();
     EXPECT_TRUE(std::isfinite(ls.loss_d) && std::isfinite(ls.loss_g)) << loss_name(loss);
   }
 }
 
 TEST(GanTraining, NanLossRestoresTheLastGoodWeightsWithAClearMessage) {
   GanTrainer t(toy_config(GanLoss::NonSaturating), nullptr);
-  for (int i = 0; i < 60; ++i) t.step();  // good weights remembered at step 50
+  for (int i = 0; i < 60; ++i) t.train_step();  // good weights remembered at step 50
   auto z = torch::randn({10, 8});
   {
     torch::NoGradGuard no_grad;
     for (auto& p : t.discriminator()->parameters()) p.fill_(std::nanf(""));
   }
   try {
-    t.step();
+    t.train_step();
     FAIL() << "no error for a NaN loss";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("restored the weights of step 50"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(t.step_count(), 50);
+  EXPECT_EQ(t.step(), 50);
   for (auto& p : t.discriminator()->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
-  EXPECT_NO_THROW(t.step());  // and training goes on from there
+  EXPECT_NO_THROW(t.train_step());  // and training goes on from there
 }
 
 TEST(GanCheckpoint, RoundTripGivesTheSameSamples) {
   const std::string path = ::testing::TempDir() + "genlab_gan_" + std::to_string(getpid()) + ".safetensors";
   GanTrainer t(toy_config(GanLoss::Hinge), nullptr);
-  for (int i = 0; i < 20; ++i) t.step();
+  for (int i = 0; i < 20; ++i) t.train_step();
   t.save(path);
   GanTrainer back(toy_config(GanLoss::Hinge), nullptr);
   back.resume(path);
-  EXPECT_EQ(back.step_count(), 20);
+  EXPECT_EQ(back.step(), 20);
   auto z = torch::randn({32, 8});
   EXPECT_TRUE(torch::equal(t.generate(z), back.generate(z)));
   EXPECT_EQ(read_gan_config(path).loss, GanLoss::Hinge);
@@ -172,7 +172,7 @@ TEST(GanCheckpoint, ResumeKeepsTheEpoch) {
   data->train.labels.assign(128, 0);
   GanConfig config;  // images, batch 64
   GanTrainer t(config, data);
-  for (int i = 0; i < 3; ++i) t.step();
+  for (int i = 0; i < 3; ++i) t.train_step();
   EXPECT_DOUBLE_EQ(t.epoch(), 1.5);
   t.save(path);
   GanTrainer back(config, data);

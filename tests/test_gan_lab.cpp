@@ -2,10 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
-#include "core/labs/gan_lab.h"
+#include "core/gan/gan_lab.h"
 
 using namespace genlab;
 
@@ -15,7 +16,7 @@ TEST(GanLab, ToyModeTrainsStepsAndDrawsTheSurface) {
   toy.mode = GanMode::Toy;
   toy.latent = 8;
   toy.batch_size = 128;
-  GanLab& lab = session.gan();
+  GanLab& lab = session.lab<GanLab>();
   lab.new_model(toy);
   lab.train(120);
   session.worker().wait_idle();
@@ -39,6 +40,20 @@ TEST(GanLab, ToyModeTrainsStepsAndDrawsTheSurface) {
   session.worker().wait_idle();
   EXPECT_EQ(lab.view().get()->value.step, 121);
   EXPECT_EQ(lab.view().get()->value.config.loss, GanLoss::Hinge);
+
+  // Saved and opened again, the model brings its curves (every step up to 120, and the G step).
+  const std::string path = ::testing::TempDir() + "genlab_gan_curves_" + std::to_string(getpid()) + ".safetensors";
+  lab.save(path);
+  session.worker().wait_idle();
+  Session other(1);
+  other.lab<GanLab>().load(path);
+  other.worker().wait_idle();
+  const GanLabView& loaded = other.lab<GanLab>().view().get()->value;
+  ASSERT_EQ(loaded.history.size(), lab.view().get()->value.history.size());
+  EXPECT_EQ(loaded.history.back().step, 121);
+  EXPECT_FLOAT_EQ(loaded.history.front().loss_d, lab.view().get()->value.history.front().loss_d);
+  std::remove(path.c_str());
+  std::remove((path + ".optim").c_str());
 }
 
 TEST(GanLab, ConditionalImagesGiveAGridAndExploration) {
@@ -49,7 +64,7 @@ TEST(GanLab, ConditionalImagesGiveAGridAndExploration) {
   c.conditional = true;
   c.width = 16;
   c.batch_size = 32;
-  GanLab& lab = session.gan();
+  GanLab& lab = session.lab<GanLab>();
   lab.new_model(c);
   lab.train(5);
   session.worker().wait_idle();  // previews run ahead of queued jobs: ask once the model exists
@@ -72,7 +87,7 @@ TEST(GanLab, ANanPausesTheRunWithTheMessageAndTheOptimizerCanBeSwitched) {
   toy.batch_size = 64;
   toy.lr_g = toy.lr_d = 0.9f;  // far too high: the losses blow up
   toy.optimizer = GanOptimizer::SGD;
-  GanLab& lab = session.gan();
+  GanLab& lab = session.lab<GanLab>();
   lab.new_model(toy);
   lab.train(0);
   // The run pauses itself on the first non-finite loss instead of ending.

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "core/compute/latest.h"
-#include "core/image.h"
+#include "core/data/image.h"
 
 #include <stb_image_write.h>
 

@@ -10,12 +10,13 @@
 
 #include "core/data/dataset.h"
 #include "core/diffusion/diffusion_trainer.h"
-#include "core/labs/diffusion_lab.h"
+#include "core/diffusion/diffusion_lab.h"
 #include "core/metrics/fid.h"
-#include "core/labs/tensors.h"
-#include "core/train/gan_trainer.h"
+#include "core/io/tensors.h"
+#include "core/gan/gan_trainer.h"
 #include "core/metrics/model_samples.h"
-#include "core/metrics/quality_run.h"
+#include "core/classifier/classifier_run.h"
+#include "core/lab/session.h"
 #include "core/metrics/sample_quality.h"
 
 using namespace genlab;
@@ -84,7 +85,8 @@ TEST(PrecisionRecall, KnownSets) {
 TEST(SampleQuality, AClassifierScoresRealImagesAsRealAndOneClassAsCollapsed) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
   const std::string path = ::testing::TempDir() + "genlab_classifier_" + std::to_string(getpid()) + ".safetensors";
-  ClassifierTrainRequest request;
+  TrainArgs request;
+  request.model = "classifier";
   request.steps = 100;
   request.out = path;
   auto result = nlohmann::json::parse(train_classifier(request, [](const std::string&) {}));
@@ -127,7 +129,8 @@ TEST(SampleQuality, AClassifierScoresRealImagesAsRealAndOneClassAsCollapsed) {
 TEST(SampleQuality, TheDiffusionLabMeasuresItsSamplesAndTheGuidanceCurve) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
   const std::string base = ::testing::TempDir() + "genlab_lab_quality_" + std::to_string(getpid());
-  ClassifierTrainRequest request;
+  TrainArgs request;
+  request.model = "classifier";
   request.steps = 30;
   request.out = base + "_lenet.safetensors";
   train_classifier(request, [](const std::string&) {});
@@ -145,7 +148,7 @@ TEST(SampleQuality, TheDiffusionLabMeasuresItsSamplesAndTheGuidanceCurve) {
     trainer.train_step();
     trainer.save(base + "_ddpm.safetensors");
   }
-  DiffusionLab& lab = session.diffusion();
+  DiffusionLab& lab = session.lab<DiffusionLab>();
   lab.load(base + "_ddpm.safetensors");
   QualityOptions options;
   options.classifier = base + "_lenet.safetensors";

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "core/io/png_text.h"
-#include "core/labs/sampling_params.h"
+#include "core/diffusion/sampling_params.h"
 
 using namespace genlab;
 

@@ -13,11 +13,11 @@
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/io/checkpoint.h"
-#include "core/labs/gan_lab.h"
-#include "core/labs/vae_lab.h"
-#include "core/session.h"
-#include "core/train/gan_trainer.h"
-#include "core/train/vae_trainer.h"
+#include "core/gan/gan_lab.h"
+#include "core/vae/vae_lab.h"
+#include "core/lab/session.h"
+#include "core/gan/gan_trainer.h"
+#include "core/vae/vae_trainer.h"
 
 using namespace genlab;
 
@@ -122,15 +122,15 @@ TEST(ExactResume, AVaeResumedHalfWayEqualsTheRunThatNeverStopped) {
 TEST(ExactResume, AGanResumedHalfWayEqualsTheRunThatNeverStopped) {
   const std::string path = temp_path("gan");
   GanTrainer whole(small_gan(), squares());
-  for (int i = 0; i < 8; ++i) whole.step();
+  for (int i = 0; i < 8; ++i) whole.train_step();
 
   GanTrainer first(small_gan(), squares());
-  for (int i = 0; i < 4; ++i) first.step(), draw_like_a_preview();
+  for (int i = 0; i < 4; ++i) first.train_step(), draw_like_a_preview();
   first.save(path);
   GanTrainer second(small_gan(), squares());
   second.resume(path);
-  for (int i = 0; i < 4; ++i) second.step(), draw_like_a_preview();
-  EXPECT_EQ(second.step_count(), 8);
+  for (int i = 0; i < 4; ++i) second.train_step(), draw_like_a_preview();
+  EXPECT_EQ(second.step(), 8);
   EXPECT_DOUBLE_EQ(second.epoch(), whole.epoch());
   expect_identical(state_of(*whole.generator()), state_of(*second.generator()));
   expect_identical(state_of(*whole.discriminator()), state_of(*second.discriminator()));
@@ -219,7 +219,7 @@ TEST(NanGuard, TheVaeLabPausesNamingTheModelAndStepAndGoesOnAfterwards) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Session session(1);
   session.open_dataset("fashion-mnist");
-  VaeLab& lab = session.vae();
+  VaeLab& lab = session.lab<VaeLab>();
   VaeConfig c = small_vae();
   c.batch_size = 64;
   lab.new_model(c);
@@ -270,7 +270,7 @@ TEST(SaveWhileTraining, TheRunningJobWritesTheSaveAndAutosavesWhenItEnds) {
   GanConfig toy;
   toy.mode = GanMode::Toy;
   toy.latent = 8;
-  GanLab& lab = session.gan();
+  GanLab& lab = session.lab<GanLab>();
   lab.new_model(toy);
   lab.train(0);  // until stopped
   auto wait_for = [](const std::function<bool()>& done) {
@@ -282,14 +282,14 @@ TEST(SaveWhileTraining, TheRunningJobWritesTheSaveAndAutosavesWhenItEnds) {
   EXPECT_EQ(session.unsaved_training().size(), 1u);
   const std::string path = dir + "/gan.safetensors";
   lab.save(path);  // a save job would wait behind the endless training job
-  ASSERT_TRUE(wait_for([&] { return lab.view().get()->value.checkpoint == path; }))
+  ASSERT_TRUE(wait_for([&] { return lab.view().get()->value.saved.checkpoint == path; }))
       << session.worker().status()->value.error;
   EXPECT_EQ(session.worker().status()->value.job, "train GAN");  // still training
   EXPECT_TRUE(std::filesystem::exists(path));
-  EXPECT_GT(lab.view().get()->value.saved_step, 0);
+  EXPECT_GT(lab.view().get()->value.saved.saved_step, 0);
   session.worker().cancel();
   session.worker().wait_idle();
   EXPECT_TRUE(std::filesystem::exists(dir + "/autosave/gan.safetensors"));
-  EXPECT_EQ(lab.view().get()->value.autosaved, dir + "/autosave/gan.safetensors");
+  EXPECT_EQ(lab.view().get()->value.saved.autosaved, dir + "/autosave/gan.safetensors");
   std::filesystem::remove_all(dir);
 }

@@ -12,9 +12,9 @@
 #include "core/io/shipped.h"
 #include "core/metrics/model_samples.h"
 #include "core/metrics/sample_quality.h"
-#include "core/metrics/vae_eval.h"
-#include "core/train/gan_trainer.h"
-#include "core/train/vae_trainer.h"
+#include "core/vae/vae_eval.h"
+#include "core/gan/gan_trainer.h"
+#include "core/vae/vae_trainer.h"
 
 using namespace genlab;
 

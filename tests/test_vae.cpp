@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/checkpoint.h"
-#include "core/metrics/vae_eval.h"
-#include "core/train/vae_trainer.h"
+#include "core/vae/vae_eval.h"
+#include "core/vae/vae_trainer.h"
 
 using namespace genlab;
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "core/labs/vae_lab.h"
+#include "core/vae/vae_lab.h"
 
 using namespace genlab;
 
@@ -29,7 +29,7 @@ TEST(VaeLab, TrainsAndServesEveryViewThroughTheWorker) {
   if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Session session(1);
   session.open_dataset("fashion-mnist");
-  VaeLab& lab = session.vae();
+  VaeLab& lab = session.lab<VaeLab>();
   lab.new_model(tiny(AutoencoderKind::VAE));
   session.worker().wait_idle();
   ASSERT_TRUE(lab.view().get());
@@ -90,26 +90,34 @@ TEST(VaeLab, SaveLoadAndBadCheckpointsAsErrors) {
   const std::string path = ::testing::TempDir() + "genlab_lab_" + std::to_string(getpid()) + ".safetensors";
   Session session(1);
   session.open_dataset("fashion-mnist");
-  VaeLab& lab = session.vae();
+  VaeLab& lab = session.lab<VaeLab>();
   lab.new_model(tiny(AutoencoderKind::AE));
   lab.train(AutoencoderKind::AE, 0.01);
   lab.save(AutoencoderKind::AE, path);
   session.worker().wait_idle();
-  EXPECT_EQ(lab.view().get()->value.slot[0].checkpoint, path);
+  EXPECT_EQ(lab.view().get()->value.slot[0].saved.checkpoint, path);
 
   Session other(1);
   other.open_dataset("fashion-mnist");
-  other.vae().load(path);
+  other.lab<VaeLab>().load(path);
   other.worker().wait_idle();
-  const VaeModelView& loaded = other.vae().view().get()->value.slot[0];
+  const VaeModelView& loaded = other.lab<VaeLab>().view().get()->value.slot[0];
   EXPECT_TRUE(loaded.exists);
   EXPECT_EQ(loaded.step, lab.view().get()->value.slot[0].step);
   EXPECT_EQ(loaded.reconstructions.image.pixels, lab.view().get()->value.slot[0].reconstructions.image.pixels);
+  // The loaded model shows the curves it was trained with, not one point.
+  auto snapshot = lab.view().get();
+  const VaeModelView& trained = snapshot->value.slot[0];
+  ASSERT_EQ(loaded.train.size(), trained.train.size());
+  ASSERT_FALSE(loaded.train.empty());
+  EXPECT_EQ(loaded.train.back().step, trained.train.back().step);
+  EXPECT_FLOAT_EQ(loaded.train.back().total, trained.train.back().total);
+  EXPECT_EQ(loaded.test.front().step, trained.test.front().step);
 
-  other.vae().load("/nonexistent/model.safetensors");
+  other.lab<VaeLab>().load("/nonexistent/model.safetensors");
   other.worker().wait_idle();
   EXPECT_NE(other.worker().status()->value.error.find("/nonexistent/model.safetensors"), std::string::npos);
-  other.vae().train(AutoencoderKind::VAE, 1);  // no VAE in that slot
+  other.lab<VaeLab>().train(AutoencoderKind::VAE, 1);  // no VAE in that slot
   other.worker().wait_idle();
   EXPECT_NE(other.worker().status()->value.error.find("no vae yet"), std::string::npos);
 }

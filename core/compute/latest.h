@@ -12,6 +12,12 @@ namespace genlab {
 // Process-wide, strictly increasing: a stamp orders every publish and every request.
 uint64_t next_stamp();
 
+// Called after every publish, from the publishing thread: the app sets glfwPostEmptyEvent (which
+// is thread-safe), so a frame loop that sleeps while idle wakes as soon as a result is ready.
+// Null (the default) to call nothing.
+void set_publish_listener(void (*listener)());
+void notify_published();
+
 template <class T>
 struct Snapshot {
   uint64_t stamp = 0;
@@ -25,8 +31,11 @@ class Latest {
  public:
   uint64_t publish(T value) {
     auto snap = std::make_shared<const Snapshot<T>>(Snapshot<T>{next_stamp(), std::move(value)});
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = snap;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_ = snap;
+    }
+    notify_published();
     return snap->stamp;
   }
   // Null until the first publish.

@@ -9,6 +9,16 @@ uint64_t next_stamp() {
   return ++counter;
 }
 
+namespace {
+std::atomic<void (*)()> publish_listener{nullptr};
+}  // namespace
+
+void set_publish_listener(void (*listener)()) { publish_listener.store(listener); }
+
+void notify_published() {
+  if (auto listener = publish_listener.load()) listener();
+}
+
 const char* worker_state_name(WorkerState state) {
   switch (state) {
     case WorkerState::Idle: return "idle";

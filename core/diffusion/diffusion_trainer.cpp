@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/checkpoint.h"
+#include "core/io/tensors.h"
 
 namespace genlab {
 
@@ -43,7 +44,7 @@ DiffusionConfig DiffusionConfig::from_json(const std::string& text) {
 }
 
 DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const Dataset> data)
-    : config_(std::move(config)), data_(std::move(data)), rng_(config_.seed) {
+    : Trainer(config.seed, "diffusion model"), config_(std::move(config)), data_(std::move(data)) {
   if (!data_ || data_->train.count == 0) throw std::invalid_argument("the diffusion model needs training images");
   if (data_->height != data_->width) throw std::invalid_argument(data_->source + ": the U-Net takes square images");
   config_.unet.channels = data_->channels;
@@ -64,14 +65,14 @@ DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const
     auto from = net_->parameters(), to = ema_->parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
   }
-  guard_.remember({net_.get(), ema_.get()}, 0);
-  reset_optimizer();
+  remember_weights();
+  reset_optimizers();
   train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
                                   {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
   train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
 }
 
-void DiffusionTrainer::reset_optimizer() {
+void DiffusionTrainer::reset_optimizers() {
   optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
 }
 
@@ -97,17 +98,8 @@ float DiffusionTrainer::train_step() {
   optimizer_->zero_grad();
   loss.backward();
   const float loss_value = loss.item<float>();
-  try {
-    guard_.before_update({net_.get(), ema_.get()}, net_->parameters(), step_, loss_value);
-    optimizer_->step();
-    guard_.after_update({net_.get(), ema_.get()}, step_ + 1);  // before the EMA takes the new weights in
-  } catch (const NonFiniteError& e) {
-    if (e.restored_step >= 0) {
-      step_ = e.restored_step;
-      reset_optimizer();  // its moments led to the blow-up: start afresh from the restored weights
-    }
-    throw;
-  }
+  // Checked before the EMA takes the new weights in.
+  guarded_update(net_->parameters(), loss_value, "the loss", step_ + 1, [&] { optimizer_->step(); });
   {
     torch::NoGradGuard no_grad;
     auto from = net_->parameters(), to = ema_->parameters();
@@ -126,6 +118,7 @@ float DiffusionTrainer::train_step() {
     bucket_count_[size_t(bucket)] = 0.99 * bucket_count_[size_t(bucket)] + 1;
   }
   ++step_;
+  last_loss_ = loss_value;
   return loss_value;
 }
 
@@ -156,31 +149,10 @@ Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, double w, std::
   };
 }
 
-void DiffusionTrainer::save(const std::string& path, const std::string& metrics_json) {
-  nlohmann::json meta = {
-      {"format", "genlab-checkpoint-1"}, {"model", "ddpm"}, {"config", nlohmann::json::parse(config_.to_json())},
-      {"dataset", data_->spec}, {"step", step_}, {"epoch", epoch()}, {"metrics", nlohmann::json::parse(metrics_json)},
-  };
-  torch::nn::Module both;
-  both.register_module("net", net_.ptr());
-  both.register_module("ema", ema_.ptr());
-  write_safetensors(path, module_to_safetensors(both, meta.dump()));
-  save_training_state(path, {optimizer_.get()}, {step_, rng_.state(), {}, 0});
-}
-
-void DiffusionTrainer::resume(const std::string& path) {
+void DiffusionTrainer::check_same_model(const std::string& path) const {
   DiffusionConfig saved = read_diffusion_config(path);
   if (saved.unet.to_json() != config_.unet.to_json())
     throw CheckpointError(path + ": holds a U-Net of another shape (" + saved.unet.to_json() + ")");
-  SafetensorsFile file = read_safetensors(path);
-  torch::nn::Module both;
-  both.register_module("net", net_.ptr());
-  both.register_module("ema", ema_.ptr());
-  load_module(both, file, path);
-  step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
-  RunState run;
-  if (load_training_state(path, {optimizer_.get()}, step_, run) && run.rng.defined()) rng_.set_state(run.rng);
-  guard_.remember({net_.get(), ema_.get()}, step_);
 }
 
 DiffusionConfig read_diffusion_config(const std::string& path) {
@@ -191,6 +163,23 @@ DiffusionConfig read_diffusion_config(const std::string& path) {
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": " + e.what());
   }
+}
+
+SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
+                               double eta) {
+  const SamplerKind kind = parse_sampler(sampler);
+  return [&trainer, kind, steps, cfg, eta](int n, uint64_t seed, const SampleProgress& progress) {
+    const DiffusionConfig& c = trainer.config();
+    const int size = c.unet.image_size, ch = c.unet.channels;
+    return batched(n, 100, progress, [&](int first, int count) {
+      torch::Tensor labels = c.unet.classes > 0 ? cycling_labels(first, count, c.unet.classes) : torch::Tensor();
+      auto x_T = seeded_noise(seed * 7919 + uint64_t(first), count, ch * size * size).view({count, ch, size, size});
+      auto x = sample(kind, trainer.schedule(), trainer.denoiser(labels, cfg), x_T, steps, eta,
+                      seed * 7919 + uint64_t(first) + 1, {}, 1.0)
+                   .x;
+      return Samples{((x + 1) * 0.5).clamp(0, 1), labels};
+    });
+  };
 }
 
 }  // namespace genlab

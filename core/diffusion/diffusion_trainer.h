@@ -13,8 +13,8 @@
 #include "core/data/dataset.h"
 #include "core/diffusion/samplers.h"
 #include "core/diffusion/unet.h"
-#include "core/train/finite_guard.h"
-#include "core/train/random_stream.h"
+#include "core/metrics/model_samples.h"
+#include "core/train/trainer.h"
 
 namespace genlab {
 
@@ -33,7 +33,7 @@ struct DiffusionConfig {
   static DiffusionConfig from_json(const std::string& text);  // throws std::invalid_argument
 };
 
-class DiffusionTrainer {
+class DiffusionTrainer : public Trainer {
  public:
   static constexpr int kBuckets = 10;  // t-buckets of the loss: [1, 100], [101, 200], ...
 
@@ -43,8 +43,10 @@ class DiffusionTrainer {
   // One batch; returns the MSE. Throws NonFiniteError on a NaN or inf (the update skipped, or the
   // weights rolled back).
   float train_step();
-  int64_t step() const { return step_; }
-  double epoch() const { return double(step_) * config_.batch_size / double(data_->train.count); }
+  float train_once() override { return train_step(); }
+  float last_loss() const { return last_loss_; }
+  double epoch() const override { return double(step_) * config_.batch_size / double(data_->train.count); }
+  int64_t batch_images() const override { return config_.batch_size; }
   const DiffusionConfig& config() const { return config_; }
   const NoiseSchedule& schedule() const { return schedule_; }
   const Dataset& data() const { return *data_; }
@@ -62,26 +64,32 @@ class DiffusionTrainer {
   UNet& ema() { return ema_; }
   UNet& net() { return net_; }
 
-  // Weights and EMA, and beside them the optimizer state and the random stream: a resumed run goes
-  // on exactly as if it had not stopped.
-  void save(const std::string& path, const std::string& metrics_json = "{}");
-  void resume(const std::string& path);
-
  private:
-  void reset_optimizer();
+  std::string kind() const override { return "ddpm"; }
+  std::string config_json() const override { return config_.to_json(); }
+  std::string dataset_spec() const override { return data_->spec; }
+  std::vector<std::pair<std::string, torch::nn::Module*>> checkpointed() override {
+    return {{"net", net_.get()}, {"ema", ema_.get()}};
+  }
+  std::vector<torch::optim::Optimizer*> optimizers() override { return {optimizer_.get()}; }
+  void reset_optimizers() override;
+  void check_same_model(const std::string& path) const override;
 
   DiffusionConfig config_;
   std::shared_ptr<const Dataset> data_;
   NoiseSchedule schedule_;
   torch::Tensor train_bytes_, train_labels_, alpha_bar_;
-  RandomStream rng_;
-  TrainingGuard guard_{"diffusion model"};
   UNet net_{nullptr}, ema_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  int64_t step_ = 0;
   std::array<double, kBuckets> bucket_sum_{}, bucket_count_{};
+  float last_loss_ = 0;
 };
 
 DiffusionConfig read_diffusion_config(const std::string& path);
+
+// The EMA net's samples in [0, 1] with `sampler`, `steps` and guidance `cfg` (a class-conditional
+// model: one of each class in turn), for the quality metrics.
+SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
+                               double eta = 0);
 
 }  // namespace genlab

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/image.h"
+#include "core/data/image.h"
 
 namespace genlab {
 

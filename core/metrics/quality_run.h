@@ -1,46 +1,45 @@
-// The jobs behind `genlab-cli train --model classifier` and the sample-quality part of
-// `genlab-cli eval` (GAN, diffusion, and a VAE's prior samples); torch-free so the CLI stays cheap
-// to compile. Results are JSON text.
+// The sample-quality part of `genlab-cli eval`, shared by the families: the data set and the
+// classifier loaded once, then any model's samples scored with FID-LeNet (beside its floors),
+// precision/recall, label entropy and class accuracy, as JSON. Torch header.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
+#include <nlohmann/json.hpp>
 
-#include "core/train/vae_run.h"
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/metrics/model_samples.h"
+#include "core/metrics/sample_quality.h"
+#include "core/train/run_args.h"
+#include "core/train/run_util.h"
 
 namespace genlab {
 
-struct ClassifierTrainRequest {
-  std::string dataset = "fashion-mnist";
-  double epochs = 3;
-  int64_t steps = 0;  // overrides epochs when > 0
-  int batch_size = 128;
-  float learning_rate = 1e-3f;
-  uint64_t seed = 1;
-  std::string out;
+class QualityRun {
+ public:
+  // Loads the data set (args.dataset, else the one the checkpoint names) and args.classifier
+  // (required). Throws std::invalid_argument for fewer than 10 samples.
+  QualityRun(const EvalArgs& args, const LogLine& log);
+
+  // The samples of `source` scored; `what` names them in progress lines.
+  nlohmann::json score(const SampleSource& source, int n, const std::string& what);
+  // {"checkpoint", "model", "step", "dataset", "classifier"}: the head of the eval's JSON.
+  nlohmann::json header(int64_t step) const;
+  const std::shared_ptr<const Dataset>& data() const { return data_; }
+  const EvalArgs& args() const { return args_; }
+  double seconds() const { return seconds_since(t0_); }
+
+ private:
+  EvalArgs args_;
+  LogLine log_;
+  std::string model_;
+  std::shared_ptr<const Dataset> data_;
+  std::unique_ptr<SampleQuality> quality_;
+  std::chrono::steady_clock::time_point t0_, last_log_;
 };
 
-// Trains the LeNet, writes `out` with its test accuracy; JSON with steps, seconds, images/s, accuracy.
-std::string train_classifier(const ClassifierTrainRequest& request, const LogLine& log);
-
-struct QualityEvalRequest {
-  std::string checkpoint;
-  std::string classifier;  // required (the CLI finds the shipped one)
-  std::string dataset;     // empty: the data set named in the checkpoint
-  int samples = 1000;
-  uint64_t seed = 1;
-  // Diffusion: the main figure's sampler, and the curves.
-  std::string sampler = "dpmpp2m";
-  int steps = 20;
-  double cfg = 3.0;
-  std::vector<double> cfg_curve = {0, 1, 1.5, 2, 3, 5};  // conditional models; empty: none
-  int curve_samples = 500;
-  bool steps_curve = false;  // FID against 10, 20, 50, 100, T steps for DDPM, DDIM and DPM-Solver++
-};
-
-// FID-LeNet with its floors, precision/recall, label entropy and (conditional) accuracy of the
-// samples; JSON.
-std::string eval_quality(const QualityEvalRequest& request, const LogLine& log);
+// The data set a checkpoint was trained on (its metadata), or `fallback`.
+std::string checkpoint_dataset(const std::string& path, const std::string& fallback = "fashion-mnist");
 
 }  // namespace genlab

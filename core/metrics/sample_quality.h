@@ -13,7 +13,7 @@
 #include "core/data/dataset.h"
 #include "core/metrics/fid.h"
 #include "core/metrics/quality_report.h"
-#include "core/models/classifier.h"
+#include "core/metrics/classifier.h"
 
 namespace genlab {
 

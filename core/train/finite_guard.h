@@ -25,18 +25,6 @@ bool all_finite(const std::vector<torch::Tensor>& tensors);
 
 using Modules = std::vector<torch::nn::Module*>;
 
-// For the CLI's runs: one training step; on a NaN or inf the good weights are saved to `out` with
-// `save` before the error ends the run, so the work up to there is kept.
-template <class Step, class Save>
-auto step_or_keep(Step&& step, Save&& save, const std::string& out) -> decltype(step()) {
-  try {
-    return step();
-  } catch (const NonFiniteError& e) {
-    save();
-    throw std::runtime_error(std::string(e.what()) + "; saved those weights to " + out);
-  }
-}
-
 class TrainingGuard {
  public:
   explicit TrainingGuard(std::string model, int64_t copy_every = 50) : model_(std::move(model)), every_(copy_every) {}

@@ -3,9 +3,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace genlab {
+
+using LogLine = std::function<void(const std::string&)>;
 
 // Set by genlab-cli's SIGINT/SIGTERM handler (lock-free, so a handler may set it): a training run
 // then stops after its current step and saves, so an interrupted run loses nothing.

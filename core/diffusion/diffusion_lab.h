@@ -1,0 +1,148 @@
+// The diffusion lab's model side: the forward process (a data image noised to step t by the
+// closed-form jump and, beside it, by the Markov chain), and live sampling from a trained model —
+// every step streamed as it is computed and kept for playback; a newer request cancels the running
+// one within a step. Torch-free header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/compute/latest.h"
+#include "core/diffusion/schedule.h"
+#include "core/data/image.h"
+#include "core/lab/save_mailbox.h"
+#include "core/diffusion/sampling_params.h"
+#include "core/metrics/quality_report.h"
+#include "core/lab/session.h"
+
+namespace genlab {
+
+struct ForwardProcessView {
+  int64_t index = 0;  // test image
+  int t = 0;
+  BetaSchedule schedule = BetaSchedule::Linear;
+  ImageBuffer x0, noise, jump, chain;  // x0, jump and chain in [-1, 1]; noise ~ N(0, 1)
+  double alpha_bar = 1, signal = 1, noise_scale = 0;
+};
+
+struct DiffusionModelView {
+  bool exists = false;
+  std::string checkpoint;
+  int64_t step = 0;
+  int classes = 0, T = 1000;
+  std::vector<std::string> class_names;
+  BetaSchedule schedule = BetaSchedule::Linear;
+};
+
+struct SamplingStepFrame {
+  int t = 0, t_next = 0;  // the step went from t to t_next (0: clean)
+  ImageGrid x, x0;        // x after the step (x_{t_next}) and the predicted clean image, in [0, 1]
+  // The noise predictions at t, N(0, I)-scaled: guided, conditional, unconditional, and the guidance
+  // direction eps(c) - eps(none). Conditional ones are empty for an unconditional model; all are empty
+  // once a run has kept kEpsBudgetBytes of them.
+  ImageGrid eps, eps_cond, eps_uncond, guidance;
+};
+
+struct SamplingView {
+  SamplingParams params;
+  uint64_t run = 0;        // which run of the original (branches name the run they grew from)
+  int branch_from = -1;    // a branch: continues the run's path after this step (its frames come after)
+  int total = 0;           // steps of the whole path, the shared part of a branch included
+  // One per finished step, in order; shared, so publishing a step does not copy the earlier ones.
+  std::vector<std::shared_ptr<const SamplingStepFrame>> frames;
+  double seconds_first = 0, seconds_last = 0;  // from the request to the first and the last step
+  bool done = false;
+  bool eps_dropped = false;  // the run grew past the budget for noise views
+
+  int first_step() const { return branch_from + 1; }  // the step number of frames[0]
+};
+
+struct DiffusionTrainingPoint {
+  int64_t step = 0;
+  float loss = 0, smoothed = 0;  // the batch's eps MSE and its running average
+};
+
+// The curve a checkpoint keeps, and reading it back (none when it has none).
+std::string diffusion_curves_json(const std::vector<DiffusionTrainingPoint>& history);
+std::vector<DiffusionTrainingPoint> read_diffusion_curves(const std::string& metadata_json);
+
+// The training side: the trainer sampled from is the one trained, so the Sample view shows the
+// model as it learns.
+struct DiffusionTrainingView {
+  bool exists = false;
+  bool trainable = false;  // has its training images (a checkpoint loaded without its data set has not)
+  int64_t step = 0;
+  double epoch = 0, images_per_s = 0;
+  std::vector<DiffusionTrainingPoint> history;  // decimated to at most ~2000 points
+  std::vector<float> bucket_losses;             // eps MSE per t-bucket [1, 100], [101, 200], ... (NaN: none yet)
+  ImageGrid samples;                            // DDIM, 20 steps, w = 3, fixed seed: one of each class
+  int64_t samples_step = -1;
+  SaveState saved;
+};
+
+// Step `step` (0-based) of a path: the run's own frames, or, for a branch that has frames, the run's
+// up to the step it grew from and the branch's after it; clamped to the newest finished step.
+const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step);
+// Finished steps of that path.
+int path_length(const SamplingView& run, const SamplingView& branch);
+
+class DiffusionLab : public Lab {
+ public:
+  explicit DiffusionLab(Session& session);
+  ~DiffusionLab();
+  std::vector<UnsavedTraining> unsaved_training() const override;
+
+  static constexpr size_t kEpsBudgetBytes = size_t(192) << 20;
+
+  void load(const std::string& path);  // a checkpoint of `genlab-cli train --model ddpm`
+  // A new model for the open data set (conditional when it has labels and `conditional` is set).
+  void new_model(bool conditional, float learning_rate, int batch_size, float label_dropout);
+  // Trains `steps` batches (0: until stopped); pause, resume and stop are the worker's. The sample
+  // grid is redrawn every `sample_every_s` seconds and at the end.
+  void train(int64_t steps, double sample_every_s = 30);
+  void save(const std::string& path);  // written at the next step while it trains
+  const Latest<DiffusionTrainingView>& training() const { return training_; }
+  // Scores samples of `params`' sampler, steps and guidance (one of each class) with FID-LeNet,
+  // precision/recall and accuracy, then each scale of options.cfg_curve: the guidance trade-off.
+  void measure_quality(const QualityOptions& options, const SamplingParams& params);
+  const Latest<QualityView>& quality() const { return quality_; }
+  // A new run from x_T of `params.seed`; a newer request cancels it within a step. Returns the
+  // run's id (SamplingView::run).
+  uint64_t sample(const SamplingParams& params);
+  // Continues the latest run from its step `from_step` (0-based) with other parameters: x after that
+  // step goes on down the timesteps of `params` below it. The run itself is left as it is.
+  void branch(const SamplingParams& params, int from_step);
+  const Latest<DiffusionModelView>& model() const { return model_; }
+  const Latest<SamplingView>& sampling() const { return sampling_; }
+  const Latest<SamplingView>& branch_view() const { return branch_; }
+
+  // Exports of a run (and of its branch, when `branch` has frames, as a second block of rows), written
+  // by the worker: the final images as a PNG whose "genlab" text chunk carries the parameters; a PNG
+  // strip, a row per image with x at up to `columns` steps; an animated GIF of x, a frame per step.
+  void export_grid(SamplingView run, const std::string& path);
+  void export_strip(SamplingView run, SamplingView branch, const std::string& path, int columns = 10);
+  void export_gif(SamplingView run, SamplingView branch, const std::string& path);
+
+  struct State;
+
+  // x_t of test image `index` at step t (0..T) by the jump sqrt(ab) x0 + sqrt(1 - ab) eps and by t
+  // chain steps x_u = sqrt(1 - beta_u) x_{u-1} + sqrt(beta_u) eps_u, with noise from `seed`.
+  void forward_process(int64_t index, int t, BetaSchedule schedule, uint64_t seed);
+  const Latest<ForwardProcessView>& forward_view() const { return forward_; }
+
+ private:
+  void publish_model();  // worker thread: the model and training views of the trainer as it is
+
+  Session& session_;
+  SaveMailbox saves_;
+  Latest<ForwardProcessView> forward_;
+  Latest<DiffusionModelView> model_;
+  Latest<SamplingView> sampling_, branch_;
+  Latest<DiffusionTrainingView> training_;
+  Latest<QualityView> quality_;
+  std::unique_ptr<State> state_;  // the model, touched only on the worker thread
+};
+
+}  // namespace genlab

@@ -1,0 +1,110 @@
+#include "core/gan/gan.h"
+
+namespace genlab {
+
+namespace nn = torch::nn;
+
+namespace {
+
+constexpr int kLabelEmbedding = 16;
+
+nn::Upsample upsample() {
+  return nn::Upsample(nn::UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+}
+
+}  // namespace
+
+GeneratorImpl::GeneratorImpl(const GanConfig& config) : config_(config) {
+  config.validate();
+  if (config.mode == GanMode::Toy) {
+    net_ = register_module("net", nn::Sequential(nn::Linear(config.latent, 128), nn::ReLU(), nn::Linear(128, 128),
+                                                 nn::ReLU(), nn::Linear(128, 2)));
+    return;
+  }
+  const int w = config.width, h4 = config.height / 4, in = config.latent + (config.conditional ? kLabelEmbedding : 0);
+  if (config.conditional) embed_ = register_module("embed", nn::Embedding(config.classes, kLabelEmbedding));
+  net_ = register_module(
+      "net", nn::Sequential(nn::Linear(in, 2 * w * h4 * h4), nn::Unflatten(nn::UnflattenOptions(1, {2 * w, h4, h4})),
+                            nn::BatchNorm2d(2 * w), nn::ReLU(), upsample(),
+                            nn::Conv2d(nn::Conv2dOptions(2 * w, w, 3).padding(1)), nn::BatchNorm2d(w), nn::ReLU(),
+                            upsample(), nn::Conv2d(nn::Conv2dOptions(w, config.channels, 3).padding(1)), nn::Tanh()));
+}
+
+torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
+  if (config_.mode == GanMode::Images && config_.conditional) return net_->forward(torch::cat({z, embed_(labels)}, 1));
+  return net_->forward(z);
+}
+
+DiscriminatorImpl::DiscriminatorImpl(const GanConfig& config) : config_(config) {
+  config.validate();
+  const int features = 256;
+  if (config.mode == GanMode::Toy) {
+    features_ = register_module("features", nn::Sequential(nn::Linear(2, 128), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                                                           nn::Linear(128, features),
+                                                           nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))));
+  } else {
+    // No batch norm in D: WGAN-GP's per-sample gradient penalty needs samples judged independently.
+    const int w = config.width, h4 = config.height / 4;
+    auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
+    features_ = register_module(
+        "features", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(config.channels, w, 4).stride(2).padding(1)), lrelu(),
+                                   nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 4).stride(2).padding(1)), lrelu(),
+                                   nn::Flatten(), nn::Linear(2 * w * h4 * h4, features), lrelu()));
+    if (config.conditional) project_ = register_module("project", nn::Embedding(config.classes, features));
+  }
+  head_ = register_module("head", nn::Linear(features, 1));
+}
+
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+  auto h = features_->forward(x);
+  auto score = head_->forward(h).squeeze(1);
+  if (project_) score = score + (project_->forward(labels) * h).sum(1);
+  return score;
+}
+
+torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const torch::Tensor& fake) {
+  switch (loss) {
+    case GanLoss::Minimax:
+    case GanLoss::NonSaturating:  // -[log D(x) + log(1 - D(G(z)))]
+      return torch::softplus(-real).mean() + torch::softplus(fake).mean();
+    case GanLoss::LeastSquares:
+      return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean());
+    case GanLoss::WassersteinGP:
+      return fake.mean() - real.mean();
+    case GanLoss::Hinge:
+      return torch::relu(1 - real).mean() + torch::relu(1 + fake).mean();
+  }
+  throw std::invalid_argument("unknown GAN loss");
+}
+
+torch::Tensor generator_loss(GanLoss loss, const torch::Tensor& fake) {
+  switch (loss) {
+    case GanLoss::Minimax:  // G minimises log(1 - D(G(z))): saturates when D wins
+      return -torch::softplus(fake).mean();
+    case GanLoss::NonSaturating:  // G maximises log D(G(z)) instead
+      return torch::softplus(-fake).mean();
+    case GanLoss::LeastSquares:
+      return 0.5 * (fake - 1).pow(2).mean();
+    case GanLoss::WassersteinGP:
+    case GanLoss::Hinge:
+      return -fake.mean();
+  }
+  throw std::invalid_argument("unknown GAN loss");
+}
+
+torch::Tensor value_function(const torch::Tensor& real, const torch::Tensor& fake) {
+  return -torch::softplus(-real).mean() - torch::softplus(fake).mean();
+}
+
+torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
+                               const torch::Tensor& real, const torch::Tensor& fake) {
+  std::vector<int64_t> shape(size_t(real.dim()), 1);
+  shape[0] = real.size(0);
+  auto eps = torch::rand(shape);
+  auto mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(true);
+  auto scores = critic(mixed);
+  auto grads = torch::autograd::grad({scores.sum()}, {mixed}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  return (grads.flatten(1).norm(2, 1) - 1).pow(2).mean();
+}
+
+}  // namespace genlab

@@ -1,0 +1,97 @@
+#include "core/gan/gan_config.h"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace genlab {
+
+namespace {
+const char* const kLossNames[] = {"minimax", "ns", "lsgan", "wgan-gp", "hinge"};
+}
+
+const char* loss_name(GanLoss loss) { return kLossNames[int(loss)]; }
+
+GanLoss parse_loss(const std::string& name) {
+  for (int i = 0; i < 5; ++i)
+    if (name == kLossNames[i]) return GanLoss(i);
+  throw std::invalid_argument("loss '" + name + "' is not minimax, ns, lsgan, wgan-gp or hinge");
+}
+
+const char* optimizer_name(GanOptimizer optimizer) {
+  return optimizer == GanOptimizer::Adam ? "adam" : optimizer == GanOptimizer::RMSprop ? "rmsprop" : "sgd";
+}
+
+GanOptimizer parse_optimizer(const std::string& name) {
+  if (name == "adam") return GanOptimizer::Adam;
+  if (name == "rmsprop") return GanOptimizer::RMSprop;
+  if (name == "sgd") return GanOptimizer::SGD;
+  throw std::invalid_argument("optimizer '" + name + "' is not adam, rmsprop or sgd");
+}
+
+const char* toy_name(ToyData toy) { return toy == ToyData::Ring ? "ring" : "spiral"; }
+
+ToyData parse_toy(const std::string& name) {
+  if (name == "ring") return ToyData::Ring;
+  if (name == "spiral") return ToyData::Spiral;
+  throw std::invalid_argument("toy data '" + name + "' is not ring or spiral");
+}
+
+void GanConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (latent < 1 || latent > 512) fail("latent " + std::to_string(latent) + " is not in 1..512");
+  if (width < 8 || width > 512) fail("width " + std::to_string(width) + " is not in 8..512");
+  if (!(lr_g > 0 && lr_g < 1) || !(lr_d > 0 && lr_d < 1)) fail("learning rates must be in (0, 1)");
+  if (d_steps < 1 || d_steps > 100) fail("D steps per G step " + std::to_string(d_steps) + " is not in 1..100");
+  if (!(gp_weight >= 0 && gp_weight <= 1000)) fail("gradient-penalty weight is not in 0..1000");
+  if (batch_size < 2 || batch_size > 4096) fail("batch size " + std::to_string(batch_size) + " is not in 2..4096");
+  if (mode == GanMode::Images) {
+    if (channels != 1 && channels != 3) fail("channels " + std::to_string(channels) + " is not 1 or 3");
+    if (height % 4 || width_px % 4 || height < 8 || height > 256 || height != width_px)
+      fail("image size " + std::to_string(height) + "x" + std::to_string(width_px) +
+           " must be square, 8..256 and divisible by 4");
+    if (conditional && classes < 2) fail("a conditional GAN needs a labelled data set");
+  }
+}
+
+std::string GanConfig::to_json() const {
+  nlohmann::json j = {
+      {"mode", mode == GanMode::Images ? "images" : "toy"}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
+      {"conditional", conditional}, {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
+      {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"batch_size", batch_size}, {"seed", seed},
+      {"classes", classes}, {"channels", channels}, {"height", height}, {"width_px", width_px},
+  };
+  return j.dump();
+}
+
+GanConfig GanConfig::from_json(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) throw std::invalid_argument("GAN config is not a JSON object");
+  GanConfig c;
+  try {
+    std::string mode = j.at("mode").get<std::string>();
+    if (mode != "images" && mode != "toy") throw std::invalid_argument("mode '" + mode + "' is not images or toy");
+    c.mode = mode == "images" ? GanMode::Images : GanMode::Toy;
+    c.toy = parse_toy(j.at("toy").get<std::string>());
+    c.loss = parse_loss(j.at("loss").get<std::string>());
+    c.optimizer = parse_optimizer(j.value("optimizer", std::string("adam")));
+    c.conditional = j.at("conditional").get<bool>();
+    c.latent = j.at("latent").get<int>();
+    c.width = j.at("width").get<int>();
+    c.lr_g = j.at("lr_g").get<float>();
+    c.lr_d = j.at("lr_d").get<float>();
+    c.d_steps = j.at("d_steps").get<int>();
+    c.gp_weight = j.at("gp_weight").get<float>();
+    c.batch_size = j.at("batch_size").get<int>();
+    c.seed = j.at("seed").get<uint64_t>();
+    c.classes = j.at("classes").get<int>();
+    c.channels = j.at("channels").get<int>();
+    c.height = j.at("height").get<int>();
+    c.width_px = j.at("width_px").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("GAN config: ") + e.what());
+  }
+  c.validate();
+  return c;
+}
+
+}  // namespace genlab

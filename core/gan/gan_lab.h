@@ -1,0 +1,107 @@
+// The GAN lab's model side: live adversarial training with GAN-Lab-style controls (play, step D,
+// step G, k D-steps, losses, optimizers and learning rates switched mid-run, slow motion; a NaN
+// pauses the run with the last good weights), monitoring, a
+// snapshot timeline, a mode-collapse meter, the 2-D toy mode, and seed exploration. Torch-free
+// header: the UI enqueues, the worker computes, the UI reads the published views.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/compute/latest.h"
+#include "core/data/image.h"
+#include "core/lab/save_mailbox.h"
+#include "core/metrics/quality_report.h"
+#include "core/gan/gan_config.h"
+#include "core/lab/session.h"
+
+namespace genlab {
+
+struct GanHistoryPoint {
+  int64_t step = 0;
+  float loss_d = 0, loss_g = 0, value = 0, d_real = 0, d_fake = 0, grad_d = 0, grad_g = 0;
+};
+
+// The curves a checkpoint keeps, and reading them back (none when it has none).
+std::string gan_curves_json(const std::vector<GanHistoryPoint>& history);
+std::vector<GanHistoryPoint> read_gan_curves(const std::string& metadata_json);
+
+struct GanTimelineEntry {
+  int64_t step = 0;
+  // The fixed-noise grid (images) or the toy canvas at that step. Shared and immutable, so each
+  // published view copies pointers, not up to 120 grids.
+  std::shared_ptr<const ImageGrid> samples;
+};
+
+struct GanLabView {
+  bool exists = false;
+  uint64_t id = 0;
+  GanConfig config;
+  int64_t step = 0;
+  double epoch = 0, steps_per_s = 0;
+  std::vector<GanHistoryPoint> history;  // every step, decimated to at most ~2000 points
+  ImageGrid samples;                     // fixed noise through G, now (images mode)
+  std::vector<GanTimelineEntry> timeline;
+  // Toy mode: D's output sigmoid(score) over the plane, and the points.
+  ImageBuffer surface;  // 1 x n x n in [0, 1], row 0 at +extent
+  float extent = 3.f;
+  std::vector<float> real_xy, fake_xy;  // interleaved x, y
+  // Mode collapse: images compare the spread of fixed samples with that of real images; the toy
+  // ring counts the modes that get at least 2 % of the samples.
+  float diversity = 0, real_diversity = 0;
+  int modes_covered = -1, modes_total = 0;
+  bool collapse_warning = false;
+  SaveState saved;
+};
+
+struct GanExploreView {
+  ImageGrid strip;      // interpolation between two seeds (images)
+  ImageGrid seed_grid;  // bilinear blend of four seeds
+};
+
+class GanLab : public Lab {
+ public:
+  explicit GanLab(Session& session);
+  ~GanLab();
+  std::vector<UnsavedTraining> unsaved_training() const override;
+
+  void new_model(const GanConfig& config);  // image mode uses the open data set
+  // Trains `steps` generator steps (0: until stopped). Pause and single-step are the worker's.
+  void train(int64_t steps);
+  enum class Single { D, G, Both };
+  void single_step(Single which);
+  void set_loss(GanLoss loss) { loss_ = int(loss); }
+  void set_optimizer(GanOptimizer optimizer) { optimizer_ = int(optimizer); }
+  void set_learning_rates(float lr_g, float lr_d) { lr_g_ = lr_g, lr_d_ = lr_d; }
+  void set_d_steps(int k) { d_steps_ = k; }
+  void set_slow_motion_ms(int ms) { slow_ms_ = ms; }
+  void save(const std::string& path);  // written at the next step while it trains
+  void load(const std::string& path);
+
+  // Exploration (images): lerp/slerp between two seeds; a grid blending four seeds; for `label`
+  // (cGAN; -1: the first class).
+  void explore(uint64_t seed_a, uint64_t seed_b, uint64_t seed_c, uint64_t seed_d, int steps, bool slerp, int label);
+
+  // Scores G's images (one of each class for a cGAN) with FID-LeNet, precision/recall and accuracy.
+  void measure_quality(const QualityOptions& options);
+  const Latest<QualityView>& quality() const { return quality_; }
+  const Latest<GanLabView>& view() const { return view_; }
+  const Latest<GanExploreView>& exploration() const { return explore_; }
+
+  struct State;
+
+ private:
+  Session& session_;
+  std::atomic<int> loss_{-1}, optimizer_{-1}, d_steps_{-1}, slow_ms_{0};
+  std::atomic<float> lr_g_{-1.f}, lr_d_{-1.f};
+  SaveMailbox saves_;
+  Latest<GanLabView> view_;
+  Latest<GanExploreView> explore_;
+  Latest<QualityView> quality_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace genlab

@@ -1,0 +1,128 @@
+#include "core/gan/gan_run.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/data/image.h"
+#include "core/io/npy.h"
+#include "core/io/png_text.h"
+#include "core/io/safetensors.h"
+#include "core/gan/gan_lab.h"
+#include "core/metrics/quality_run.h"
+#include "core/train/cli_training.h"
+#include "core/train/history.h"
+#include "core/io/tensors.h"
+#include "core/gan/gan_trainer.h"
+
+namespace genlab {
+
+std::string train_gan(const TrainArgs& request, const LogLine& log) {
+  GanConfig config;
+  config.conditional = request.conditional;
+  config.loss = parse_loss(request.loss);
+  config.optimizer = parse_optimizer(request.optimizer);
+  if (!request.toy.empty()) {
+    config.mode = GanMode::Toy;
+    config.toy = parse_toy(request.toy);
+    config.latent = 8;
+    config.batch_size = 256;
+  }
+  if (request.latent > 0) config.latent = request.latent;
+  config.lr_g = request.lr_g;
+  config.lr_d = request.lr_d;
+  config.d_steps = request.d_steps;
+  // WGAN-GP's critic needs several steps per generator step (n_critic = 5 in the paper).
+  if (config.loss == GanLoss::WassersteinGP && !request.has("--d-steps")) config.d_steps = 5;
+  config.seed = request.seed;
+  std::shared_ptr<const Dataset> data;
+  if (config.mode == GanMode::Images) data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
+  GanTrainer trainer(config, data);
+  if (!request.resume.empty()) trainer.resume(request.resume);
+  const int64_t per_epoch = data ? std::max<int64_t>(1, data->train.count / (int64_t(config.batch_size) * config.d_steps)) : 1;
+  const int64_t target = target_step(request, per_epoch);
+  check_steps_left(trainer, target);
+  const int64_t first = trainer.step();
+  std::vector<GanHistoryPoint> history;
+  if (!request.resume.empty()) history = read_gan_curves(read_checkpoint_info(request.resume).metadata_json);
+  GanStepStats s;
+  CliTraining run(request, target);
+  run.after_step = [&] {
+    s = trainer.last_stats();
+    history.push_back({s.step, s.loss_d, s.loss_g, s.value, s.d_real, s.d_fake, s.grad_norm_d, s.grad_norm_g});
+    thin_history(history);
+  };
+  run.describe = [&] {
+    char text[128];
+    snprintf(text, sizeof text, "L_D %.3f  L_G %.3f  D(x) %.2f  D(G(z)) %.2f", s.loss_d, s.loss_g, s.d_real, s.d_fake);
+    return std::string(text);
+  };
+  run.save = [&] { trainer.save(request.out, "{}", gan_curves_json(history)); };
+  const double seconds = run_cli_training(trainer, run, log);
+
+  nlohmann::json last = {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"value", s.value}, {"d_real", s.d_real}, {"d_fake", s.d_fake}};
+  trainer.save(request.out, nlohmann::json({{"last", last}, {"train_seconds", seconds}}).dump(),
+               gan_curves_json(history));
+  const double images = double(trainer.step() - first) * config.batch_size * (config.d_steps + 1);
+  if (trainer.config().mode == GanMode::Toy && trainer.config().toy == ToyData::Ring)
+    last["modes_covered"] = GanTrainer::ring_modes_covered(trainer.generate(seeded_noise(7, 512, trainer.config().latent)));
+  nlohmann::json summary = {
+      {"model", "gan"},
+      {"mode", config.mode == GanMode::Images ? "images" : "toy"},
+      {"loss", loss_name(trainer.config().loss)},
+      {"conditional", trainer.config().conditional},
+      {"steps", trainer.step()},
+      {"epochs", trainer.epoch()},
+      {"seconds", seconds},
+      {"samples_per_s", images / seconds},  // real + generated samples that went through D and G
+      {"last", last},
+      {"out", request.out},
+      {"interrupted", stop_requested().load()},
+  };
+  return summary.dump();
+}
+
+std::string sample_gan(const SampleArgs& request) {
+  if (request.n < 1 || request.n > 4096) throw std::invalid_argument("--n " + std::to_string(request.n) + " is not in 1..4096");
+  check_samples_path(request.out);
+  GanConfig config = read_gan_config(request.checkpoint);
+  if (config.mode != GanMode::Images) throw std::invalid_argument(request.checkpoint + ": a toy GAN draws points, not images");
+  if (request.label >= 0 && (!config.conditional || request.label >= config.classes))
+    throw std::invalid_argument("--class " + std::to_string(request.label) +
+                                (config.conditional ? " is not in 0.." + std::to_string(config.classes - 1)
+                                                    : " needs a conditional GAN"));
+  // Sampling needs the architecture, not the images.
+  auto shape_only = blank_dataset(config.channels, config.height, config.width_px, config.classes);
+  GanTrainer trainer(config, shape_only);
+  trainer.resume(request.checkpoint);
+  auto z = seeded_noise(request.seed, request.n, config.latent);
+  torch::Tensor labels;
+  if (config.conditional)
+    labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
+                                : cycling_labels(0, request.n, config.classes);
+  const int cols = config.conditional && request.label < 0 ? config.classes : int(std::ceil(std::sqrt(request.n)));
+  write_samples(request.out, trainer.generate(z, labels), cols,
+                nlohmann::json({{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed},
+                                {"class", request.label}})
+                    .dump());
+  return nlohmann::json({{"out", request.out}, {"n", request.n}, {"seed", request.seed}, {"class", request.label},
+                         {"step", trainer.step()}})
+      .dump();
+}
+
+
+std::string eval_gan(const EvalArgs& args, const LogLine& log) {
+  GanConfig config = read_gan_config(args.checkpoint);
+  if (config.mode != GanMode::Images)
+    throw std::invalid_argument(args.checkpoint + ": a toy GAN draws points, not images to score");
+  QualityRun quality(args, log);
+  GanTrainer trainer(config, blank_dataset(config.channels, config.height, config.width_px, config.classes));
+  trainer.resume(args.checkpoint);
+  nlohmann::json out = quality.header(trainer.step());
+  out["quality"] = quality.score(gan_samples(trainer), args.samples, "GAN");
+  out["seconds"] = quality.seconds();
+  return out.dump();
+}
+
+}  // namespace genlab

@@ -1,0 +1,266 @@
+#include "core/gan/gan_trainer.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/io/checkpoint.h"
+#include "core/io/tensors.h"
+
+namespace genlab {
+
+namespace {
+
+constexpr int kFixedSamples = 64;  // the fixed-noise grid of an unconditional GAN
+
+float grad_norm(torch::nn::Module& module) {
+  double sum = 0;
+  for (auto& p : module.parameters())
+    if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
+  return float(std::sqrt(sum));
+}
+
+void set_lr(torch::optim::Optimizer& opt, float lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+// DCGAN's Adam(0.5, 0.999), except WGAN-GP, whose critic wants no momentum: Adam(0, 0.9).
+std::tuple<double, double> betas_for(GanLoss loss) {
+  return loss == GanLoss::WassersteinGP ? std::make_tuple(0.0, 0.9) : std::make_tuple(0.5, 0.999);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& module, float lr, const GanConfig& config) {
+  switch (config.optimizer) {
+    case GanOptimizer::RMSprop:
+      return std::make_unique<torch::optim::RMSprop>(module.parameters(), torch::optim::RMSpropOptions(lr));
+    case GanOptimizer::SGD:
+      return std::make_unique<torch::optim::SGD>(module.parameters(), torch::optim::SGDOptions(lr));
+    case GanOptimizer::Adam:
+      break;
+  }
+  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(config.loss)));
+}
+
+}  // namespace
+
+GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
+    : Trainer(config.seed, "GAN"), config_(std::move(config)), data_(std::move(data)) {
+  if (config_.mode == GanMode::Images) {
+    if (!data_ || data_->train.count == 0) throw std::invalid_argument("the GAN needs a data set with training images");
+    config_.channels = data_->channels;
+    config_.height = data_->height;
+    config_.width_px = data_->width;
+    config_.classes = int(data_->class_names.size());
+    train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
+                                    {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
+    train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
+  }
+  config_.validate();
+  RandomStream::Scope scope(rng_);
+  g_ = Generator(config_);
+  d_ = Discriminator(config_);
+  reset_optimizers();
+  // A cGAN's fixed grid has a row of 8 per class (up to 16 classes); otherwise 8 x 8.
+  const int64_t fixed = config_.conditional ? 8 * std::min(config_.classes, 16) : kFixedSamples;
+  fixed_z_ = torch::randn({fixed, config_.latent});
+  fixed_labels_ = config_.conditional ? torch::arange(fixed, torch::kLong).div(8, "floor").remainder(config_.classes)
+                                      : torch::Tensor();
+  remember_weights();
+}
+
+double GanTrainer::epoch() const {
+  return data_ && config_.mode == GanMode::Images ? double(images_seen_) / double(data_->train.count) : 0.0;
+}
+
+void GanTrainer::reset_optimizers() {
+  opt_g_ = make_optimizer(*g_, config_.lr_g, config_);
+  opt_d_ = make_optimizer(*d_, config_.lr_d, config_);
+}
+
+void GanTrainer::set_loss(GanLoss loss) {
+  config_.loss = loss;
+  for (auto* opt : {opt_g_.get(), opt_d_.get()})
+    for (auto& group : opt->param_groups())
+      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) adam->betas(betas_for(loss));
+}
+
+void GanTrainer::set_optimizer(GanOptimizer optimizer) {
+  if (optimizer == config_.optimizer) return;
+  config_.optimizer = optimizer;
+  reset_optimizers();
+}
+
+void GanTrainer::set_learning_rates(float lr_g, float lr_d) {
+  config_.lr_g = lr_g;
+  config_.lr_d = lr_d;
+  set_lr(*opt_g_, lr_g);
+  set_lr(*opt_d_, lr_d);
+}
+
+torch::Tensor GanTrainer::random_labels(int64_t n) {
+  return config_.conditional ? torch::randint(config_.classes, {n}, torch::kLong) : torch::Tensor();
+}
+
+torch::Tensor GanTrainer::toy_real(int64_t n) {
+  if (config_.toy == ToyData::Ring) {  // 8 Gaussians on a circle of radius 2
+    auto k = torch::randint(8, {n}).to(torch::kFloat) * (2 * M_PI / 8);
+    return torch::stack({2 * torch::cos(k), 2 * torch::sin(k)}, 1) + 0.05 * torch::randn({n, 2});
+  }
+  auto t = torch::rand({n});  // an Archimedean spiral, 1.5 turns
+  auto angle = t * (3 * M_PI), radius = 0.3 + 2.2 * t;
+  return torch::stack({radius * torch::cos(angle), radius * torch::sin(angle)}, 1) + 0.04 * torch::randn({n, 2});
+}
+
+GanTrainer::Batch GanTrainer::real_batch() {
+  if (config_.mode == GanMode::Toy) return {toy_real(config_.batch_size), {}};
+  const int64_t n = data_->train.count;
+  if (!order_.defined() || cursor_ + config_.batch_size > n) {
+    order_ = torch::randperm(n, torch::kLong);
+    cursor_ = 0;
+  }
+  auto idx = order_.slice(0, cursor_, cursor_ + config_.batch_size);
+  cursor_ += config_.batch_size;
+  images_seen_ += config_.batch_size;
+  auto x = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1], as G's tanh
+  return {x, config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor()};
+}
+
+GanStepStats GanTrainer::step_d() {
+  RandomStream::Scope scope(rng_);
+  g_->train();
+  d_->train();
+  Batch real = real_batch();
+  const int64_t n = real.x.size(0);
+  auto labels = config_.conditional ? real.labels : torch::Tensor();
+  torch::Tensor fake;
+  {
+    torch::NoGradGuard no_grad;
+    fake = g_->forward(torch::randn({n, config_.latent}), labels);
+  }
+  auto real_scores = d_->forward(real.x, labels);
+  auto fake_scores = d_->forward(fake, labels);
+  auto loss = discriminator_loss(config_.loss, real_scores, fake_scores);
+  GanStepStats s;
+  if (config_.loss == GanLoss::WassersteinGP) {
+    auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake);
+    loss = loss + config_.gp_weight * penalty;
+    s.penalty = penalty.item<float>();
+  }
+  opt_d_->zero_grad();
+  loss.backward();
+  s.grad_norm_d = grad_norm(*d_);
+  s.loss_d = loss.item<float>();
+  guarded_update(d_->parameters(), s.loss_d, "the discriminator loss", step_, [&] { opt_d_->step(); });
+  s.step = step_;
+  s.value = value_function(real_scores, fake_scores).item<float>();
+  s.d_real = torch::sigmoid(real_scores).mean().item<float>();
+  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  return s;
+}
+
+GanStepStats GanTrainer::step_g() {
+  RandomStream::Scope scope(rng_);
+  g_->train();
+  d_->train();
+  const int64_t n = config_.batch_size;
+  auto labels = random_labels(n);
+  auto fake_scores = d_->forward(g_->forward(torch::randn({n, config_.latent}), labels), labels);
+  auto loss = generator_loss(config_.loss, fake_scores);
+  opt_g_->zero_grad();
+  loss.backward();
+  GanStepStats s;
+  s.grad_norm_g = grad_norm(*g_);
+  s.loss_g = loss.item<float>();
+  guarded_update(g_->parameters(), s.loss_g, "the generator loss", step_ + 1, [&] { opt_g_->step(); });
+  ++step_;
+  s.step = step_;
+  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  return s;
+}
+
+GanStepStats GanTrainer::train_step() {
+  GanStepStats d;
+  for (int i = 0; i < config_.d_steps; ++i) d = step_d();
+  GanStepStats g = step_g();
+  d.step = g.step;
+  d.loss_g = g.loss_g;
+  d.grad_norm_g = g.grad_norm_g;
+  last_ = d;
+  return d;
+}
+
+torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
+  torch::NoGradGuard no_grad;
+  g_->eval();
+  auto out = g_->forward(z, labels);
+  return config_.mode == GanMode::Images ? (out + 1) * 0.5 : out;
+}
+
+torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
+  torch::NoGradGuard no_grad;
+  d_->eval();
+  auto values = torch::linspace(-extent, extent, n);
+  auto ys = values.flip(0).unsqueeze(1).expand({n, n});  // row 0 at the top: +extent
+  auto xs = values.unsqueeze(0).expand({n, n});
+  auto points = torch::stack({xs.reshape(-1), ys.reshape(-1)}, 1);
+  auto scores = d_->forward(points).reshape({n, n});
+  switch (config_.loss) {
+    case GanLoss::LeastSquares:  // D regresses real -> 1, fake -> 0
+      return scores.clamp(0, 1);
+    case GanLoss::WassersteinGP:  // a critic's offset means nothing: centre and scale over the plane
+      return 0.5 + 0.5 * torch::tanh((scores - scores.mean()) / (scores.std() + 1e-6));
+    default:
+      return torch::sigmoid(scores);
+  }
+}
+
+int GanTrainer::ring_modes_covered(const torch::Tensor& points) {
+  auto angles = torch::arange(8).to(torch::kFloat) * (2 * M_PI / 8);
+  auto centres = torch::stack({2 * torch::cos(angles), 2 * torch::sin(angles)}, 1);
+  auto nearest = torch::cdist(points, centres).min(1);
+  auto which = std::get<1>(nearest).masked_select(std::get<0>(nearest) < 0.5);
+  auto counts = torch::bincount(which, {}, 8);
+  return (counts >= int64_t(0.02 * double(points.size(0)))).sum().item<int>();
+}
+
+std::string GanTrainer::dataset_spec() const {
+  return data_ && config_.mode == GanMode::Images ? data_->spec : std::string("toy:") + toy_name(config_.toy);
+}
+
+void GanTrainer::check_same_model(const std::string& path) const {
+  GanConfig saved = read_gan_config(path);
+  if (saved.mode != config_.mode || saved.conditional != config_.conditional || saved.latent != config_.latent ||
+      saved.width != config_.width)
+    throw CheckpointError(path + ": holds another GAN (mode, conditioning, latent or width differ)");
+}
+
+void GanTrainer::restore_from_metadata(const std::string& metadata_json) {
+  auto meta = nlohmann::json::parse(metadata_json);
+  set_optimizer(GanConfig::from_json(meta["config"].dump()).optimizer);
+  // The epoch counts real images D has seen; the checkpoint records it as epochs of its data set.
+  if (data_ && config_.mode == GanMode::Images)
+    images_seen_ = int64_t(std::llround(meta.value("epoch", 0.0) * double(data_->train.count)));
+}
+
+GanConfig read_gan_config(const std::string& path) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  if (info.model != "gan") throw CheckpointError(path + ": holds a '" + info.model + "' model, not a GAN");
+  try {
+    return GanConfig::from_json(info.config_json);
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path + ": " + e.what());
+  }
+}
+
+SampleSource gan_samples(GanTrainer& trainer) {
+  return [&trainer](int n, uint64_t seed, const SampleProgress& progress) {
+    const GanConfig& c = trainer.config();
+    return batched(n, 250, progress, [&](int first, int count) {
+      torch::NoGradGuard no_grad;
+      auto z = seeded_noise(seed * 7919 + uint64_t(first), count, c.latent);
+      torch::Tensor labels = c.conditional ? cycling_labels(first, count, c.classes) : torch::Tensor();
+      return Samples{trainer.generate(z, labels).clamp(0, 1), labels};  // generate() maps tanh to [0, 1]
+    });
+  };
+}
+
+}  // namespace genlab

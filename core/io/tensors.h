@@ -1,0 +1,35 @@
+// Tensor <-> plain-buffer conversions and latent-space helpers shared by the labs. Torch header.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/data/image.h"
+
+namespace genlab {
+
+// N x C x H x W floats -> a grid `cols` wide.
+ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1, float pad_value = 0.25f);
+// C x H x W floats -> an image.
+ImageBuffer tensor_image(const torch::Tensor& image);
+std::vector<float> to_vector(const torch::Tensor& t);
+torch::Tensor from_vector(const std::vector<float>& v);  // 1 x n
+
+// Spherical interpolation between two codes (falls back to the straight line when they are parallel).
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+
+// Where `genlab-cli sample` writes: throws std::invalid_argument unless `out` ends in .png or .npy.
+void check_samples_path(const std::string& out);
+// N x C x H x W images in [0, 1] to `out`: a .npy array, or a PNG grid `cols` wide carrying
+// `record_json` (what made it) in its "genlab" text chunk.
+void write_samples(const std::string& out, const torch::Tensor& images, int cols, const std::string& record_json);
+
+// Labels first, first + 1, ... modulo `classes`: one sample of each class in turn.
+torch::Tensor cycling_labels(int64_t first, int64_t count, int classes);
+
+// n x latent standard-normal codes from their own seed, independent of torch's global generator.
+torch::Tensor seeded_noise(uint64_t seed, int64_t n, int latent);
+
+}  // namespace genlab

@@ -1,0 +1,57 @@
+#include "core/lab/session.h"
+
+
+namespace genlab {
+
+Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
+  keep_freed_memory();
+}
+
+Session::~Session() = default;  // the worker (declared last) joins first, then the labs go
+
+void Session::set_autosave(const std::string& dir, double every_s) {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  autosave_dir_ = dir;
+  autosave_every_s_ = every_s;
+}
+
+std::string Session::autosave_path(const std::string& model) const {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  return autosave_dir_.empty() ? std::string() : autosave_dir_ + "/" + model + ".safetensors";
+}
+
+double Session::autosave_every_s() const {
+  std::lock_guard<std::mutex> lock(autosave_mutex_);
+  return autosave_every_s_;
+}
+
+std::vector<UnsavedTraining> Session::unsaved_training() const {
+  std::vector<UnsavedTraining> out;
+  for (const auto& lab : labs_)
+    for (UnsavedTraining& u : lab->unsaved_training()) out.push_back(std::move(u));
+  return out;
+}
+
+void Session::open_dataset(const std::string& spec, const LoadOptions& options) {
+  worker_.submit("load " + spec, [this, spec, options](JobContext& ctx) {
+    auto report = [&ctx](int64_t done, int64_t total) { ctx.progress(done, total); };
+    // A failed load throws: the worker turns it into the error line, the old data set stays.
+    auto data = std::make_shared<const Dataset>(load_dataset(spec, options, report));
+    dataset_.publish({data, mean_image(*data, Split::Train)});
+  });
+}
+
+void Session::probe_machine() {
+  worker_.submit("measure machine", [this](JobContext&) { machine_.publish(genlab::probe_machine()); });
+}
+
+void Session::set_threads(int threads) {
+  // A preview, so it also takes effect between the steps of a running job.
+  worker_.request("threads", [threads](JobContext&) { configure_compute_threads(threads); });
+}
+
+void Session::start_cpu_load(double seconds) {
+  worker_.submit("cpu load", [seconds](JobContext& ctx) { run_cpu_load(ctx, seconds); });
+}
+
+}  // namespace genlab

@@ -1,0 +1,103 @@
+#include "core/speed_bench.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "core/diffusion/diffusion_trainer.h"
+#include "core/io/tensors.h"
+#include "core/metrics/classifier.h"
+#include "core/gan/gan_trainer.h"
+#include "core/train/run_util.h"
+#include "core/vae/vae_trainer.h"
+
+namespace genlab {
+
+namespace {
+
+// Median seconds of `repeats` timings of `calls` calls each, after two warm-up calls.
+double median_seconds(int repeats, int calls, const std::function<void()>& work) {
+  work();
+  work();
+  std::vector<double> seconds;
+  for (int r = 0; r < repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int c = 0; c < calls; ++c) work();
+    seconds.push_back(seconds_since(t0) / calls);
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+// 2048 random 28 x 28 images in 10 classes: the shape of Fashion-MNIST, enough for full batches
+// (the trainers walk an epoch permutation, so a tiny set would shrink their batches).
+std::shared_ptr<const Dataset> bench_dataset() {
+  auto d = blank_dataset(1, 28, 28, 10);
+  d->train.count = 2048;
+  auto pixels = torch::randint(256, {d->train.count * 28 * 28}, torch::kLong).to(torch::kUInt8);
+  d->train.pixels.assign(pixels.data_ptr<uint8_t>(), pixels.data_ptr<uint8_t>() + pixels.numel());
+  d->train.labels.resize(size_t(d->train.count));
+  for (size_t i = 0; i < d->train.labels.size(); ++i) d->train.labels[i] = int(i % 10);
+  return d;
+}
+
+}  // namespace
+
+double unet_step_ms(int batch, bool guided, int repeats) {
+  torch::NoGradGuard no_grad;
+  UNet net(UNetConfig{});
+  net->eval();
+  const int64_t rows = guided ? 2 * batch : batch;
+  auto x = torch::randn({rows, 1, 28, 28});
+  auto t = torch::full({rows}, 500, torch::kLong);
+  auto labels = torch::zeros({rows}, torch::kLong);
+  return 1000 * median_seconds(repeats, 1, [&] { net->forward(x, t, labels); });
+}
+
+std::string model_speeds_json(int repeats) {
+  auto data = bench_dataset();
+  nlohmann::json out;
+
+  VaeConfig vae_config;  // the conv VAE, latent 16, batch 128
+  VaeTrainer vae(vae_config, data);
+  out["vae_train_images_per_s"] = vae_config.batch_size / median_seconds(repeats, 10, [&] { vae.train_step(); });
+  {
+    torch::NoGradGuard no_grad;
+    vae.model()->eval();
+    auto z = torch::randn({1, vae_config.latent});
+    out["vae_decode_ms"] = 1000 * median_seconds(repeats, 20, [&] { vae.model()->decode(z); });
+  }
+
+  GanConfig gan_config;  // the conditional DCGAN of `train --model gan --cond`, batch 64
+  gan_config.conditional = true;
+  GanTrainer gan(gan_config, data);
+  out["gan_train_images_per_s"] = gan.config().batch_size / median_seconds(repeats, 5, [&] { gan.train_step(); });
+  for (int batch : {1, 64}) {
+    auto z = seeded_noise(1, batch, gan.config().latent);
+    auto labels = torch::zeros({batch}, torch::kLong);
+    out["gan_sample_ms_batch" + std::to_string(batch)] = 1000 * median_seconds(repeats, 10, [&] { gan.generate(z, labels); });
+  }
+
+  DiffusionConfig ddpm_config;  // the class-conditional U-Net, batch 64
+  DiffusionTrainer ddpm(ddpm_config, data);
+  out["ddpm_train_images_per_s"] = ddpm_config.batch_size / median_seconds(repeats, 5, [&] { ddpm.train_step(); });
+
+  ClassifierConfig lenet_config;  // the LeNet behind FID-LeNet, batch 128
+  LeNet lenet(lenet_config);
+  torch::optim::Adam adam(lenet->parameters(), torch::optim::AdamOptions(lenet_config.learning_rate));
+  auto x = torch::rand({lenet_config.batch_size, 1, 28, 28});
+  auto y = torch::randint(10, {lenet_config.batch_size}, torch::kLong);
+  out["classifier_train_images_per_s"] = lenet_config.batch_size / median_seconds(repeats, 10, [&] {
+    auto loss = torch::nn::functional::cross_entropy(lenet->forward(x), y);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  });
+  out["repeats"] = repeats;
+  return out.dump();
+}
+
+}  // namespace genlab

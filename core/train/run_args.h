@@ -1,0 +1,77 @@
+// What genlab-cli's train, sample and eval commands pass to a family: every option as given, with
+// `given` naming the ones the user set (so a family keeps its own defaults for the rest). One set of
+// options for all families; each family reads the ones that concern it. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/data/dataset.h"
+
+namespace genlab {
+
+struct RunArgs {
+  std::set<std::string> given;  // option names the user set, e.g. "--batch"
+  bool has(const std::string& option) const { return given.count(option) > 0; }
+};
+
+struct TrainArgs : RunArgs {
+  std::string model = "vae";  // --model: the family, or a kind of it ("ae")
+  std::string dataset = "fashion-mnist";
+  LoadOptions data_options;   // --image-size, --rgb (image folders)
+  double epochs = 0;          // used when steps == 0
+  int64_t steps = 0;
+  uint64_t seed = 1;
+  int batch = 128;
+  float lr = 1e-3f;
+  std::string out, resume;
+  double checkpoint_every_s = 300;
+  // Autoencoders
+  std::string arch = "conv", recon = "bernoulli";
+  int latent = 0;  // 0: the family's default
+  float beta = 1.f;
+  bool binarize = true;
+  // GAN and diffusion
+  bool conditional = false;
+  std::string loss = "ns", toy, optimizer = "adam";
+  float lr_g = 2e-4f, lr_d = 2e-4f;
+  int d_steps = 1;
+};
+
+struct SampleArgs : RunArgs {
+  std::string checkpoint, out;
+  int n = 64;
+  uint64_t seed = 1;
+  int label = -1;  // -1: every class in turn
+  // Diffusion
+  std::string sampler = "ddim";
+  int steps = 50;
+  double cfg = 3.0, eta = 0.0;
+  std::string gif;
+};
+
+struct EvalArgs : RunArgs {
+  std::string checkpoint;
+  std::string dataset;     // empty: the one the checkpoint names
+  std::string classifier;  // FID-LeNet's classifier (the CLI finds the shipped one)
+  uint64_t seed = 1;
+  int iwae_samples = 1000, iwae_images = 1000;  // autoencoders
+  int samples = 1000, curve_samples = 500;
+  // Diffusion
+  std::string sampler = "dpmpp2m";
+  int steps = 20;
+  double cfg = 3.0;
+  bool cfg_curve = true, steps_curve = false;
+};
+
+// Throws std::invalid_argument naming the first of `options` that was given: for a family that
+// has no use for them ("--sampler: X is a GAN, it has no sampling steps").
+inline void refuse_options(const RunArgs& args, const std::vector<std::string>& options, const std::string& why) {
+  for (const std::string& option : options)
+    if (args.has(option)) throw std::invalid_argument(option + ": " + why);
+}
+
+}  // namespace genlab

@@ -1,0 +1,96 @@
+#include "core/vae/vae.h"
+
+namespace genlab {
+
+namespace nn = torch::nn;
+
+namespace {
+
+constexpr int kHidden = 256;
+
+nn::Sequential mlp_encoder(int pixels) {
+  return nn::Sequential(nn::Flatten(), nn::Linear(pixels, 512), nn::ReLU(), nn::Linear(512, kHidden), nn::ReLU());
+}
+
+nn::Sequential mlp_decoder(int latent, int c, int h, int w) {
+  return nn::Sequential(nn::Linear(latent, kHidden), nn::ReLU(), nn::Linear(kHidden, 512), nn::ReLU(),
+                        nn::Linear(512, c * h * w), nn::Unflatten(nn::UnflattenOptions(1, {c, h, w})));
+}
+
+// Two stride-2 convolutions down to H/4 x W/4.
+nn::Sequential conv_encoder(int c, int h, int w) {
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 32, 4).stride(2).padding(1)), nn::ReLU(),
+                        nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2).padding(1)), nn::ReLU(), nn::Flatten(),
+                        nn::Linear(64 * (h / 4) * (w / 4), kHidden), nn::ReLU());
+}
+
+// Nearest upsampling + 3x3 conv instead of ConvTranspose2d, which is slow in Debian's LibTorch.
+nn::Sequential conv_decoder(int latent, int c, int h, int w) {
+  auto up = [] { return nn::Upsample(nn::UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)); };
+  return nn::Sequential(nn::Linear(latent, kHidden), nn::ReLU(), nn::Linear(kHidden, 64 * (h / 4) * (w / 4)), nn::ReLU(),
+                        nn::Unflatten(nn::UnflattenOptions(1, {64, h / 4, w / 4})), up(),
+                        nn::Conv2d(nn::Conv2dOptions(64, 32, 3).padding(1)), nn::ReLU(), up(),
+                        nn::Conv2d(nn::Conv2dOptions(32, c, 3).padding(1)));
+}
+
+}  // namespace
+
+VaeImpl::VaeImpl(const VaeConfig& config) : config_(config) {
+  config.validate();
+  const int c = config.channels, h = config.height, w = config.width, latent = config.latent;
+  if (config.arch == AutoencoderArch::MLP) {
+    encoder_ = register_module("encoder", mlp_encoder(c * h * w));
+    decoder_ = register_module("decoder", mlp_decoder(latent, c, h, w));
+  } else {
+    encoder_ = register_module("encoder", conv_encoder(c, h, w));
+    decoder_ = register_module("decoder", conv_decoder(latent, c, h, w));
+  }
+  const int outputs = config.kind == AutoencoderKind::VAE ? 2 * latent : latent;
+  head_ = register_module("head", nn::Linear(kHidden, outputs));
+}
+
+std::pair<torch::Tensor, torch::Tensor> VaeImpl::encode(const torch::Tensor& x) {
+  auto features = head_->forward(encoder_->forward(x));
+  if (config_.kind == AutoencoderKind::AE) return {features, torch::zeros_like(features)};
+  auto parts = features.chunk(2, 1);
+  return {parts[0], parts[1]};
+}
+
+torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) { return decoder_->forward(z); }
+
+VaeOutput VaeImpl::forward(const torch::Tensor& x, bool sample) {
+  VaeOutput out;
+  std::tie(out.mu, out.logvar) = encode(x);
+  out.z = out.mu;
+  if (config_.kind == AutoencoderKind::VAE && sample)
+    out.z = out.mu + torch::exp(0.5 * out.logvar) * torch::randn_like(out.mu);
+  out.logits = decode_logits(out.z);
+  return out;
+}
+
+torch::Tensor gaussian_kl(const torch::Tensor& mu, const torch::Tensor& logvar) {
+  return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar);
+}
+
+VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& target, const VaeConfig& config) {
+  VaeLoss loss;
+  const double batch = double(target.size(0));
+  if (config.recon == ReconLoss::Bernoulli) {
+    loss.recon = torch::binary_cross_entropy_with_logits(out.logits, target, {}, {}, torch::Reduction::Sum) / batch;
+  } else {
+    loss.recon = (torch::sigmoid(out.logits) - target).pow(2).sum() / batch;
+  }
+  if (config.kind == AutoencoderKind::VAE) {
+    auto kl = gaussian_kl(out.mu, out.logvar);
+    loss.kl_per_dim = kl.mean(0);
+    loss.kl = kl.sum() / batch;
+    loss.total = loss.recon + config.beta * loss.kl;
+  } else {
+    loss.kl_per_dim = torch::zeros({out.mu.size(1)});
+    loss.kl = torch::zeros({});
+    loss.total = loss.recon;
+  }
+  return loss;
+}
+
+}  // namespace genlab

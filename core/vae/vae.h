@@ -1,0 +1,51 @@
+// Autoencoder and VAE sharing one encoder/decoder design, in an MLP and a conv variant.
+// Torch header: include only from torch translation units.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "core/vae/vae_config.h"
+
+namespace genlab {
+
+struct VaeOutput {
+  torch::Tensor logits;  // decoder output before the sigmoid, B x C x H x W
+  torch::Tensor mu;      // B x L
+  torch::Tensor logvar;  // B x L; zeros for the AE
+  torch::Tensor z;       // the code that was decoded
+};
+
+struct VaeLoss {
+  torch::Tensor recon;        // per-image mean of the summed reconstruction loss
+  torch::Tensor kl;           // per-image mean of KL(q(z|x) || N(0, I)); 0 for the AE
+  torch::Tensor total;        // recon + beta * kl
+  torch::Tensor kl_per_dim;   // L, batch mean
+};
+
+class VaeImpl : public torch::nn::Module {
+ public:
+  explicit VaeImpl(const VaeConfig& config);
+
+  // Encoder: (mu, logvar); the AE's logvar is zeros and its code is mu.
+  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& x);
+  torch::Tensor decode_logits(const torch::Tensor& z);
+  torch::Tensor decode(const torch::Tensor& z) { return torch::sigmoid(decode_logits(z)); }
+  // Reparameterised forward: z = mu + sigma * eps for the VAE when sampling, else z = mu.
+  VaeOutput forward(const torch::Tensor& x, bool sample = true);
+
+  const VaeConfig& config() const { return config_; }
+
+ private:
+  VaeConfig config_;
+  torch::nn::Sequential encoder_{nullptr}, decoder_{nullptr};
+  torch::nn::Linear head_{nullptr};  // features -> mu (AE) or mu and logvar (VAE)
+};
+TORCH_MODULE(Vae);
+
+// Closed-form KL(N(mu, exp(logvar)) || N(0, I)) per dimension, per image: B x L.
+torch::Tensor gaussian_kl(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// recon (summed over pixels) + beta * KL, each averaged over the batch. `target` in [0, 1].
+VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& target, const VaeConfig& config);
+
+}  // namespace genlab

@@ -1,0 +1,19 @@
+// The VAE/AE jobs behind genlab-cli's train, sample and eval, torch-free so the CLI stays cheap
+// to compile. Results are JSON text.
+#pragma once
+
+#include <string>
+
+#include "core/train/run_args.h"
+#include "core/train/run_util.h"
+
+namespace genlab {
+
+// The family's genlab-cli entry points (see core/families.cpp): train --model vae|ae, sample (the
+// prior's samples: decoded z ~ N(0, I)), eval (the bounds; the prior samples' quality too when a
+// classifier is given).
+std::string train_vae(const TrainArgs& args, const LogLine& log);
+std::string sample_vae(const SampleArgs& args);
+std::string eval_vae(const EvalArgs& args, const LogLine& log);
+
+}  // namespace genlab

@@ -1,0 +1,149 @@
+#include "core/vae/vae_trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/io/checkpoint.h"
+#include "core/io/tensors.h"
+
+namespace genlab {
+
+namespace {
+
+torch::Tensor bytes_view(const Dataset& data, const ImageSet& set) {
+  // The data set is immutable and outlives the trainer (shared_ptr), so no copy is needed.
+  return torch::from_blob(const_cast<uint8_t*>(set.pixels.data()), {set.count, data.channels, data.height, data.width},
+                          torch::kUInt8);
+}
+
+}  // namespace
+
+VaeTrainer::VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data)
+    : Trainer(config.seed, config.kind == AutoencoderKind::VAE ? "VAE" : "autoencoder"), config_(std::move(config)),
+      data_(std::move(data)), model_(nullptr) {
+  config_.channels = data_->channels;
+  config_.height = data_->height;
+  config_.width = data_->width;
+  config_.validate();
+  if (data_->train.count == 0) throw std::invalid_argument(data_->source + ": the data set has no training images");
+  {
+    RandomStream::Scope scope(rng_);
+    model_ = Vae(config_);
+  }
+  remember_weights();
+  reset_optimizers();
+  train_bytes_ = bytes_view(*data_, data_->train);
+  test_bytes_ = bytes_view(*data_, data_->test);
+  if (config_.binarize && data_->test.count > 0) {
+    auto gen = at::detail::createCPUGenerator(config_.seed + 7919);
+    test_binary_ = torch::bernoulli(test_bytes_.to(torch::kFloat) / 255.0, gen);
+  }
+}
+
+void VaeTrainer::reset_optimizers() {
+  optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+}
+
+int64_t VaeTrainer::steps_per_epoch() const {
+  return (train_count() + config_.batch_size - 1) / config_.batch_size;
+}
+
+torch::Tensor VaeTrainer::images(Split split, const torch::Tensor& indices) const {
+  const torch::Tensor& bytes = split == Split::Train ? train_bytes_ : test_bytes_;
+  return bytes.index_select(0, indices).to(torch::kFloat).div_(255.0);
+}
+
+torch::Tensor VaeTrainer::test_targets(int64_t count) {
+  count = std::min(count, data_->test.count);
+  if (test_binary_.defined()) return test_binary_.slice(0, 0, count);
+  return test_bytes_.slice(0, 0, count).to(torch::kFloat) / 255.0;
+}
+
+torch::Tensor VaeTrainer::next_batch_indices() {
+  if (!order_.defined() || cursor_ >= train_count()) {
+    order_ = torch::randperm(train_count(), torch::kLong);
+    cursor_ = 0;
+  }
+  int64_t end = std::min(cursor_ + config_.batch_size, train_count());
+  auto indices = order_.slice(0, cursor_, end);
+  cursor_ = end;
+  return indices;
+}
+
+VaeStepLosses VaeTrainer::train_step() {
+  model_->train();
+  RandomStream::Scope scope(rng_);
+  auto x = images(Split::Train, next_batch_indices());
+  if (config_.binarize) x = torch::bernoulli(x);  // dynamic binarisation: a new sample every time
+  auto out = model_->forward(x);
+  auto loss = vae_loss(out, x, config_);
+  optimizer_->zero_grad();
+  loss.total.backward();
+  VaeStepLosses losses{loss.recon.item<float>(), loss.kl.item<float>(), loss.total.item<float>()};
+  guarded_update(model_->parameters(), losses.total, "the loss", step_ + 1, [&] { optimizer_->step(); });
+  ++step_;
+  last_ = losses;
+  return losses;
+}
+
+VaeStepLosses VaeTrainer::test_losses(int64_t max_images) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  auto targets = test_targets(max_images);
+  const int64_t n = targets.size(0);
+  double recon = 0, kl = 0;
+  for (int64_t begin = 0; begin < n; begin += 500) {
+    auto x = targets.slice(0, begin, std::min(n, begin + 500));
+    auto loss = vae_loss(model_->forward(x), x, config_);
+    recon += loss.recon.item<double>() * double(x.size(0));
+    kl += loss.kl.item<double>() * double(x.size(0));
+  }
+  VaeStepLosses out;
+  if (n == 0) return out;
+  out.recon = float(recon / double(n));
+  out.kl = float(kl / double(n));
+  out.total = out.recon + (config_.kind == AutoencoderKind::VAE ? config_.beta * out.kl : 0.f);
+  return out;
+}
+
+void VaeTrainer::set_learning_rate(float lr) {
+  config_.learning_rate = lr;
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
+void VaeTrainer::set_beta(float beta) { config_.beta = beta; }
+
+void VaeTrainer::check_same_model(const std::string& path) const {
+  VaeConfig saved = read_vae_config(path);
+  if (saved.kind != config_.kind || saved.arch != config_.arch || saved.latent != config_.latent)
+    throw CheckpointError(path + ": holds a " + std::string(kind_name(saved.kind)) + "/" + arch_name(saved.arch) +
+                          " with latent " + std::to_string(saved.latent) + ", not the model asked for");
+}
+
+VaeConfig read_vae_config(const std::string& path, std::string* metadata_json) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  if (info.model != "vae" && info.model != "ae")
+    throw CheckpointError(path + ": holds a '" + info.model + "' model, not an AE or VAE");
+  try {
+    VaeConfig config = VaeConfig::from_json(info.config_json);
+    if (metadata_json) *metadata_json = info.metadata_json;
+    return config;
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path + ": " + e.what());
+  }
+}
+
+SampleSource vae_prior_samples(VaeTrainer& trainer) {
+  return [&trainer](int n, uint64_t seed, const SampleProgress& progress) {
+    return batched(n, 500, progress, [&](int first, int count) {
+      torch::NoGradGuard no_grad;
+      Vae& model = trainer.model();
+      model->eval();
+      auto z = seeded_noise(seed * 7919 + uint64_t(first), count, trainer.config().latent);
+      const VaeConfig& c = trainer.config();
+      return Samples{model->decode(z).reshape({count, c.channels, c.height, c.width}), torch::Tensor()};
+    });
+  };
+}
+
+}  // namespace genlab
