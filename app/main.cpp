@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "core/families.h"
 #include "core/gan/gan_lab.h"
 #include "core/io/shipped.h"
+#include "core/lab/follow.h"
 #include "core/lab/session.h"
 #include "core/vae/vae_lab.h"
 
@@ -62,6 +64,7 @@ struct Options {
   std::string autosave_dir;
   int request_close_frame = 0;
   double run_seconds = 0;
+  std::string follow;
 };
 
 // Where training is autosaved unless --autosave-dir says otherwise: the XDG state folder.
@@ -170,6 +173,35 @@ std::string open_checkpoint(genlab::Session& session, const std::string& path) {
   }
 }
 
+// File › Follow checkpoint…: a path typed in; the shell then reloads it whenever it is replaced.
+class FollowDialog {
+ public:
+  void open() { open_requested_ = true; }
+  // Returns the path to follow once the user confirms one, else "".
+  std::string draw() {
+    if (open_requested_) ImGui::OpenPopup("Follow checkpoint");
+    open_requested_ = false;
+    std::string chosen;
+    if (!ImGui::BeginPopupModal("Follow checkpoint", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return chosen;
+    ImGui::TextDisabled("a .safetensors that a run rewrites (genlab-cli train --checkpoint-every S, or a shared folder):");
+    ImGui::TextDisabled("its lab reloads it each time it is replaced, curves included");
+    ImGui::SetNextItemWidth(520);
+    bool enter = ImGui::InputText("##path", path_, sizeof path_, ImGuiInputTextFlags_EnterReturnsTrue);
+    if ((ImGui::Button("Follow") || enter) && path_[0]) {
+      chosen = path_;
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+    return chosen;
+  }
+
+ private:
+  bool open_requested_ = false;
+  char path_[1024] = "";
+};
+
 class OpenDataDialog {
  public:
   void open() { open_requested_ = true; }
@@ -219,6 +251,9 @@ int main(int argc, char** argv) {
   cli.add_option("--cpu-load", opt.cpu_load_s, "run a dummy CPU job for S seconds (0: until exit)")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--load", opt.checkpoints, "open checkpoints (.safetensors) in their labs");
+  cli.add_option("--follow", opt.follow,
+                 "open a checkpoint in its lab and reload it whenever it is replaced (a run that writes it, here or "
+                 "through a shared folder)");
   cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent, metrics");
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
@@ -297,12 +332,14 @@ int main(int argc, char** argv) {
     for (const std::string& path : opt.checkpoints) loaded_gan |= open_checkpoint(session, path) == "gan";
     // Started without checkpoints, the labs open on the models shipped in assets/models.
     uint64_t shipped = 0;
-    if (opt.checkpoints.empty())
+    if (opt.checkpoints.empty() && opt.follow.empty())
       for (const genlab::Family& family : genlab::families())
         for (const std::string& name : family.opened_at_start)
           if (const std::string path = genlab::find_shipped_model(name); !path.empty())
             open_checkpoint(session, path), ++shipped;
-    const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped;  // probe, data set, checkpoints
+    // probe, data set, checkpoints (a followed one loads in the first frame)
+    const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped +
+                                  (!opt.follow.empty() && std::filesystem::is_regular_file(opt.follow));
     if (opt.gan_play) {
       if (!loaded_gan) {
         genlab::GanConfig cgan;
@@ -335,6 +372,10 @@ int main(int argc, char** argv) {
     std::string active_tab = opt.tab;
     genlab::app::StatusBar status_bar;
     OpenDataDialog open_dialog;
+    FollowDialog follow_dialog;
+    std::optional<genlab::CheckpointWatch> follow;
+    if (!opt.follow.empty()) follow.emplace(opt.follow);
+    auto last_follow_check = std::chrono::steady_clock::time_point{};
     std::vector<double> frame_ms, work_ms;
     bool counting = false, select_tab = true;
     int counted = 0;
@@ -363,6 +404,11 @@ int main(int argc, char** argv) {
         if (!taken) session.open_dataset(genlab::detect_spec(path));
       }
       drops.paths.clear();
+      // A followed checkpoint is looked at twice a second and reloaded when it was replaced.
+      if (follow && frame_start - last_follow_check > std::chrono::milliseconds(500)) {
+        last_follow_check = frame_start;
+        if (follow->changed()) open_checkpoint(session, follow->path());
+      }
 
       ImGui_ImplOpenGL3_NewFrame();
       ImGui_ImplGlfw_NewFrame();
@@ -388,6 +434,11 @@ int main(int argc, char** argv) {
             }
             ImGui::EndMenu();
           }
+          if (ImGui::MenuItem("Follow checkpoint…")) follow_dialog.open();
+          if (follow) {
+            const std::string stop = "Stop following " + std::filesystem::path(follow->path()).filename().string();
+            if (ImGui::MenuItem(stop.c_str())) follow.reset();
+          }
           if (ImGui::BeginMenu("Autosaved models", !opt.autosave_dir.empty())) {
             const std::vector<std::string> autosaved = autosaved_models(opt.autosave_dir);
             if (autosaved.empty()) ImGui::TextDisabled("none yet in %s", opt.autosave_dir.c_str());
@@ -411,6 +462,7 @@ int main(int argc, char** argv) {
         ImGui::EndMenuBar();
       }
       open_dialog.draw(session);
+      if (const std::string path = follow_dialog.draw(); !path.empty()) follow.emplace(path);
       if (quit_dialog.draw(session)) glfwSetWindowShouldClose(window, GLFW_TRUE);
 
       ImGui::BeginChild("labs", ImVec2(0, -genlab::app::StatusBar::height()));
