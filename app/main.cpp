@@ -87,9 +87,8 @@ std::string find_shader_dir(const std::string& requested) {
   namespace fs = std::filesystem;
   if (!requested.empty()) return requested;
   if (const char* env = std::getenv("GENLAB_SHADERS")) return env;
-  std::error_code ec;
-  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  if (!ec && fs::exists(exe_dir / "shaders" / "colormap.frag")) return (exe_dir / "shaders").string();
+  for (const fs::path& dir : {fs::path(genlab::binary_dir()) / "shaders", fs::path(genlab::installed_data_dir()) / "shaders"})
+    if (fs::exists(dir / "colormap.frag")) return dir.string();
   return GENLAB_SOURCE_SHADERS;
 }
 
@@ -141,12 +140,14 @@ void setup_style() {
   style.FramePadding = ImVec2(6, 4);
   style.ItemSpacing = ImVec2(8, 6);
   ImGuiIO& io = ImGui::GetIO();
-  const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  // The installed tree's copy, else Debian's fonts-dejavu-core.
+  std::string font = genlab::installed_data_dir() + "/fonts/DejaVuSans.ttf";
+  if (!std::filesystem::exists(font)) font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
   // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
   // write their formulas (β·KL, √ᾱ_t, ε_w) in text.
   static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0300, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
                                    0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
-  if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, 15.f, nullptr, ranges);
+  if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font.c_str(), 15.f, nullptr, ranges);
   io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
 }
 

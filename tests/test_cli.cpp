@@ -467,3 +467,26 @@ TEST(Cli, EveryFamilySamplesAndTrainTakesTheDataOptions) {
   EXPECT_FALSE(std::filesystem::exists(std::string(GENLAB_ASSETS) + "/models/mine.safetensors"));
   std::filesystem::remove_all(dir);
 }
+
+// cmake --install gives a tree that runs from any folder: the installed genlab-cli finds the
+// shipped models (here the classifier behind FID-LeNet) in PREFIX/share/genlab, not in the source
+// tree; the installed app, where it was built, starts with its installed shaders and font.
+TEST(Cli, AnInstalledTreeRunsFromAnyFolder) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string prefix = temp_folder("install"), elsewhere = temp_folder("elsewhere");
+  CommandResult install = run_command("cmake --install " + std::string(GENLAB_BUILD_DIR) + " --prefix " + prefix);
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  const std::string models = prefix + "/share/genlab/models";
+  ASSERT_TRUE(std::filesystem::exists(models + "/classifier-fashion.safetensors"));
+  CommandResult eval = run_command("cd " + elsewhere + " && " + prefix + "/bin/genlab-cli --threads 1 eval --ckpt " + models +
+                                   "/vae-fashion-latent2.safetensors --iwae-images 0 --samples 10 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_EQ(nlohmann::json::parse(eval.out)["classifier"]["path"], models + "/classifier-fashion.safetensors");
+  if (std::filesystem::exists(prefix + "/bin/genlab") && run_command("command -v xvfb-run").exit_code == 0) {
+    EXPECT_TRUE(std::filesystem::exists(prefix + "/share/genlab/shaders/colormap.frag"));
+    CommandResult app = run_command("cd " + elsewhere + " && xvfb-run -a " + prefix + "/bin/genlab --frames 3 --tab data");
+    EXPECT_EQ(app.exit_code, 0) << app.err;
+  }
+  std::filesystem::remove_all(prefix);
+  std::filesystem::remove_all(elsewhere);
+}

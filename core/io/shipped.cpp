@@ -8,12 +8,19 @@ namespace genlab {
 
 namespace fs = std::filesystem;
 
+std::string binary_dir() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec).parent_path().string();
+}
+
+std::string installed_data_dir() { return (fs::path(binary_dir()).parent_path() / "share" / "genlab").string(); }
+
 namespace {
 
+// Beside the binary (a build folder), in the installed tree, then the source tree it was built from.
 std::vector<fs::path> model_dirs() {
-  std::error_code ec;
-  fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  return {exe_dir / "assets" / "models", fs::path(GENLAB_SOURCE_ASSETS) / "models"};
+  return {fs::path(binary_dir()) / "assets" / "models", fs::path(installed_data_dir()) / "models",
+          fs::path(GENLAB_SOURCE_ASSETS) / "models"};
 }
 
 }  // namespace

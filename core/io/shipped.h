@@ -7,7 +7,13 @@
 
 namespace genlab {
 
-// The path of assets/models/`name`, or empty when it is not there.
+// The folder of the running binary; and PREFIX/share/genlab when it runs from PREFIX/bin, where
+// `cmake --install build --prefix PREFIX` puts the shaders, the shipped models and the font.
+std::string binary_dir();
+std::string installed_data_dir();
+
+// The path of assets/models/`name` (beside the binary, installed, or in the source tree), or empty
+// when it is not there.
 std::string find_shipped_model(const std::string& name);
 
 // Every shipped model (assets/models/*.safetensors), sorted by name.
