@@ -72,9 +72,9 @@ void DiffusionLab::load(const std::string& path) {
     const bool trainable = data != nullptr;
     if (!data) data = blank_dataset(config.unet.channels, size, size, classes);
     auto trainer = std::make_unique<DiffusionTrainer>(config, data);
-    trainer->resume(path);
+    const std::string metadata = trainer->resume(path);
     state_->adopt(std::move(trainer), trainable, path);
-    state_->training.history = read_diffusion_curves(read_checkpoint_info(path).metadata_json);
+    state_->training.history = read_diffusion_curves(metadata);
     publish_model();
   });
 }
@@ -100,6 +100,13 @@ using Clock = std::chrono::steady_clock;
 const std::vector<std::string> kDiffusionColumns = {"step", "loss", "smoothed"};
 
 }  // namespace
+
+float record_loss(std::vector<DiffusionTrainingPoint>& history, int64_t step, float loss) {
+  const float smoothed = history.empty() ? loss : history.back().smoothed + 0.02f * (loss - history.back().smoothed);
+  history.push_back({step, loss, smoothed});
+  thin_history(history);  // keeps the newest point
+  return smoothed;
+}
 
 std::string diffusion_curves_json(const std::vector<DiffusionTrainingPoint>& history) {
   return nlohmann::json{{"train", curve_json(history, kDiffusionColumns, [](const DiffusionTrainingPoint& p) {
@@ -269,15 +276,11 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
     auto t0 = Clock::now(), last_publish = Clock::now(), last_samples = Clock::now();
     auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
     if (v.samples_step < 0) v.samples = preview_grid(t), v.samples_step = t.step();
-    float smoothed = v.history.empty() ? -1.f : v.history.back().smoothed;
     LabTraining run;
     run.file = "ddpm";
     run.steps = steps;
     run.step = [&] {
-      const float loss = t.train_step();
-      smoothed = smoothed < 0 ? loss : smoothed + 0.02f * (loss - smoothed);
-      v.history.push_back({t.step(), loss, smoothed});
-      thin_history(v.history);
+      record_loss(v.history, t.step(), t.train_step());
       const bool last = steps > 0 && t.step() == start + steps;
       if (seconds(last_samples) > sample_every_s || last) {
         v.samples = preview_grid(t);

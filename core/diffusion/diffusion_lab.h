@@ -64,6 +64,10 @@ struct DiffusionTrainingPoint {
   float loss = 0, smoothed = 0;  // the batch's eps MSE and its running average
 };
 
+// Adds a training step's loss and its running average (2 % a step, going on from the curve's last
+// point) to the curve, thinned as it grows; returns the average. The lab and genlab-cli alike.
+float record_loss(std::vector<DiffusionTrainingPoint>& history, int64_t step, float loss);
+
 // The curve a checkpoint keeps, and reading it back (none when it has none).
 std::string diffusion_curves_json(const std::vector<DiffusionTrainingPoint>& history);
 std::vector<DiffusionTrainingPoint> read_diffusion_curves(const std::string& metadata_json);

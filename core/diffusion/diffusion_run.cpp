@@ -11,12 +11,9 @@
 #include "core/diffusion/diffusion_lab.h"
 #include "core/metrics/quality_run.h"
 #include "core/train/cli_training.h"
-#include "core/train/history.h"
 #include "core/io/gif.h"
 #include "core/io/safetensors.h"
-#include "core/io/npy.h"
 #include "core/diffusion/sampling_params.h"
-#include "core/io/png_text.h"
 #include "core/io/tensors.h"
 
 namespace genlab {
@@ -29,21 +26,14 @@ std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
   if (request.has("--lr")) config.learning_rate = request.lr;
   config.seed = request.seed;
   DiffusionTrainer trainer(config, data);
-  if (!request.resume.empty()) trainer.resume(request.resume);
+  std::vector<DiffusionTrainingPoint> history;  // the curve goes on from the resumed checkpoint's
+  if (!request.resume.empty()) history = read_diffusion_curves(trainer.resume(request.resume));
   const int64_t per_epoch = std::max<int64_t>(1, data->train.count / config.batch_size);
   const int64_t target = target_step(request, per_epoch);
-  check_steps_left(trainer, target);
   const int64_t first = trainer.step();
-  std::vector<DiffusionTrainingPoint> history;
-  if (!request.resume.empty()) history = read_diffusion_curves(read_checkpoint_info(request.resume).metadata_json);
-  double smooth = 0;
+  float smooth = history.empty() ? 0.f : history.back().smoothed;
   CliTraining run(request, target);
-  run.after_step = [&] {
-    const float loss = trainer.last_loss();
-    smooth = trainer.step() == first + 1 ? loss : 0.98 * smooth + 0.02 * loss;
-    history.push_back({trainer.step(), loss, float(smooth)});
-    thin_history(history);
-  };
+  run.after_step = [&] { smooth = record_loss(history, trainer.step(), trainer.last_loss()); };
   run.describe = [&] {
     char text[64];
     snprintf(text, sizeof text, "loss %.4f", smooth);
@@ -90,7 +80,7 @@ std::string sample_ddpm(const SampleArgs& args) {
   auto x_T = seeded_noise(p.seed, p.n, c * size * size).view({p.n, c, size, size});
   if (!args.gif.empty() && !ends_with(args.gif, ".gif"))
     throw std::invalid_argument("--gif " + args.gif + ": name a .gif file");
-  const int cols = classes > 0 && p.label < 0 ? classes : int(std::ceil(std::sqrt(p.n)));
+  const int cols = sample_columns(p.n, classes, p.label);
   std::vector<ImageBuffer> frames;  // x after each step, for --gif
   StepCallback keep_frames;
   if (!args.gif.empty())

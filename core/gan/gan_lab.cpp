@@ -89,10 +89,6 @@ struct GanLab::State {
     }
   }
 
-  void record(const GanStepStats& s) {
-    view.history.push_back({s.step, s.loss_d, s.loss_g, s.value, s.d_real, s.d_fake, s.grad_norm_d, s.grad_norm_g});
-    thin_history(view.history);
-  }
 };
 
 GanLab::GanLab(Session& session) : session_(session), state_(std::make_unique<State>()) {}
@@ -108,6 +104,11 @@ namespace {
 const std::vector<std::string> kGanColumns = {"step", "loss_d", "loss_g", "value", "d_real", "d_fake", "grad_d", "grad_g"};
 
 }  // namespace
+
+void record_step(std::vector<GanHistoryPoint>& history, const GanStepStats& s) {
+  history.push_back({s.step, s.loss_d, s.loss_g, s.value, s.d_real, s.d_fake, s.grad_norm_d, s.grad_norm_g});
+  thin_history(history);
+}
 
 std::string gan_curves_json(const std::vector<GanHistoryPoint>& history) {
   return nlohmann::json{{"train", curve_json(history, kGanColumns, [](const GanHistoryPoint& p) {
@@ -169,13 +170,13 @@ void GanLab::load(const std::string& path) {
                             " images, the open data set has " + std::to_string(data->channels) + "x" +
                             std::to_string(data->height));
     auto trainer = std::make_unique<GanTrainer>(config, data);
-    trainer->resume(path);
+    const std::string metadata = trainer->resume(path);
     State& s = *state_;
     s.trainer = std::move(trainer);
     s.view = GanLabView{};
     s.view.id = next_stamp();
     s.view.saved.saved_at(path, s.trainer->step());
-    s.view.history = read_gan_curves(read_checkpoint_info(path).metadata_json);
+    s.view.history = read_gan_curves(metadata);
     s.real_reference = reference_batch(*s.trainer);
     s.toy_noise = seeded_noise(7, kToyPoints, config.latent);
     s.refresh(true);
@@ -213,7 +214,7 @@ void GanLab::train(int64_t steps) {
       float lr_g = lr_g_.exchange(-1.f), lr_d = lr_d_.exchange(-1.f);
       if (lr_g > 0 && lr_d > 0) t.set_learning_rates(lr_g, lr_d);
       if (int optimizer = optimizer_.exchange(-1); optimizer >= 0) t.set_optimizer(GanOptimizer(optimizer));
-      s.record(t.train_step());
+      record_step(s.view.history, t.train_step());
       if (int ms = slow_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       ++since_snapshot;
       auto now = Clock::now();
@@ -246,7 +247,7 @@ void GanLab::single_step(Single which) {
     if (int loss = loss_.exchange(-1); loss >= 0) t.set_loss(GanLoss(loss));
     if (int optimizer = optimizer_.exchange(-1); optimizer >= 0) t.set_optimizer(GanOptimizer(optimizer));
     GanStepStats stats = which == Single::D ? t.step_d() : which == Single::G ? t.step_g() : t.train_step();
-    s.record(stats);
+    record_step(s.view.history, stats);
     s.refresh(false);
     view_.publish(s.view);
   });

@@ -25,6 +25,10 @@ struct GanHistoryPoint {
   float loss_d = 0, loss_g = 0, value = 0, d_real = 0, d_fake = 0, grad_d = 0, grad_g = 0;
 };
 
+struct GanStepStats;
+// Adds a training step's figures to the curves, thinned as they grow (the lab and genlab-cli alike).
+void record_step(std::vector<GanHistoryPoint>& history, const GanStepStats& stats);
+
 // The curves a checkpoint keeps, and reading them back (none when it has none).
 std::string gan_curves_json(const std::vector<GanHistoryPoint>& history);
 std::vector<GanHistoryPoint> read_gan_curves(const std::string& metadata_json);

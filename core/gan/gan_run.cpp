@@ -5,16 +5,11 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/data/image.h"
-#include "core/io/npy.h"
-#include "core/io/png_text.h"
-#include "core/io/safetensors.h"
 #include "core/gan/gan_lab.h"
+#include "core/gan/gan_trainer.h"
+#include "core/io/tensors.h"
 #include "core/metrics/quality_run.h"
 #include "core/train/cli_training.h"
-#include "core/train/history.h"
-#include "core/io/tensors.h"
-#include "core/gan/gan_trainer.h"
 
 namespace genlab {
 
@@ -39,19 +34,16 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   std::shared_ptr<const Dataset> data;
   if (config.mode == GanMode::Images) data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   GanTrainer trainer(config, data);
-  if (!request.resume.empty()) trainer.resume(request.resume);
+  std::vector<GanHistoryPoint> history;  // the curves go on from the resumed checkpoint's
+  if (!request.resume.empty()) history = read_gan_curves(trainer.resume(request.resume));
   const int64_t per_epoch = data ? std::max<int64_t>(1, data->train.count / (int64_t(config.batch_size) * config.d_steps)) : 1;
   const int64_t target = target_step(request, per_epoch);
-  check_steps_left(trainer, target);
   const int64_t first = trainer.step();
-  std::vector<GanHistoryPoint> history;
-  if (!request.resume.empty()) history = read_gan_curves(read_checkpoint_info(request.resume).metadata_json);
   GanStepStats s;
   CliTraining run(request, target);
   run.after_step = [&] {
     s = trainer.last_stats();
-    history.push_back({s.step, s.loss_d, s.loss_g, s.value, s.d_real, s.d_fake, s.grad_norm_d, s.grad_norm_g});
-    thin_history(history);
+    record_step(history, s);
   };
   run.describe = [&] {
     char text[128];
@@ -101,7 +93,7 @@ std::string sample_gan(const SampleArgs& request) {
   if (config.conditional)
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
                                 : cycling_labels(0, request.n, config.classes);
-  const int cols = config.conditional && request.label < 0 ? config.classes : int(std::ceil(std::sqrt(request.n)));
+  const int cols = sample_columns(request.n, config.conditional ? config.classes : 0, request.label);
   write_samples(request.out, trainer.generate(z, labels), cols,
                 nlohmann::json({{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed},
                                 {"class", request.label}})

@@ -53,6 +53,10 @@ void check_samples_path(const std::string& out) {
     throw std::invalid_argument("--out " + out + ": write a .png grid or a .npy array");
 }
 
+int sample_columns(int n, int classes, int label) {
+  return classes > 0 && label < 0 ? classes : int(std::ceil(std::sqrt(n)));
+}
+
 void write_samples(const std::string& out, const torch::Tensor& images, int cols, const std::string& record_json) {
   check_samples_path(out);
   auto x = images.to(torch::kFloat).contiguous();

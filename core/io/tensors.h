@@ -22,6 +22,9 @@ torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
 
 // Where `genlab-cli sample` writes: throws std::invalid_argument unless `out` ends in .png or .npy.
 void check_samples_path(const std::string& out);
+// Columns of a sample grid: a row per class when every class is drawn in turn (classes > 0 and
+// label -1), else about square.
+int sample_columns(int n, int classes, int label);
 // N x C x H x W images in [0, 1] to `out`: a .npy array, or a PNG grid `cols` wide carrying
 // `record_json` (what made it) in its "genlab" text chunk.
 void write_samples(const std::string& out, const torch::Tensor& images, int cols, const std::string& record_json);

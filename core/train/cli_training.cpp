@@ -9,12 +9,9 @@ int64_t target_step(const TrainArgs& args, int64_t steps_per_epoch) {
   return args.steps > 0 ? args.steps : int64_t(std::ceil(args.epochs * double(steps_per_epoch)));
 }
 
-void check_steps_left(const Trainer& trainer, int64_t target) {
-  if (target <= trainer.step())
-    throw std::invalid_argument("nothing to train: the run is already at step " + std::to_string(trainer.step()));
-}
-
 double run_cli_training(Trainer& trainer, const CliTraining& run, const LogLine& log) {
+  if (run.target <= trainer.step())
+    throw std::invalid_argument("nothing to train: the run is already at step " + std::to_string(trainer.step()));
   auto save = [&] { run.save ? run.save() : trainer.save(run.out); };
   const auto t0 = std::chrono::steady_clock::now();
   auto last_log = t0, last_save = t0;

@@ -29,14 +29,12 @@ struct CliTraining {
   std::function<void()> save;
 };
 
-// Returns the seconds spent training. Throws std::runtime_error ("...; saved those weights to OUT")
-// on a NaN or inf, after saving.
+// Returns the seconds spent training. Throws std::invalid_argument ("nothing to train") when a
+// resumed run is already at or past run.target, std::runtime_error ("...; saved those weights to
+// OUT") on a NaN or inf, after saving.
 double run_cli_training(Trainer& trainer, const CliTraining& run, const LogLine& log);
 
 // The step a run trains to: --steps, else --epochs of `steps_per_epoch`.
 int64_t target_step(const TrainArgs& args, int64_t steps_per_epoch);
-
-// "nothing to train" when a resumed run is already at or past `target`.
-void check_steps_left(const Trainer& trainer, int64_t target);
 
 }  // namespace genlab

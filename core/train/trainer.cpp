@@ -8,11 +8,14 @@ namespace genlab {
 
 namespace {
 
-// The checkpointed modules under their prefixes, as one module to write or load.
-torch::nn::Module gathered(const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
+// Hands `use` the checkpointed modules as one: a single module without prefix as it is (its tensors
+// keep their plain names), several gathered under their prefixes ("g.", "d.").
+template <class Use>
+void with_checkpointed(const std::vector<std::pair<std::string, torch::nn::Module*>>& modules, Use&& use) {
+  if (modules.size() == 1 && modules[0].first.empty()) return use(*modules[0].second);
   torch::nn::Module all;
   for (const auto& [prefix, module] : modules) all.register_module(prefix, module->shared_from_this());
-  return all;
+  use(all);
 }
 
 }  // namespace
@@ -34,27 +37,15 @@ void Trainer::save(const std::string& path, const std::string& metrics_json, con
       {"metrics", nlohmann::json::parse(metrics_json)},
   };
   if (!history_json.empty()) meta["history"] = nlohmann::json::parse(history_json);
-  auto modules = checkpointed();
-  SafetensorsFile file = modules.size() == 1 && modules[0].first.empty()
-                             ? module_to_safetensors(*modules[0].second, meta.dump())
-                             : [&] {
-                                 torch::nn::Module all = gathered(modules);
-                                 return module_to_safetensors(all, meta.dump());
-                               }();
-  write_safetensors(path, file);
+  with_checkpointed(checkpointed(),
+                    [&](torch::nn::Module& all) { write_safetensors(path, module_to_safetensors(all, meta.dump())); });
   save_training_state(path, optimizers(), {step_, rng_.state(), order_, cursor_});
 }
 
-void Trainer::resume(const std::string& path) {
+std::string Trainer::resume(const std::string& path) {
   check_same_model(path);
   SafetensorsFile file = read_safetensors(path);
-  auto modules = checkpointed();
-  if (modules.size() == 1 && modules[0].first.empty()) {
-    load_module(*modules[0].second, file, path);
-  } else {
-    torch::nn::Module all = gathered(modules);
-    load_module(all, file, path);
-  }
+  with_checkpointed(checkpointed(), [&](torch::nn::Module& all) { load_module(all, file, path); });
   step_ = nlohmann::json::parse(file.metadata_json).value("step", int64_t(0));
   restore_from_metadata(file.metadata_json);
   RunState run;
@@ -66,6 +57,7 @@ void Trainer::resume(const std::string& path) {
     }
   }
   remember_weights();
+  return file.metadata_json;
 }
 
 }  // namespace genlab

@@ -36,8 +36,9 @@ class Trainer {
   void save(const std::string& path, const std::string& metrics_json = "{}", const std::string& history_json = "");
   // Restores all of that from a checkpoint of the same model: the run goes on exactly as if it had
   // not stopped (from the weights alone, when the state file beside them is missing or stale).
-  // Throws CheckpointError naming the path for another model's file.
-  void resume(const std::string& path);
+  // Returns the checkpoint's genlab metadata (JSON text: its curves, metrics). Throws
+  // CheckpointError naming the path for another model's file.
+  std::string resume(const std::string& path);
 
  protected:
   Trainer(uint64_t seed, std::string model_name) : rng_(seed), guard_(model_name), model_name_(std::move(model_name)) {}

@@ -271,7 +271,7 @@ void VaeLab::load(const std::string& path) {
                             std::to_string(data->channels) + "x" + std::to_string(data->height) + "x" +
                             std::to_string(data->width));
     auto trainer = std::make_unique<VaeTrainer>(config, data);
-    trainer->resume(path);
+    const std::string metadata = trainer->resume(path);
     State& s = *state_;
     const int slot = slot_of(config.kind);
     s.trainer[slot] = std::move(trainer);
@@ -280,7 +280,7 @@ void VaeLab::load(const std::string& path) {
     s.view[slot].saved.saved_at(path, s.trainer[slot]->step());
     s.fixed_indices = pick_fixed_indices(*data);
     // The curves it was trained with, then its test figures now.
-    read_vae_curves(read_checkpoint_info(path).metadata_json, s.view[slot].train, s.view[slot].test);
+    read_vae_curves(metadata, s.view[slot].train, s.view[slot].test);
     VaeStepLosses test = s.trainer[slot]->test_losses(kTestImages);
     if (s.view[slot].test.empty() || s.view[slot].test.back().step != s.trainer[slot]->step())
       s.view[slot].test.push_back({s.trainer[slot]->step(), test.recon, test.kl, test.total});

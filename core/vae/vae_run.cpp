@@ -79,12 +79,8 @@ std::string train_vae(const TrainArgs& request, const LogLine& log) {
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   VaeTrainer trainer(config, data);
   std::vector<VaeLosses> train_curve, test_curve;
-  if (!request.resume.empty()) {
-    trainer.resume(request.resume);
-    read_vae_curves(read_checkpoint_info(request.resume).metadata_json, train_curve, test_curve);
-  }
+  if (!request.resume.empty()) read_vae_curves(trainer.resume(request.resume), train_curve, test_curve);
   const int64_t target = target_step(request, trainer.steps_per_epoch());
-  check_steps_left(trainer, target);
   const int64_t first_step = trainer.step();
   VaeCurveRecorder curve(train_curve);
   VaeStepLosses last;
@@ -133,7 +129,7 @@ std::string sample_vae(const SampleArgs& args) {
   trainer.resume(args.checkpoint);
   // The prior's samples: z ~ N(0, I) decoded, for the AE too (where it shows what an AE cannot make).
   Samples s = vae_prior_samples(trainer)(args.n, args.seed, {});
-  write_samples(args.out, s.images, int(std::ceil(std::sqrt(args.n))),
+  write_samples(args.out, s.images, sample_columns(args.n, 0, -1),
                 nlohmann::json({{"checkpoint", args.checkpoint}, {"n", args.n}, {"seed", args.seed}}).dump());
   return nlohmann::json({{"out", args.out}, {"n", args.n}, {"seed", args.seed}, {"model", kind_name(config.kind)},
                          {"step", trainer.step()}})
