@@ -17,7 +17,7 @@ class Session;
 struct Family {
   std::string name;                // "vae": the folder, and the app's tab id
   std::string title;               // "VAE / AE": for menus
-  std::vector<std::string> kinds;  // the checkpoint kinds it reads ("vae", "ae"); the first is --model's default
+  std::vector<std::string> kinds;  // the checkpoint kinds it reads and trains (--model vae|ae)
   // genlab-cli's entry points; each returns its result as JSON text. A family without samples
   // (the classifier) has no sample entry.
   std::string (*train)(const TrainArgs&, const LogLine&) = nullptr;

@@ -4,10 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <set>
 
 #include "core/families.h"
 #include "core/io/safetensors.h"
+#include "core/io/shipped.h"
 #include "core/train/history.h"
 
 using namespace genlab;
@@ -32,6 +34,19 @@ TEST(Families, EveryFamilyTrainsAndEvaluatesAndEachKindHasOneFamily) {
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "m.safetensors: no model family reads 'pixelcnn' checkpoints");
   }
+  // The table lists exactly the shipped models: each is found, and none in the folder is left out.
+  std::set<std::string> listed;
+  for (const Family& f : families())
+    for (const std::string& file : f.shipped) {
+      EXPECT_FALSE(find_shipped_model(file).empty()) << file;
+      listed.insert(file);
+    }
+  EXPECT_GE(listed.size(), 6u);  // classifier, VAE, AE, 2-D VAE, cGAN, DDPM
+  const std::string any = find_shipped_model("classifier-fashion.safetensors");
+  ASSERT_FALSE(any.empty());
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(any).parent_path()))
+    if (entry.path().extension() == ".safetensors")
+      EXPECT_TRUE(listed.count(entry.path().filename().string())) << entry.path() << " is in no family's entry";
   std::vector<std::string> trainable = trainable_kinds();
   for (const char* kind : {"vae", "ae", "gan", "ddpm", "classifier"})
     EXPECT_NE(std::find(trainable.begin(), trainable.end(), kind), trainable.end()) << kind;

@@ -1,8 +1,8 @@
 #include "core/io/shipped.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 namespace genlab {
 
@@ -29,18 +29,6 @@ std::string find_shipped_model(const std::string& name) {
   for (const fs::path& dir : model_dirs())
     if (fs::exists(dir / name)) return (dir / name).string();
   return "";
-}
-
-std::vector<std::string> shipped_models() {
-  std::vector<std::string> out;
-  for (const fs::path& dir : model_dirs()) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (entry.path().extension() == ".safetensors") out.push_back(entry.path().string());
-    if (!out.empty()) break;  // the first folder that has them
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 void refuse_shipped_path(const std::string& path) {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 namespace genlab {
 
@@ -16,8 +15,6 @@ std::string installed_data_dir();
 // when it is not there.
 std::string find_shipped_model(const std::string& name);
 
-// Every shipped model (assets/models/*.safetensors), sorted by name.
-std::vector<std::string> shipped_models();
 
 // Throws std::invalid_argument when `path` would overwrite a shipped model: the labs save elsewhere.
 void refuse_shipped_path(const std::string& path);

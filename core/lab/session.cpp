@@ -1,6 +1,5 @@
 #include "core/lab/session.h"
 
-
 namespace genlab {
 
 Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {

@@ -17,17 +17,22 @@ nlohmann::json report_json(const QualityReport& r) {
 
 }  // namespace
 
-std::string checkpoint_dataset(const std::string& path, const std::string& fallback) {
-  auto meta = nlohmann::json::parse(read_checkpoint_info(path).metadata_json, nullptr, false);
+std::string metadata_dataset(const std::string& metadata_json, const std::string& fallback) {
+  auto meta = nlohmann::json::parse(metadata_json, nullptr, false);
   return meta.is_object() && meta.contains("dataset") && meta["dataset"].is_string() ? meta["dataset"].get<std::string>()
                                                                                      : fallback;
+}
+
+std::string checkpoint_dataset(const std::string& path, const std::string& fallback) {
+  return metadata_dataset(read_checkpoint_info(path).metadata_json, fallback);
 }
 
 QualityRun::QualityRun(const EvalArgs& args, const LogLine& log)
     : args_(args), log_(log), t0_(std::chrono::steady_clock::now()), last_log_(t0_) {
   if (args.samples < 10 || args.curve_samples < 10) throw std::invalid_argument("--samples must be at least 10");
-  model_ = read_checkpoint_info(args.checkpoint).model;
-  if (args_.dataset.empty()) args_.dataset = checkpoint_dataset(args.checkpoint);
+  const CheckpointInfo info = read_checkpoint_info(args.checkpoint);
+  model_ = info.model;
+  if (args_.dataset.empty()) args_.dataset = metadata_dataset(info.metadata_json);
   data_ = std::make_shared<const Dataset>(load_dataset(args_.dataset));
   quality_ = std::make_unique<SampleQuality>(load_classifier(args.classifier), data_);
 }

@@ -39,7 +39,8 @@ class QualityRun {
   std::chrono::steady_clock::time_point t0_, last_log_;
 };
 
-// The data set a checkpoint was trained on (its metadata), or `fallback`.
+// The data set a checkpoint was trained on, from its metadata (JSON text) or its file; else `fallback`.
+std::string metadata_dataset(const std::string& metadata_json, const std::string& fallback = "fashion-mnist");
 std::string checkpoint_dataset(const std::string& path, const std::string& fallback = "fashion-mnist");
 
 }  // namespace genlab
