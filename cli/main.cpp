@@ -6,8 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <set>
+#include <thread>
+
+#include "cli/launch_ranks.h"
 
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
@@ -202,6 +206,21 @@ int main(int argc, char** argv) {
   train->add_option("--lr-g", train_args.lr_g, "GAN: generator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
   train->add_option("--lr-d", train_args.lr_d, "GAN: discriminator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
   train->add_option("--d-steps", train_args.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
+  int nproc = 1;
+  genlab::ParallelOptions& parallel = train_args.parallel;
+  auto* nproc_option = train->add_option("--nproc", nproc, "data-parallel: train with N ranks on this machine (each with cores/N threads)")
+                           ->check(CLI::Range(1, 256));
+  auto* rank_option = train->add_option("--rank", parallel.rank, "data-parallel across machines: this process's rank (0..W-1)")
+                          ->check(CLI::NonNegativeNumber);
+  auto* world_option = train->add_option("--world-size", parallel.world_size, "data-parallel across machines: W, the number of ranks")
+                           ->check(CLI::Range(1, 4096));
+  auto* master_option = train->add_option("--master", parallel.master, "data-parallel across machines: HOST:PORT of the rendezvous (rank 0 hosts it)");
+  train->add_option("--backend", parallel.backend, "data-parallel: gloo, or nccl on a CUDA build")->check(CLI::IsMember({"gloo", "nccl"}));
+  train->add_option("--rank-timeout", parallel.timeout_s, "data-parallel: seconds a rank waits for the others before it stops")
+      ->check(kPositive);
+  nproc_option->excludes(rank_option)->excludes(world_option)->excludes(master_option);
+  rank_option->needs(world_option);
+  world_option->needs(rank_option)->needs(master_option);
 
   genlab::SampleArgs sample_args;
   auto* sample = app.add_subcommand("sample", "draw samples from a checkpoint (VAE/AE prior, GAN, diffusion)");
@@ -256,6 +275,8 @@ int main(int argc, char** argv) {
     return kBadInput;
   }
 
+  // A rank of a data-parallel run says which one it is.
+  const std::string who = parallel.world_size > 1 ? "genlab-cli (rank " + std::to_string(parallel.rank) + ")" : "genlab-cli";
   try {
     genlab::configure_compute_threads(threads);
     genlab::keep_freed_memory();
@@ -278,6 +299,12 @@ int main(int argc, char** argv) {
       train_args.given = given_options(*train);
       train_args.binarize = !no_binarize;
       train_args.data_options.channels = train_rgb ? 3 : 1;
+      if (nproc > 1) {
+        if (train_args.model == "classifier") throw std::invalid_argument("--nproc: the classifier trains in one process");
+        const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+        return genlab::launch_ranks(argc, argv, {nproc, threads > 0 ? 0 : std::max(1, cores / nproc), parallel.timeout_s, train_args.out});
+      }
+      parallel.store_hosted = std::getenv("GENLAB_RENDEZVOUS_HOSTED") != nullptr;
       std::cout << genlab::train_model(train_args, log) << "\n";
       return train_exit(train_args.out);
     }
@@ -294,16 +321,16 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const genlab::DataError& e) {
-    std::cerr << "genlab-cli: " << e.what() << "\n";
+    std::cerr << who << ": " << e.what() << "\n";
     return kBadInput;
   } catch (const genlab::CheckpointError& e) {
-    std::cerr << "genlab-cli: " << e.what() << "\n";
+    std::cerr << who << ": " << e.what() << "\n";
     return kBadInput;
   } catch (const std::invalid_argument& e) {
-    std::cerr << "genlab-cli: " << e.what() << "\n";
+    std::cerr << who << ": " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {
-    std::cerr << "genlab-cli: error: " << e.what() << "\n";
+    std::cerr << who << ": error: " << e.what() << "\n";
     return 1;
   }
   return 0;

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-pthread   # LibTorch runs 10-30x slower on the reference BLAS
+  libgloo-dev   # the headers of c10d's Gloo process group (data-parallel training)
   libimgui-dev libglfw3-dev python3-glad libgl-dev
   libstb-dev zlib1g-dev libgif-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev

@@ -79,25 +79,30 @@ void DiffusionTrainer::reset_optimizers() {
 float DiffusionTrainer::train_step() {
   RandomStream::Scope scope(rng_);
   net_->train();
-  const int64_t n = config_.batch_size;
-  auto idx = torch::randint(data_->train.count, {n}, torch::kLong);
+  // Every random draw is for the whole batch; this rank keeps its rows (Trainer::own_rows). The
+  // images are drawn with replacement, x0 ~ q(x0) as in the DDPM paper (a batch may outnumber a
+  // small data set).
+  const int64_t whole = config_.batch_size;
+  auto idx = own_rows(torch::randint(data_->train.count, {whole}, torch::kLong));
+  const int64_t n = idx.size(0);
   auto x0 = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1]
-  auto t = torch::randint(1, config_.T + 1, {n}, torch::kLong);                          // 1..T
-  auto eps = torch::randn_like(x0);
+  auto t = own_rows(torch::randint(1, config_.T + 1, {whole}, torch::kLong));            // 1..T
+  auto eps = own_rows(torch::randn({whole, data_->channels, data_->height, data_->width}));
   auto ab = alpha_bar_.index_select(0, t - 1).view({n, 1, 1, 1});
   auto x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps;
+  auto dropped = own_rows(torch::rand({whole})) < config_.label_dropout;
   torch::Tensor labels;
   if (config_.unet.classes > 0) {
     // Unknown labels (-1) and a random share of known ones become the null class.
     labels = train_labels_.index_select(0, idx);
-    auto drop = (torch::rand({n}) < config_.label_dropout).logical_or(labels < 0);
+    auto drop = dropped.logical_or(labels < 0);
     labels = torch::where(drop, torch::full_like(labels, config_.unet.classes), labels);
   }
   auto per_sample = (net_->forward(x_t, t - 1, labels) - eps).pow(2).flatten(1).mean(1);
   auto loss = per_sample.mean();
   optimizer_->zero_grad();
   loss.backward();
-  const float loss_value = loss.item<float>();
+  float loss_value = loss.item<float>();
   // Checked before the EMA takes the new weights in.
   guarded_update(net_->parameters(), loss_value, "the loss", step_ + 1, [&] { optimizer_->step(); });
   {

@@ -97,10 +97,10 @@ torch::Tensor value_function(const torch::Tensor& real, const torch::Tensor& fak
 }
 
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
-                               const torch::Tensor& real, const torch::Tensor& fake) {
+                               const torch::Tensor& real, const torch::Tensor& fake, const torch::Tensor& mix) {
   std::vector<int64_t> shape(size_t(real.dim()), 1);
   shape[0] = real.size(0);
-  auto eps = torch::rand(shape);
+  auto eps = mix.view(shape);
   auto mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(true);
   auto scores = critic(mixed);
   auto grads = torch::autograd::grad({scores.sum()}, {mixed}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];

@@ -44,8 +44,9 @@ torch::Tensor generator_loss(GanLoss loss, const torch::Tensor& fake_scores);
 // The value function V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] with D = sigmoid(score).
 torch::Tensor value_function(const torch::Tensor& real_scores, const torch::Tensor& fake_scores);
 
-// E[(||grad_x D(x_hat)||_2 - 1)^2] at random points x_hat between real and fake samples.
+// E[(||grad_x D(x_hat)||_2 - 1)^2] at the points x_hat = mix * real + (1 - mix) * fake between real
+// and fake samples (mix: one number in [0, 1) per sample, drawn by the caller).
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
-                               const torch::Tensor& real, const torch::Tensor& fake);
+                               const torch::Tensor& real, const torch::Tensor& fake, const torch::Tensor& mix);
 
 }  // namespace genlab

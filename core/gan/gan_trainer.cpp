@@ -111,14 +111,8 @@ torch::Tensor GanTrainer::toy_real(int64_t n) {
 }
 
 GanTrainer::Batch GanTrainer::real_batch() {
-  if (config_.mode == GanMode::Toy) return {toy_real(config_.batch_size), {}};
-  const int64_t n = data_->train.count;
-  if (!order_.defined() || cursor_ + config_.batch_size > n) {
-    order_ = torch::randperm(n, torch::kLong);
-    cursor_ = 0;
-  }
-  auto idx = order_.slice(0, cursor_, cursor_ + config_.batch_size);
-  cursor_ += config_.batch_size;
+  if (config_.mode == GanMode::Toy) return {own_rows(toy_real(config_.batch_size)), {}};
+  auto idx = own_rows(next_in_order(data_->train.count, config_.batch_size, /*keep_short=*/false));
   images_seen_ += config_.batch_size;
   auto x = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1], as G's tanh
   return {x, config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor()};
@@ -129,31 +123,33 @@ GanStepStats GanTrainer::step_d() {
   g_->train();
   d_->train();
   Batch real = real_batch();
-  const int64_t n = real.x.size(0);
+  const int64_t n = config_.batch_size;  // the whole batch, of which this rank has real.x's rows
   auto labels = config_.conditional ? real.labels : torch::Tensor();
   torch::Tensor fake;
   {
     torch::NoGradGuard no_grad;
-    fake = g_->forward(torch::randn({n, config_.latent}), labels);
+    fake = g_->forward(own_rows(torch::randn({n, config_.latent})), labels);
   }
   auto real_scores = d_->forward(real.x, labels);
   auto fake_scores = d_->forward(fake, labels);
   auto loss = discriminator_loss(config_.loss, real_scores, fake_scores);
   GanStepStats s;
   if (config_.loss == GanLoss::WassersteinGP) {
-    auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake);
+    auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake,
+                                    own_rows(torch::rand({n})));
     loss = loss + config_.gp_weight * penalty;
     s.penalty = penalty.item<float>();
   }
   opt_d_->zero_grad();
   loss.backward();
-  s.grad_norm_d = grad_norm(*d_);
   s.loss_d = loss.item<float>();
-  guarded_update(d_->parameters(), s.loss_d, "the discriminator loss", step_, [&] { opt_d_->step(); });
-  s.step = step_;
   s.value = value_function(real_scores, fake_scores).item<float>();
   s.d_real = torch::sigmoid(real_scores).mean().item<float>();
   s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  guarded_update(d_->parameters(), s.loss_d, "the discriminator loss", step_, [&] { opt_d_->step(); },
+                 {&s.value, &s.d_real, &s.d_fake, &s.penalty});
+  s.grad_norm_d = grad_norm(*d_);  // of the update taken (with other ranks: their summed gradients)
+  s.step = step_;
   return s;
 }
 
@@ -162,18 +158,19 @@ GanStepStats GanTrainer::step_g() {
   g_->train();
   d_->train();
   const int64_t n = config_.batch_size;
-  auto labels = random_labels(n);
-  auto fake_scores = d_->forward(g_->forward(torch::randn({n, config_.latent}), labels), labels);
+  auto labels = own_rows(random_labels(n));
+  auto z = own_rows(torch::randn({n, config_.latent}));
+  auto fake_scores = d_->forward(g_->forward(z, labels), labels);
   auto loss = generator_loss(config_.loss, fake_scores);
   opt_g_->zero_grad();
   loss.backward();
   GanStepStats s;
-  s.grad_norm_g = grad_norm(*g_);
   s.loss_g = loss.item<float>();
-  guarded_update(g_->parameters(), s.loss_g, "the generator loss", step_ + 1, [&] { opt_g_->step(); });
+  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
+  guarded_update(g_->parameters(), s.loss_g, "the generator loss", step_ + 1, [&] { opt_g_->step(); }, {&s.d_fake});
+  s.grad_norm_g = grad_norm(*g_);
   ++step_;
   s.step = step_;
-  s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
   return s;
 }
 

@@ -1,7 +1,8 @@
 // genlab-cli's training loop, the same for every family: train to a step count, a progress line
 // about every 2 s, the checkpoint written every so many seconds, Ctrl-C (stop_requested()) ending
 // the run after its step, and on a NaN or inf the good weights saved before the error ends the run.
-// Torch header.
+// With --world-size > 1 the loop first joins the other ranks (core/train/data_parallel.h); rank 0
+// logs and writes. Torch header.
 #pragma once
 
 #include <functional>
@@ -16,11 +17,12 @@ namespace genlab {
 struct CliTraining {
   // To `target`, writing args.out every args.checkpoint_every_s seconds.
   CliTraining(const TrainArgs& args, int64_t target)
-      : target(target), out(args.out), checkpoint_every_s(args.checkpoint_every_s) {}
+      : target(target), out(args.out), checkpoint_every_s(args.checkpoint_every_s), parallel(args.parallel) {}
 
   int64_t target;             // the step to train to
   std::string out;            // the checkpoint
   double checkpoint_every_s;  // also write `out` this often, so a long run loses little
+  ParallelOptions parallel;   // world_size > 1: train with the other ranks
   // The family's figures for the progress line (after "step N/M  epoch E  ").
   std::function<std::string()> describe;
   // After each good step: the family's bookkeeping (its curves).
@@ -30,8 +32,9 @@ struct CliTraining {
 };
 
 // Returns the seconds spent training. Throws std::invalid_argument ("nothing to train") when a
-// resumed run is already at or past run.target, std::runtime_error ("...; saved those weights to
-// OUT") on a NaN or inf, after saving.
+// resumed run is already at or past run.target, or the ranks were started unlike each other;
+// std::runtime_error ("...; saved those weights to OUT") on a NaN or inf, after saving; RankError
+// when another rank is lost (rank 0 saves the last step all ranks took first).
 double run_cli_training(Trainer& trainer, const CliTraining& run, const LogLine& log);
 
 // The step a run trains to: --steps, else --epochs of `steps_per_epoch`.

@@ -13,6 +13,16 @@
 
 namespace genlab {
 
+// Data-parallel training (genlab-cli train --nproc, or --rank/--world-size/--master across machines).
+struct ParallelOptions {
+  int rank = 0;
+  int world_size = 1;  // 1: train alone
+  std::string master;  // HOST:PORT of the rendezvous store; rank 0 hosts it unless a launcher does
+  bool store_hosted = false;  // a launcher (--nproc) hosts the store
+  std::string backend = "gloo";
+  double timeout_s = 60;  // a rank waiting longer than this for the others (rendezvous or a step) stops
+};
+
 struct RunArgs {
   std::set<std::string> given;  // option names the user set, e.g. "--batch"
   bool has(const std::string& option) const { return given.count(option) > 0; }
@@ -39,6 +49,7 @@ struct TrainArgs : RunArgs {
   std::string loss = "ns", toy, optimizer = "adam";
   float lr_g = 2e-4f, lr_d = 2e-4f;
   int d_steps = 1;
+  ParallelOptions parallel;
 };
 
 struct SampleArgs : RunArgs {

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/checkpoint.h"
+#include "core/train/data_parallel.h"
+#include "core/train/run_util.h"
 
 namespace genlab {
 
@@ -27,6 +29,7 @@ Modules Trainer::guarded() {
 }
 
 void Trainer::save(const std::string& path, const std::string& metrics_json, const std::string& history_json) {
+  if (ranks_ && ranks_->rank() != 0) return;  // rank 0 holds the same weights and writes them
   nlohmann::json meta = {
       {"format", "genlab-checkpoint-1"},
       {"model", kind()},
@@ -58,6 +61,62 @@ std::string Trainer::resume(const std::string& path) {
   }
   remember_weights();
   return file.metadata_json;
+}
+
+std::string Trainer::setup_json() {
+  torch::NoGradGuard no_grad;
+  double weights = 0;
+  int64_t index = 0;
+  for (const auto& entry : checkpointed())
+    for (const auto& p : entry.second->parameters()) weights += double(++index) * p.to(torch::kDouble).sum().item<double>();
+  const torch::Tensor stream = rng_.state().to(torch::kDouble);
+  char checksums[96];
+  snprintf(checksums, sizeof checksums, "%.17g %.17g", weights,
+           (stream * torch::arange(1, stream.numel() + 1, torch::kDouble)).sum().item<double>());
+  return nlohmann::json{{"model", kind()},         {"config", nlohmann::json::parse(config_json())},
+                        {"dataset", dataset_spec()}, {"step", step_},
+                        {"epoch_position", cursor_}, {"checksums", checksums}}
+      .dump();
+}
+
+torch::Tensor Trainer::own_rows(const torch::Tensor& whole) {
+  if (!ranks_ || !whole.defined()) return whole;
+  const auto [begin, end] = ranks_->rows(whole.size(0));
+  share_ = whole.size(0) > 0 ? double(end - begin) / double(whole.size(0)) : 0.0;
+  return whole.slice(0, begin, end);
+}
+
+torch::Tensor Trainer::next_in_order(int64_t count, int64_t batch, bool keep_short) {
+  const int64_t needed = keep_short ? 1 : batch;
+  if (!order_.defined() || order_.numel() != count || cursor_ + needed > count) {
+    order_ = torch::randperm(count, torch::kLong);
+    cursor_ = 0;
+  }
+  const int64_t end = std::min(cursor_ + batch, count);
+  torch::Tensor positions = order_.slice(0, cursor_, end);
+  cursor_ = end;
+  return positions;
+}
+
+void Trainer::average_with_ranks(const std::vector<torch::Tensor>& updated, float& loss,
+                                 const std::vector<float*>& averaged, int64_t step) {
+  // Each rank's loss is a mean over its rows; weighted by its share of the batch and summed, the
+  // gradients and figures are those of the mean over the whole batch.
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : updated) {
+    torch::Tensor& grad = p.mutable_grad();
+    if (!grad.defined()) grad = torch::zeros_like(p);
+    share_ > 0 ? grad.mul_(share_) : grad.zero_();  // a rank with no rows adds nothing
+    grads.push_back(grad);
+  }
+  auto weighted = [&](float figure) { return share_ > 0 ? float(figure * share_) : 0.f; };
+  std::vector<float> figures{weighted(loss)};
+  for (float* figure : averaged) figures.push_back(weighted(*figure));
+  figures.push_back(stop_requested() ? 1.f : 0.f);
+  ranks_->sum(grads, figures, step);
+  loss = figures[0];
+  for (size_t i = 0; i < averaged.size(); ++i) *averaged[i] = figures[i + 1];
+  stop_agreed_ = stop_agreed_ || figures.back() > 0;
 }
 
 }  // namespace genlab

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "core/train/random_stream.h"
 
 namespace genlab {
+
+class DataParallel;  // core/train/data_parallel.h
 
 class Trainer {
  public:
@@ -40,6 +43,16 @@ class Trainer {
   // CheckpointError naming the path for another model's file.
   std::string resume(const std::string& path);
 
+  // Data-parallel training: from now on this trainer takes its rows of every batch and sums its
+  // share of each update's gradients with the other ranks; only rank 0 writes checkpoints.
+  void join(std::shared_ptr<DataParallel> ranks) { ranks_ = std::move(ranks); }
+  const DataParallel* ranks() const { return ranks_.get(); }
+  // What the ranks must agree on before training together (JSON text): the model, config, data
+  // set, step, place in the epoch and checksums of the weights and the random stream.
+  std::string setup_json();
+  // One rank was asked to stop (Ctrl-C): all of them stop after this same step.
+  bool stop_agreed() const { return stop_agreed_; }
+
  protected:
   Trainer(uint64_t seed, std::string model_name) : rng_(seed), guard_(model_name), model_name_(std::move(model_name)) {}
 
@@ -62,9 +75,12 @@ class Trainer {
   // Runs `apply` (the optimizer step that takes the run to `next_step`) through the NaN guard: the
   // loss and the gradients of `updated` are checked before it, the weights after it; on a rollback
   // the step count and the optimizers go back with the weights, and NonFiniteError is rethrown.
+  // With other ranks, first sums their share-weighted gradients of `updated`, `loss` and the
+  // figures in `averaged` (the step's other numbers), so every rank takes the same decision.
   template <class Apply>
-  void guarded_update(const std::vector<torch::Tensor>& updated, float loss, const std::string& loss_name,
-                      int64_t next_step, Apply&& apply) {
+  void guarded_update(const std::vector<torch::Tensor>& updated, float& loss, const std::string& loss_name,
+                      int64_t next_step, Apply&& apply, const std::vector<float*>& averaged = {}) {
+    if (ranks_) average_with_ranks(updated, loss, averaged, next_step);
     try {
       guard_.before_update(guarded(), updated, step_, loss, loss_name);
       apply();
@@ -80,6 +96,14 @@ class Trainer {
   // Keeps the current weights as the last good copy (after building or loading them).
   void remember_weights() { guard_.remember(guarded(), step_); }
 
+  // This rank's rows of a batch drawn whole (its images, noise, labels): every rank draws the whole
+  // batch from the same stream, so the streams stay equal and N ranks take the steps one process
+  // would. Also records this rank's share of the batch for the gradient sum.
+  torch::Tensor own_rows(const torch::Tensor& whole);
+  // The next `batch` positions of the epoch's shuffled order of `count` images (a new order each
+  // epoch); the last batch of an epoch is short when `keep_short`, else skipped.
+  torch::Tensor next_in_order(int64_t count, int64_t batch, bool keep_short);
+
   RandomStream rng_;
   int64_t step_ = 0;
   torch::Tensor order_;  // the epoch's shuffled order, when the trainer walks its data in one
@@ -87,9 +111,14 @@ class Trainer {
 
  private:
   Modules guarded();
+  void average_with_ranks(const std::vector<torch::Tensor>& updated, float& loss, const std::vector<float*>& averaged,
+                          int64_t step);
 
   TrainingGuard guard_;
   std::string model_name_;
+  std::shared_ptr<DataParallel> ranks_;
+  double share_ = 1;  // this rank's share of the step's batch
+  bool stop_agreed_ = false;
 };
 
 }  // namespace genlab

@@ -59,11 +59,15 @@ std::pair<torch::Tensor, torch::Tensor> VaeImpl::encode(const torch::Tensor& x) 
 torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) { return decoder_->forward(z); }
 
 VaeOutput VaeImpl::forward(const torch::Tensor& x, bool sample) {
+  const bool noisy = config_.kind == AutoencoderKind::VAE && sample;
+  return forward(x, noisy ? torch::randn({x.size(0), config_.latent}) : torch::Tensor());
+}
+
+VaeOutput VaeImpl::forward(const torch::Tensor& x, const torch::Tensor& eps) {
   VaeOutput out;
   std::tie(out.mu, out.logvar) = encode(x);
   out.z = out.mu;
-  if (config_.kind == AutoencoderKind::VAE && sample)
-    out.z = out.mu + torch::exp(0.5 * out.logvar) * torch::randn_like(out.mu);
+  if (config_.kind == AutoencoderKind::VAE && eps.defined()) out.z = out.mu + torch::exp(0.5 * out.logvar) * eps;
   out.logits = decode_logits(out.z);
   return out;
 }

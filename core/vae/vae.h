@@ -32,6 +32,8 @@ class VaeImpl : public torch::nn::Module {
   torch::Tensor decode(const torch::Tensor& z) { return torch::sigmoid(decode_logits(z)); }
   // Reparameterised forward: z = mu + sigma * eps for the VAE when sampling, else z = mu.
   VaeOutput forward(const torch::Tensor& x, bool sample = true);
+  // The same with the noise given, B x L (training draws it for the whole batch: Trainer::own_rows).
+  VaeOutput forward(const torch::Tensor& x, const torch::Tensor& eps);
 
   const VaeConfig& config() const { return config_; }
 

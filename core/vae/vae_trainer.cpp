@@ -58,28 +58,23 @@ torch::Tensor VaeTrainer::test_targets(int64_t count) {
   return test_bytes_.slice(0, 0, count).to(torch::kFloat) / 255.0;
 }
 
-torch::Tensor VaeTrainer::next_batch_indices() {
-  if (!order_.defined() || cursor_ >= train_count()) {
-    order_ = torch::randperm(train_count(), torch::kLong);
-    cursor_ = 0;
-  }
-  int64_t end = std::min(cursor_ + config_.batch_size, train_count());
-  auto indices = order_.slice(0, cursor_, end);
-  cursor_ = end;
-  return indices;
-}
-
 VaeStepLosses VaeTrainer::train_step() {
   model_->train();
   RandomStream::Scope scope(rng_);
-  auto x = images(Split::Train, next_batch_indices());
-  if (config_.binarize) x = torch::bernoulli(x);  // dynamic binarisation: a new sample every time
-  auto out = model_->forward(x);
+  const torch::Tensor whole = next_in_order(train_count(), config_.batch_size, /*keep_short=*/true);
+  const int64_t n = whole.size(0);
+  auto x = images(Split::Train, own_rows(whole));
+  // Dynamic binarisation (a new sample every time) and the reparameterisation noise, drawn for the
+  // whole batch like the batch itself.
+  if (config_.binarize)
+    x = (own_rows(torch::rand({n, data_->channels, data_->height, data_->width})) < x).to(torch::kFloat);
+  auto out = model_->forward(x, own_rows(torch::randn({n, config_.latent})));
   auto loss = vae_loss(out, x, config_);
   optimizer_->zero_grad();
   loss.total.backward();
   VaeStepLosses losses{loss.recon.item<float>(), loss.kl.item<float>(), loss.total.item<float>()};
-  guarded_update(model_->parameters(), losses.total, "the loss", step_ + 1, [&] { optimizer_->step(); });
+  guarded_update(model_->parameters(), losses.total, "the loss", step_ + 1, [&] { optimizer_->step(); },
+                 {&losses.recon, &losses.kl});
   ++step_;
   last_ = losses;
   return losses;

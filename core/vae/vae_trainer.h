@@ -57,7 +57,6 @@ class VaeTrainer : public Trainer {
   void reset_optimizers() override;
   void check_same_model(const std::string& path) const override;
   int64_t order_size() const override { return train_count(); }
-  torch::Tensor next_batch_indices();
 
   VaeConfig config_;
   std::shared_ptr<const Dataset> data_;
