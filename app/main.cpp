@@ -377,6 +377,9 @@ int main(int argc, char** argv) {
     std::optional<genlab::CheckpointWatch> follow;
     if (!opt.follow.empty()) follow.emplace(opt.follow);
     auto last_follow_check = std::chrono::steady_clock::time_point{};
+    // A run may write faster than a busy worker loads: one reload waits at a time (jobs run in
+    // order, so it is done once the worker has finished this many), and the next takes the newest file.
+    uint64_t follow_load_done_at = 0;
     std::vector<double> frame_ms, work_ms;
     bool counting = false, select_tab = true;
     int counted = 0;
@@ -406,9 +409,13 @@ int main(int argc, char** argv) {
       }
       drops.paths.clear();
       // A followed checkpoint is looked at twice a second and reloaded when it was replaced.
-      if (follow && frame_start - last_follow_check > std::chrono::milliseconds(500)) {
+      if (follow && frame_start - last_follow_check > std::chrono::milliseconds(500) &&
+          status->value.jobs_finished >= follow_load_done_at) {
         last_follow_check = frame_start;
-        if (follow->changed()) open_checkpoint(session, follow->path());
+        if (follow->changed()) {
+          follow_load_done_at = status->value.jobs_finished + uint64_t(status->value.queued) + (worker_busy ? 1 : 0) + 1;
+          open_checkpoint(session, follow->path());
+        }
       }
 
       ImGui_ImplOpenGL3_NewFrame();
@@ -510,7 +517,9 @@ int main(int argc, char** argv) {
       // Work = what a frame costs us, GPU included (glFinish), without the wait for vsync.
       if (opt.frame_stats) glFinish();
       auto work_end = std::chrono::steady_clock::now();
-      bool last = opt.frames > 0 && counting && counted + 1 >= opt.frames;
+      const bool out_of_time = counting && opt.run_seconds > 0 &&
+                               work_end - counting_since > std::chrono::duration<double>(opt.run_seconds);
+      bool last = (opt.frames > 0 && counting && counted + 1 >= opt.frames) || out_of_time;
       if (last && !opt.screenshot.empty() && !write_screenshot(opt.screenshot, fb_w, fb_h)) {
         std::cerr << "genlab: " << opt.screenshot << ": cannot write PNG\n";
         exit_code = kBadInput;
@@ -525,8 +534,6 @@ int main(int argc, char** argv) {
       last_frame = frame_end;
       if (last) break;
       if (counting && counted == opt.request_close_frame) glfwSetWindowShouldClose(window, GLFW_TRUE);
-      if (counting && opt.run_seconds > 0 && frame_end - counting_since > std::chrono::duration<double>(opt.run_seconds))
-        glfwSetWindowShouldClose(window, GLFW_TRUE);
       if (soak.on() && counting) {
         bool done = false;
         if (std::string tab = soak.frame(counted, done); !tab.empty()) opt.tab = tab, select_tab = true;
