@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
   train->add_flag("--rgb", train_rgb, "folder data: keep colour (default grayscale)");
   train->add_option("--out", train_args.out, "checkpoint to write (.safetensors)")->required();
   train->add_option("--resume", train_args.resume, "checkpoint to continue from");
+  train->add_option("--device", train_args.device, "cpu, or cuda (VAE, GAN, DDPM; needs a CUDA LibTorch)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   train->add_option("--checkpoint-every", train_args.checkpoint_every_s, "also write --out every S seconds (VAE, GAN, DDPM)")
       ->check(kPositive);
   train->add_option("--loss", train_args.loss, "GAN loss: ns, minimax, lsgan, wgan-gp or hinge")

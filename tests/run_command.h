@@ -6,9 +6,21 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+inline const bool kHaveFashion =
+    std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+
+// A fresh folder for one test's files.
+inline std::string temp_folder(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "genlab_cli_" + name + "_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 struct CommandResult {
   int exit_code = -1;

@@ -15,7 +15,6 @@
 namespace {
 
 const std::string kCli = GENLAB_CLI;
-const bool kHaveFashion = std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
 
 // Bad input: exit code 2, nothing on stdout, and one line on stderr that holds every fragment (the
 // file or value, and the problem).
@@ -28,14 +27,6 @@ void expect_bad_input(const std::string& args, const std::vector<std::string>& f
   for (const std::string& fragment : fragments)
     EXPECT_NE(r.err.find(fragment), std::string::npos) << "lacks '" << fragment << "': " << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
-// A fresh folder for one test's files.
-std::string temp_folder(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "genlab_cli_" + name + "_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -166,6 +157,22 @@ TEST(Cli, CtrlCDuringTrainingSavesTheRunAndExits130) {
                                       std::to_string(steps + 5) + " --resume " + ckpt + " --out " + ckpt);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(nlohmann::json::parse(resumed.out)["steps"], steps + 5);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, TrainsOnCudaOrSaysInOneLineWhyNot) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("cuda"), ckpt = dir + "/vae.safetensors";
+  CommandResult r = run_command(kCli + " --threads 1 train --model vae --arch mlp --steps 3 --device cuda --out " + ckpt);
+  if (r.exit_code == 0) {  // a CUDA LibTorch with a GPU
+    EXPECT_EQ(nlohmann::json::parse(r.out)["steps"], 3);
+  } else {
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "genlab-cli: --device cuda: no CUDA device here (this LibTorch is a CPU build, or no GPU is visible)\n");
+    EXPECT_FALSE(std::filesystem::exists(ckpt));
+  }
+  expect_bad_input("--threads 1 train --model classifier --device cuda --steps 3 --out " + ckpt,
+                   {"--device cuda", "the classifier trains on the CPU"});
   std::filesystem::remove_all(dir);
 }
 

@@ -20,14 +20,6 @@
 namespace {
 
 const std::string kCli = GENLAB_CLI;
-const bool kHaveFashion = std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
-
-std::string temp_folder(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "genlab_dp_" + name + "_" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 struct Checkpoint {
   std::map<std::string, std::vector<float>> tensors;
@@ -90,7 +82,7 @@ Difference difference(const Checkpoint& a, const Checkpoint& b) {
 
 TEST(DataParallel, TwoRanksTakeTheStepsOfOneProcessAndResumeAlone) {
   if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const std::string dir = temp_folder("equal");
+  const std::string dir = temp_folder("dp_equal");
   // Models without batch statistics: the conv VAE and the GroupNorm U-Net of the DDPM. Each rank
   // takes its half of every batch; the VAE's odd batch splits 24 + 23, which only a sum weighted
   // by each rank's share of the batch gets right.
@@ -132,7 +124,7 @@ TEST(DataParallel, TwoRanksTakeTheStepsOfOneProcessAndResumeAlone) {
 
 TEST(DataParallel, AKilledRankStopsTheOthersWithOneLineAndTheRunGoesOn) {
   if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const std::string dir = temp_folder("kill"), ckpt = dir + "/vae.safetensors";
+  const std::string dir = temp_folder("dp_kill"), ckpt = dir + "/vae.safetensors";
   // Train "forever" with 2 ranks, writing every second; once a checkpoint is there, kill rank 1.
   const std::string train = kCli + " --threads 1 train --model vae --arch mlp --latent 8 --steps 1000000 "
                                    "--checkpoint-every 1 --rank-timeout 20 --nproc 2 --out " + ckpt;
@@ -163,7 +155,7 @@ TEST(DataParallel, AKilledRankStopsTheOthersWithOneLineAndTheRunGoesOn) {
 
 TEST(DataParallel, ARankStartedUnlikeTheOthersIsRefusedAtTheRendezvous) {
   if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const std::string dir = temp_folder("unlike");
+  const std::string dir = temp_folder("dp_unlike");
   // Two ranks started by hand, as on two machines, with another learning rate on rank 1.
   const std::string master = "127.0.0.1:" + std::to_string(20000 + getpid() % 20000);
   auto rank = [&](int r, const std::string& lr) {

@@ -13,6 +13,7 @@ namespace genlab {
 
 std::string train_classifier(const TrainArgs& request, const LogLine& log) {
   if (request.out.empty()) throw std::invalid_argument("--out is required");
+  if (request.device != "cpu") throw std::invalid_argument("--device " + request.device + ": the classifier trains on the CPU");
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   if (data->class_names.size() < 2) throw std::invalid_argument(request.dataset + ": a classifier needs labelled classes");
   if (data->height != data->width) throw std::invalid_argument(request.dataset + ": the classifier takes square images");

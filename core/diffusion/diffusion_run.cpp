@@ -26,6 +26,7 @@ std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
   if (request.has("--lr")) config.learning_rate = request.lr;
   config.seed = request.seed;
   DiffusionTrainer trainer(config, data);
+  trainer.move_to(training_device(request));
   std::vector<DiffusionTrainingPoint> history;  // the curve goes on from the resumed checkpoint's
   if (!request.resume.empty()) history = read_diffusion_curves(trainer.resume(request.resume));
   const int64_t per_epoch = std::max<int64_t>(1, data->train.count / config.batch_size);

@@ -85,10 +85,10 @@ float DiffusionTrainer::train_step() {
   const int64_t whole = config_.batch_size;
   auto idx = own_rows(torch::randint(data_->train.count, {whole}, torch::kLong));
   const int64_t n = idx.size(0);
-  auto x0 = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1]
-  auto t = own_rows(torch::randint(1, config_.T + 1, {whole}, torch::kLong));            // 1..T
-  auto eps = own_rows(torch::randn({whole, data_->channels, data_->height, data_->width}));
-  auto ab = alpha_bar_.index_select(0, t - 1).view({n, 1, 1, 1});
+  auto x0 = on_device(train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0));  // [-1, 1]
+  auto t = own_rows(torch::randint(1, config_.T + 1, {whole}, torch::kLong));  // 1..T
+  auto eps = on_device(own_rows(torch::randn({whole, data_->channels, data_->height, data_->width})));
+  auto ab = on_device(alpha_bar_.index_select(0, t - 1).view({n, 1, 1, 1}));
   auto x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps;
   auto dropped = own_rows(torch::rand({whole})) < config_.label_dropout;
   torch::Tensor labels;
@@ -98,7 +98,7 @@ float DiffusionTrainer::train_step() {
     auto drop = dropped.logical_or(labels < 0);
     labels = torch::where(drop, torch::full_like(labels, config_.unet.classes), labels);
   }
-  auto per_sample = (net_->forward(x_t, t - 1, labels) - eps).pow(2).flatten(1).mean(1);
+  auto per_sample = (net_->forward(x_t, on_device(t - 1), on_device(labels)) - eps).pow(2).flatten(1).mean(1);
   auto loss = per_sample.mean();
   optimizer_->zero_grad();
   loss.backward();
@@ -113,7 +113,7 @@ float DiffusionTrainer::train_step() {
     for (size_t i = 0; i < from_b.size(); ++i) to_b[i].copy_(from_b[i]);
   }
   auto t_cpu = t.contiguous();
-  auto l_cpu = per_sample.detach().contiguous();
+  auto l_cpu = per_sample.detach().cpu().contiguous();
   const int64_t* ts = t_cpu.data_ptr<int64_t>();
   const float* ls = l_cpu.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {

@@ -34,6 +34,7 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   std::shared_ptr<const Dataset> data;
   if (config.mode == GanMode::Images) data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   GanTrainer trainer(config, data);
+  trainer.move_to(training_device(request));
   std::vector<GanHistoryPoint> history;  // the curves go on from the resumed checkpoint's
   if (!request.resume.empty()) history = read_gan_curves(trainer.resume(request.resume));
   const int64_t per_epoch = data ? std::max<int64_t>(1, data->train.count / (int64_t(config.batch_size) * config.d_steps)) : 1;

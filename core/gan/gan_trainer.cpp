@@ -111,11 +111,11 @@ torch::Tensor GanTrainer::toy_real(int64_t n) {
 }
 
 GanTrainer::Batch GanTrainer::real_batch() {
-  if (config_.mode == GanMode::Toy) return {own_rows(toy_real(config_.batch_size)), {}};
+  if (config_.mode == GanMode::Toy) return {on_device(own_rows(toy_real(config_.batch_size))), {}};
   auto idx = own_rows(next_in_order(data_->train.count, config_.batch_size, /*keep_short=*/false));
   images_seen_ += config_.batch_size;
   auto x = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1], as G's tanh
-  return {x, config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor()};
+  return {on_device(x), on_device(config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor())};
 }
 
 GanStepStats GanTrainer::step_d() {
@@ -128,7 +128,7 @@ GanStepStats GanTrainer::step_d() {
   torch::Tensor fake;
   {
     torch::NoGradGuard no_grad;
-    fake = g_->forward(own_rows(torch::randn({n, config_.latent})), labels);
+    fake = g_->forward(on_device(own_rows(torch::randn({n, config_.latent}))), labels);
   }
   auto real_scores = d_->forward(real.x, labels);
   auto fake_scores = d_->forward(fake, labels);
@@ -136,7 +136,7 @@ GanStepStats GanTrainer::step_d() {
   GanStepStats s;
   if (config_.loss == GanLoss::WassersteinGP) {
     auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake,
-                                    own_rows(torch::rand({n})));
+                                    on_device(own_rows(torch::rand({n}))));
     loss = loss + config_.gp_weight * penalty;
     s.penalty = penalty.item<float>();
   }
@@ -158,8 +158,8 @@ GanStepStats GanTrainer::step_g() {
   g_->train();
   d_->train();
   const int64_t n = config_.batch_size;
-  auto labels = own_rows(random_labels(n));
-  auto z = own_rows(torch::randn({n, config_.latent}));
+  auto labels = on_device(own_rows(random_labels(n)));
+  auto z = on_device(own_rows(torch::randn({n, config_.latent})));
   auto fake_scores = d_->forward(g_->forward(z, labels), labels);
   auto loss = generator_loss(config_.loss, fake_scores);
   opt_g_->zero_grad();
@@ -188,7 +188,7 @@ GanStepStats GanTrainer::train_step() {
 torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
   torch::NoGradGuard no_grad;
   g_->eval();
-  auto out = g_->forward(z, labels);
+  auto out = g_->forward(on_device(z), on_device(labels)).cpu();
   return config_.mode == GanMode::Images ? (out + 1) * 0.5 : out;
 }
 

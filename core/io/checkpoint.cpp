@@ -100,8 +100,13 @@ bool load_training_state(const std::string& checkpoint_path, const std::vector<t
   const std::string path = optimizer_path(checkpoint_path);
   if (!std::filesystem::exists(path)) return false;
   try {
+    // The moments load onto the device of the weights they belong to (a run saved on CUDA resumes
+    // on the CPU and back); the step, stream and order stay on the CPU.
+    torch::Device device = torch::kCPU;
+    if (!optimizers.empty() && !optimizers[0]->param_groups().empty() && !optimizers[0]->param_groups()[0].params().empty())
+      device = optimizers[0]->param_groups()[0].params()[0].device();
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(path, device);
     torch::Tensor saved_step, cursor, rng, order;
     if (!archive.try_read("step", saved_step) || saved_step.item<int64_t>() != step) return false;
     for (size_t i = 0; i < optimizers.size(); ++i) {
@@ -112,8 +117,8 @@ bool load_training_state(const std::string& checkpoint_path, const std::vector<t
     archive.read("cursor", cursor);
     run.step = step;
     run.cursor = cursor.item<int64_t>();
-    run.rng = archive.try_read("rng", rng) ? rng : torch::Tensor();
-    run.order = archive.try_read("order", order) ? order : torch::Tensor();
+    run.rng = archive.try_read("rng", rng) ? rng.cpu() : torch::Tensor();
+    run.order = archive.try_read("order", order) ? order.cpu() : torch::Tensor();
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": unreadable optimizer state (another model's, or damaged)");
   }

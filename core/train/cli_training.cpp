@@ -8,6 +8,14 @@
 
 namespace genlab {
 
+torch::Device training_device(const TrainArgs& args) {
+  if (args.device == "cpu") return torch::kCPU;
+  if (args.device != "cuda") throw std::invalid_argument("--device " + args.device + ": expected cpu or cuda");
+  if (!torch::cuda::is_available())
+    throw std::invalid_argument("--device cuda: no CUDA device here (this LibTorch is a CPU build, or no GPU is visible)");
+  return torch::Device(torch::kCUDA, int8_t(args.parallel.rank % int(torch::cuda::device_count())));
+}
+
 int64_t target_step(const TrainArgs& args, int64_t steps_per_epoch) {
   return args.steps > 0 ? args.steps : int64_t(std::ceil(args.epochs * double(steps_per_epoch)));
 }

@@ -37,6 +37,10 @@ struct CliTraining {
 // when another rank is lost (rank 0 saves the last step all ranks took first).
 double run_cli_training(Trainer& trainer, const CliTraining& run, const LogLine& log);
 
+// The device a run trains on (--device): the CPU, or a CUDA GPU (a rank of a data-parallel run takes
+// GPU rank mod the GPUs here). Throws std::invalid_argument when CUDA is asked for and none is usable.
+torch::Device training_device(const TrainArgs& args);
+
 // The step a run trains to: --steps, else --epochs of `steps_per_epoch`.
 int64_t target_step(const TrainArgs& args, int64_t steps_per_epoch);
 

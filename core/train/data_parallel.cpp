@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "core/train/rendezvous_host.h"
 #include "core/train/run_util.h"
@@ -91,7 +92,8 @@ DataParallel::DataParallel(const ParallelOptions& options, const std::string& se
     throw std::invalid_argument("--rank " + std::to_string(rank) + ": must be 0.." + std::to_string(world - 1));
   if (options.timeout_s <= 0) throw std::invalid_argument("--rank-timeout must be positive");
   if (options.backend == "nccl")
-    throw std::invalid_argument("--backend nccl: this build has no NCCL (it needs a CUDA LibTorch); use --backend gloo");
+    throw std::invalid_argument("--backend nccl: not built in (it needs a CUDA LibTorch with NCCL, and is untried); "
+                                "use --backend gloo, which also carries CUDA tensors");
   if (options.backend != "gloo") throw std::invalid_argument("--backend " + options.backend + ": expected gloo or nccl");
   const auto [host, port] = split_master(options.master);
   const auto timeout = std::chrono::milliseconds(int64_t(options.timeout_s * 1000));
@@ -128,11 +130,21 @@ DataParallel::DataParallel(const ParallelOptions& options, const std::string& se
                     " ranks arrived at the rendezvous " + options.master + " within " +
                     std::to_string(int(options.timeout_s)) + " s");
   }
-  const nlohmann::json first = nlohmann::json::parse(to_text(store.get(setup_key(0))));
-  for (int r = 1; r < world; ++r) {
-    const std::string difference = first_difference(first, nlohmann::json::parse(to_text(store.get(setup_key(r)))), r);
-    if (!difference.empty()) throw std::invalid_argument(difference);
+  std::string difference;
+  try {
+    const nlohmann::json first = nlohmann::json::parse(to_text(store.get(setup_key(0))));
+    for (int r = 1; r < world && difference.empty(); ++r)
+      difference = first_difference(first, nlohmann::json::parse(to_text(store.get(setup_key(r)))), r);
+    // The rank that hosts the store stays until every rank has read the setups, so all of them
+    // can say why the run does not start.
+    store.add("setups_read", 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (store_options.isServer && store.add("setups_read", 0) < world && seconds_since(t0) < options.timeout_s)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } catch (const std::exception& e) {
+    throw RankError("lost the rendezvous store at " + options.master + " (" + first_line(e.what()) + ")");
   }
+  if (!difference.empty()) throw std::invalid_argument(difference);
 
   auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
   gloo_options->devices.push_back(gloo_device(host));

@@ -39,6 +39,7 @@ struct TrainArgs : RunArgs {
   float lr = 1e-3f;
   std::string out, resume;
   double checkpoint_every_s = 300;
+  std::string device = "cpu";  // or "cuda"
   // Autoencoders
   std::string arch = "conv", recon = "bernoulli";
   int latent = 0;  // 0: the family's default

@@ -63,6 +63,13 @@ std::string Trainer::resume(const std::string& path) {
   return file.metadata_json;
 }
 
+void Trainer::move_to(torch::Device device) {
+  for (const auto& entry : checkpointed()) entry.second->to(device);
+  device_ = device;
+  reset_optimizers();
+  remember_weights();
+}
+
 std::string Trainer::setup_json() {
   torch::NoGradGuard no_grad;
   double weights = 0;

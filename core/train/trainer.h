@@ -43,6 +43,12 @@ class Trainer {
   // CheckpointError naming the path for another model's file.
   std::string resume(const std::string& path);
 
+  // Moves the models to `device` (their optimizers start afresh): call it before resume(), which
+  // loads onto it. Batches and noise are still drawn on the CPU from the stream and then moved, so
+  // a CUDA run draws the numbers a CPU run does.
+  void move_to(torch::Device device);
+  torch::Device device() const { return device_; }
+
   // Data-parallel training: from now on this trainer takes its rows of every batch and sums its
   // share of each update's gradients with the other ranks; only rank 0 writes checkpoints.
   void join(std::shared_ptr<DataParallel> ranks) { ranks_ = std::move(ranks); }
@@ -96,6 +102,9 @@ class Trainer {
   // Keeps the current weights as the last good copy (after building or loading them).
   void remember_weights() { guard_.remember(guarded(), step_); }
 
+  // `t` on the trainer's device (undefined stays undefined).
+  torch::Tensor on_device(const torch::Tensor& t) const { return t.defined() ? t.to(device_) : t; }
+
   // This rank's rows of a batch drawn whole (its images, noise, labels): every rank draws the whole
   // batch from the same stream, so the streams stay equal and N ranks take the steps one process
   // would. Also records this rank's share of the batch for the gradient sum.
@@ -117,6 +126,7 @@ class Trainer {
   TrainingGuard guard_;
   std::string model_name_;
   std::shared_ptr<DataParallel> ranks_;
+  torch::Device device_{torch::kCPU};
   double share_ = 1;  // this rank's share of the step's batch
   bool stop_agreed_ = false;
 };

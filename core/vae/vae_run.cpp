@@ -78,6 +78,7 @@ std::string train_vae(const TrainArgs& request, const LogLine& log) {
   config.seed = request.seed;
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   VaeTrainer trainer(config, data);
+  trainer.move_to(training_device(request));
   std::vector<VaeLosses> train_curve, test_curve;
   if (!request.resume.empty()) read_vae_curves(trainer.resume(request.resume), train_curve, test_curve);
   const int64_t target = target_step(request, trainer.steps_per_epoch());

@@ -49,7 +49,7 @@ int64_t VaeTrainer::steps_per_epoch() const {
 
 torch::Tensor VaeTrainer::images(Split split, const torch::Tensor& indices) const {
   const torch::Tensor& bytes = split == Split::Train ? train_bytes_ : test_bytes_;
-  return bytes.index_select(0, indices).to(torch::kFloat).div_(255.0);
+  return on_device(bytes.index_select(0, indices).to(torch::kFloat).div_(255.0));
 }
 
 torch::Tensor VaeTrainer::test_targets(int64_t count) {
@@ -67,8 +67,8 @@ VaeStepLosses VaeTrainer::train_step() {
   // Dynamic binarisation (a new sample every time) and the reparameterisation noise, drawn for the
   // whole batch like the batch itself.
   if (config_.binarize)
-    x = (own_rows(torch::rand({n, data_->channels, data_->height, data_->width})) < x).to(torch::kFloat);
-  auto out = model_->forward(x, own_rows(torch::randn({n, config_.latent})));
+    x = (on_device(own_rows(torch::rand({n, data_->channels, data_->height, data_->width}))) < x).to(torch::kFloat);
+  auto out = model_->forward(x, on_device(own_rows(torch::randn({n, config_.latent}))));
   auto loss = vae_loss(out, x, config_);
   optimizer_->zero_grad();
   loss.total.backward();
@@ -83,7 +83,7 @@ VaeStepLosses VaeTrainer::train_step() {
 VaeStepLosses VaeTrainer::test_losses(int64_t max_images) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  auto targets = test_targets(max_images);
+  auto targets = on_device(test_targets(max_images));
   const int64_t n = targets.size(0);
   double recon = 0, kl = 0;
   for (int64_t begin = 0; begin < n; begin += 500) {
