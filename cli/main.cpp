@@ -127,10 +127,11 @@ void request_stop(int) { genlab::stop_requested().store(true); }
 
 constexpr int kInterrupted = 130;  // the shell's code for a command ended by SIGINT
 
-// What a finished `train` returns: 0, or 130 with a line saying where the run was saved.
-int train_exit(const std::string& out) {
+// What a finished `train` returns: 0, or 130 with a line saying where the run was saved (by rank 0
+// of a data-parallel run: the one that writes).
+int train_exit(const std::string& out, bool writes) {
   if (!genlab::stop_requested()) return 0;
-  std::cerr << "genlab-cli: interrupted: saved " << out << "; go on with --resume " << out << "\n";
+  if (writes) std::cerr << "genlab-cli: interrupted: saved " << out << "; go on with --resume " << out << "\n";
   return kInterrupted;
 }
 
@@ -308,7 +309,7 @@ int main(int argc, char** argv) {
       }
       parallel.store_hosted = std::getenv("GENLAB_RENDEZVOUS_HOSTED") != nullptr;
       std::cout << genlab::train_model(train_args, log) << "\n";
-      return train_exit(train_args.out);
+      return train_exit(train_args.out, parallel.rank == 0);
     }
     if (sample->parsed()) {
       sample_args.given = given_options(*sample);

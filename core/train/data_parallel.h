@@ -50,7 +50,7 @@ class DataParallel {
   struct Traffic {
     int64_t calls = 0;    // sum() calls
     int64_t buckets = 0;  // all-reduce calls
-    double bytes = 0;     // payload summed over the ranks
+    double bytes = 0;     // this rank's payload (a ring all-reduce sends about that much per rank)
     double seconds = 0;   // spent in sum()
   };
   Traffic traffic() const { return traffic_; }
