@@ -52,7 +52,10 @@ case "${1:-}" in
     cd build && ctest --output-on-failure -j"$(nproc)" ;;
   sanitize)
     deps
-    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENLAB_GUI=OFF -DGENLAB_SANITIZE=address
+    # -g1: line tables for the reports' file:line, without the full debug info that makes each
+    # torch translation unit ~20% slower to compile.
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+      -DGENLAB_GUI=OFF -DGENLAB_SANITIZE=address
     cmake --build build-asan -j"$(nproc)"
     cd build-asan && ctest --output-on-failure -j"$(nproc)" ;;
   *) sed -n '2,8p' "$0"; exit 2 ;;
