@@ -47,12 +47,10 @@ class Trainer {
   // loads onto it. Batches and noise are still drawn on the CPU from the stream and then moved, so
   // a CUDA run draws the numbers a CPU run does.
   void move_to(torch::Device device);
-  torch::Device device() const { return device_; }
 
   // Data-parallel training: from now on this trainer takes its rows of every batch and sums its
   // share of each update's gradients with the other ranks; only rank 0 writes checkpoints.
   void join(std::shared_ptr<DataParallel> ranks) { ranks_ = std::move(ranks); }
-  const DataParallel* ranks() const { return ranks_.get(); }
   // What the ranks must agree on before training together (JSON text): the model, config, data
   // set, step, place in the epoch and checksums of the weights and the random stream.
   std::string setup_json();
