@@ -18,6 +18,7 @@
 #include "core/families.h"
 #include "core/io/safetensors.h"
 #include "core/speed_bench.h"
+#include "core/translate/translate_run.h"
 #include "core/train/run_util.h"
 
 namespace {
@@ -170,7 +171,7 @@ int main(int argc, char** argv) {
 
   genlab::TrainArgs train_args;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", train_args.model, "vae, ae, gan, ddpm or classifier (the LeNet behind FID-LeNet)")
+  train->add_option("--model", train_args.model, "vae, ae, gan, ddpm, pix2pix, cyclegan, stargan or classifier (the LeNet behind FID-LeNet)")
       ->check(CLI::IsMember(genlab::trainable_kinds()));
   train->add_option("--arch", train_args.arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   train->add_option("--latent", train_args.latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
@@ -209,6 +210,22 @@ int main(int argc, char** argv) {
   train->add_option("--lr-g", train_args.lr_g, "GAN: generator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
   train->add_option("--lr-d", train_args.lr_d, "GAN: discriminator learning rate")->check(kNumber)->check(CLI::Range(1e-6, 0.5));
   train->add_option("--d-steps", train_args.d_steps, "GAN: D steps per G step")->check(CLI::Range(1, 100));
+  train->add_option("--task", train_args.task, "pix2pix: edges, superres, inpaint or denoise")
+      ->check(CLI::IsMember({"edges", "superres", "inpaint", "denoise"}));
+  train->add_option("--factor", train_args.superres_factor, "pix2pix superres: 2 or 4 (28 -> 14 or 7 -> 28)")
+      ->check(CLI::IsMember({2, 4}));
+  train->add_option("--domains", train_args.domains, "cyclegan (two), stargan (two or more): classes by name or index, e.g. Sneaker,\"Ankle boot\"");
+  bool no_skips = false;
+  train->add_flag("--no-skips", no_skips, "pix2pix, cyclegan, stargan: a U-Net without its skip connections");
+  train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan: base channel count of G and D")->check(CLI::Range(4, 256));
+  const std::pair<const char*, float*> weights[] = {
+      {"--lambda-l1", &train_args.lambda_l1},     {"--lambda-cycle", &train_args.lambda_cycle},
+      {"--lambda-identity", &train_args.lambda_identity}, {"--lambda-cls", &train_args.lambda_cls},
+      {"--lambda-rec", &train_args.lambda_rec}};
+  for (const auto& [name, value] : weights)
+    train->add_option(name, *value, "weight of that loss term (pix2pix L1; cyclegan cycle, identity; stargan cls, rec)")
+        ->check(kNumber)
+        ->check(CLI::Range(0.0, 1000.0));
   int nproc = 1;
   genlab::ParallelOptions& parallel = train_args.parallel;
   auto* nproc_option = train->add_option("--nproc", nproc, "data-parallel: train with N ranks on this machine (each with cores/N threads)")
@@ -243,6 +260,18 @@ int main(int argc, char** argv) {
   auto* pack = app.add_subcommand("pack", "write a checkpoint's weights as float16 (half the size, for shipping)");
   pack->add_option("--ckpt", pack_in, "checkpoint (.safetensors)")->required();
   pack->add_option("--out", pack_out, "the float16 copy (.safetensors; optimizer state is left behind)")->required();
+
+  genlab::TranslateArgs translate_args;
+  auto* translate = app.add_subcommand("translate", "one picture or test image through an image-to-image model");
+  translate->add_option("--ckpt", translate_args.checkpoint, "pix2pix, cyclegan or stargan checkpoint (.safetensors)")->required();
+  auto* input_option = translate->add_option("--input", translate_args.input, "a picture (pix2pix: the task's input, e.g. drawn edges)");
+  auto* index_option = translate->add_option("--test-index", translate_args.test_index, "a test image (pix2pix makes the task's input from it)")
+                           ->check(CLI::NonNegativeNumber);
+  input_option->excludes(index_option);
+  translate->add_option("--to", translate_args.to, "cyclegan, stargan: the target domain (default: the other one; stargan: every one)");
+  translate->add_option("--dataset", translate_args.dataset, "data set spec (default: the one it was trained on)");
+  translate->add_option("--seed", translate_args.seed, "seed of the task's random parts (a test image's box or noise)");
+  translate->add_option("--out", translate_args.out, "out.png or out.npy (N x C x H x W float32 in [0, 1])")->required();
 
   genlab::EvalArgs eval_args;
   bool eval_json = false;
@@ -301,6 +330,7 @@ int main(int argc, char** argv) {
       std::signal(SIGTERM, request_stop);
       train_args.given = given_options(*train);
       train_args.binarize = !no_binarize;
+      train_args.skips = !no_skips;
       train_args.data_options.channels = train_rgb ? 3 : 1;
       if (nproc > 1) {
         if (train_args.model == "classifier") throw std::invalid_argument("--nproc: the classifier trains in one process");
@@ -310,6 +340,11 @@ int main(int argc, char** argv) {
       parallel.store_hosted = std::getenv("GENLAB_RENDEZVOUS_HOSTED") != nullptr;
       std::cout << genlab::train_model(train_args, log) << "\n";
       return train_exit(train_args.out, parallel.rank == 0);
+    }
+    if (translate->parsed()) {
+      translate_args.given = given_options(*translate);
+      std::cout << genlab::translate_image(translate_args) << "\n";
+      return 0;
     }
     if (sample->parsed()) {
       sample_args.given = given_options(*sample);

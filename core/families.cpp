@@ -9,6 +9,8 @@
 #include "core/gan/gan_run.h"
 #include "core/io/safetensors.h"
 #include "core/io/shipped.h"
+#include "core/translate/translate_lab.h"
+#include "core/translate/translate_run.h"
 #include "core/vae/vae_lab.h"
 #include "core/vae/vae_run.h"
 
@@ -39,6 +41,10 @@ const std::vector<Family>& families() {
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
        {"ddpm-fashion-cond.safetensors"},
        open_with<DiffusionLab>, {"ddpm-fashion-cond.safetensors"}},
+      {"translate", "Image to image", {"pix2pix", "cyclegan", "stargan"},
+       train_translate, nullptr, eval_translate, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
+       {},
+       open_with<TranslateLab>, {}},
       // The LeNet behind FID-LeNet: trained and evaluated like the others; no samples, no lab.
       {"classifier", "Classifier (FID-LeNet)", {"classifier"},
        train_classifier, nullptr, eval_classifier, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,

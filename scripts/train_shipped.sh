@@ -3,8 +3,8 @@
 # and keeps each run's JSON result, wall time and the commit beside it (the provenance records in
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
-# models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm (default: all). ddpm resumes the
-# shipped one.
+# models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm pix2pix-edges pix2pix-superres
+# cyclegan-shoes stargan-footwear (default: all). ddpm resumes the shipped one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -23,6 +23,10 @@ for m in "${models[@]}"; do
     vae-conv2) args="train --model vae --arch conv --latent 2 --epochs 10 --seed 1" ;;
     cgan) args="train --model gan --cond --epochs 8 --seed 1" ;;
     ddpm) args="train --model ddpm --cond --epochs 12 --seed 1 --resume assets/models/ddpm-fashion-cond.safetensors" ;;
+    pix2pix-edges) args="train --model pix2pix --task edges --epochs 3 --seed 1" ;;
+    pix2pix-superres) args="train --model pix2pix --task superres --factor 4 --epochs 3 --seed 1" ;;
+    cyclegan-shoes) args="train --model cyclegan --domains Sneaker,Ankle_boot --lambda-identity 0.5 --epochs 5 --seed 1" ;;
+    stargan-footwear) args="train --model stargan --domains Sandal,Sneaker,Ankle_boot --epochs 5 --seed 1" ;;
     *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
   esac
   start=$(date +%s)

@@ -58,6 +58,13 @@ std::vector<uint8_t> to_interleaved_bytes(const ImageBuffer& image, float lo = 0
 // naming the path when it cannot (used to encode a dropped picture).
 ImageBuffer read_image(const std::string& path, int channels, int size);
 
+// The size and channel count of an image file as stored; throws DataError naming the path when it
+// cannot be read.
+struct ImageFileShape {
+  int width = 0, height = 0, channels = 0;
+};
+ImageFileShape image_file_shape(const std::string& path);
+
 // Writes a PNG; throws DataError naming the path when it cannot.
 void write_png(const std::string& path, const ImageBuffer& image);
 

@@ -1,5 +1,6 @@
 // Image-folder reader: finds images with std::filesystem, decodes them with stb on every core.
 #include "core/data/image_folder.h"
+#include "core/data/image.h"
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -105,6 +106,13 @@ bool decode_image(const fs::path& path, int size, int channels, uint8_t* out, st
 }
 
 }  // namespace
+
+ImageFileShape image_file_shape(const std::string& path) {
+  ImageFileShape shape;
+  if (!stbi_info(path.c_str(), &shape.width, &shape.height, &shape.channels))
+    throw DataError(path + ": not a readable image");
+  return shape;
+}
 
 bool decode_image_file(const std::string& path, int size, int channels, uint8_t* out) {
   std::vector<uint8_t> resized;

@@ -50,6 +50,11 @@ struct TrainArgs : RunArgs {
   std::string loss = "ns", toy, optimizer = "adam";
   float lr_g = 2e-4f, lr_d = 2e-4f;
   int d_steps = 1;
+  // Image-to-image (pix2pix, cyclegan, stargan)
+  std::string task = "edges", domains;
+  int superres_factor = 4, width = 32;
+  bool skips = true;
+  float lambda_l1 = 100.f, lambda_cycle = 10.f, lambda_identity = 5.f, lambda_cls = 1.f, lambda_rec = 10.f;
   ParallelOptions parallel;
 };
 
