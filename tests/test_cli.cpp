@@ -497,3 +497,62 @@ TEST(Cli, AnInstalledTreeRunsFromAnyFolder) {
   std::filesystem::remove_all(prefix);
   std::filesystem::remove_all(elsewhere);
 }
+
+// The image-to-image models end to end: train each kind, translate a test image or a picture
+// (resized with a note), evaluate beside the task's baselines; bad domains, weights and
+// checkpoints are one line and exit code 2.
+TEST(Cli, TranslationModelsTrainTranslateAndEvaluate) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("translate");
+  const std::string tiny = " --threads 1 train --width 8 --batch 8 --steps 2 ";
+  CommandResult p2p = run_command(kCli + tiny + "--model pix2pix --task superres --out " + dir + "/p2p.safetensors");
+  ASSERT_EQ(p2p.exit_code, 0) << p2p.err;
+  EXPECT_EQ(nlohmann::json::parse(p2p.out)["title"], "Pix2Pix super-resolution x4");
+
+  CommandResult test = run_command(kCli + " translate --ckpt " + dir + "/p2p.safetensors --test-index 3 --out " + dir + "/o.npy");
+  ASSERT_EQ(test.exit_code, 0) << test.err;
+  EXPECT_GT(nlohmann::json::parse(test.out)["to_ground_truth"]["psnr"].get<double>(), 0);
+  EXPECT_NE(read_bytes(dir + "/o.npy").find("'shape': (1, 1, 28, 28)"), std::string::npos);
+
+  std::string ppm = "P6\n40 40\n255\n";
+  for (int p = 0; p < 40 * 40; ++p) ppm += {char(p % 40 * 6), char(p / 40 * 6), char(90)};
+  write_bytes(dir + "/big.ppm", ppm);
+  CommandResult picture = run_command(kCli + " translate --ckpt " + dir + "/p2p.safetensors --input " + dir + "/big.ppm --out " + dir + "/p.png");
+  ASSERT_EQ(picture.exit_code, 0) << picture.err;
+  EXPECT_NE(picture.err.find("big.ppm is 40x40 with 3 channel(s); resized to the model's 28x28, 1 channel(s)"), std::string::npos)
+      << picture.err;
+
+  CommandResult eval = run_command(kCli + " --threads 1 eval --ckpt " + dir + "/p2p.safetensors --samples 20 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  auto figures = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(figures["test_images"], 20);
+  for (const char* baseline : {"nearest", "bicubic"}) EXPECT_TRUE(figures["baselines"][baseline].contains("ssim")) << baseline;
+  EXPECT_TRUE(figures["figures"].contains("fid"));  // the shipped classifier scores the outputs
+
+  ASSERT_EQ(run_command(kCli + tiny + "--model cyclegan --domains Sneaker,ankle_boot --out " + dir + "/cg.safetensors").exit_code, 0);
+  CommandResult boot = run_command(kCli + " translate --ckpt " + dir + "/cg.safetensors --test-index 0 --out " + dir + "/b.png");
+  ASSERT_EQ(boot.exit_code, 0) << boot.err;
+  EXPECT_EQ(nlohmann::json::parse(boot.out)["to"], nlohmann::json({"Sneaker"}));  // test image 0 is an ankle boot
+  ASSERT_EQ(run_command(kCli + tiny + "--model stargan --domains 5,7,9 --out " + dir + "/sg.safetensors").exit_code, 0);
+  CommandResult every = run_command(kCli + " translate --ckpt " + dir + "/sg.safetensors --test-index 0 --out " + dir + "/s.npy");
+  ASSERT_EQ(every.exit_code, 0) << every.err;
+  EXPECT_EQ(nlohmann::json::parse(every.out)["to"], nlohmann::json({"Sandal", "Sneaker", "Ankle boot"}));
+  EXPECT_NE(read_bytes(dir + "/s.npy").find("'shape': (3, 1, 28, 28)"), std::string::npos);
+
+  expect_bad_input(tiny + "--model cyclegan --domains Sneaker,Unicorn --out " + dir + "/x.safetensors",
+                   {"--domains: 'Unicorn' is not a class of Fashion-MNIST", "Ankle boot"});
+  expect_bad_input(tiny + "--model cyclegan --domains Sneaker,Bag,Coat --out " + dir + "/x.safetensors",
+                   {"CycleGAN translates between two domains"});
+  expect_bad_input(tiny + "--model stargan --out " + dir + "/x.safetensors", {"--domains", "needs the domains"});
+  expect_bad_input(tiny + "--model pix2pix --domains 1,2 --out " + dir + "/x.safetensors", {"--domains", "paired task"});
+  expect_bad_input(tiny + "--model pix2pix --lambda-l1 -1 --out " + dir + "/x.safetensors", {"--lambda-l1", "-1"});
+  expect_bad_input(tiny + "--model pix2pix --lambda-l1 nan --out " + dir + "/x.safetensors", {"--lambda-l1", "nan"});
+  expect_bad_input("translate --ckpt " + dir + "/cg.safetensors --test-index 0 --to Bag --out " + dir + "/x.png",
+                   {"--to: 'Bag' is not one of the model's domains"});
+  expect_bad_input("translate --ckpt " + dir + "/cg.safetensors --test-index 10000 --out " + dir + "/x.png",
+                   {"--test-index 10000", "0..9999"});
+  expect_bad_input("translate --ckpt " + std::string(GENLAB_ASSETS) + "/models/vae-fashion-latent2.safetensors --test-index 0 --out " +
+                       dir + "/x.png",
+                   {"vae-fashion-latent2.safetensors", "not an image-to-image one"});
+  std::filesystem::remove_all(dir);
+}
