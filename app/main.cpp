@@ -28,6 +28,7 @@
 #include "app/quit_dialog.h"
 #include "app/soak.h"
 #include "app/status_bar.h"
+#include "app/translate/translate_panel.h"
 #include "app/vae/vae_panel.h"
 #include "core/families.h"
 #include "core/gan/gan_lab.h"
@@ -55,6 +56,7 @@ struct Options {
   std::string vae_view;
   bool sweep_sliders = false;
   bool sweep_cfg = false;
+  bool sweep_canvas = false;
   double vae_train_epochs = 0;
   bool gan_play = false;
   std::string restore_png;
@@ -100,7 +102,8 @@ double percentile(std::vector<double> values, double p) {
 }
 
 void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<double>& work_ms,
-                       const genlab::app::VaePanel& vae, const genlab::app::DiffusionPanel& diffusion, int w, int h) {
+                       const genlab::app::VaePanel& vae, const genlab::app::DiffusionPanel& diffusion,
+                       const genlab::app::TranslatePanel& translate, int w, int h) {
   const std::vector<double>& slider_ms = vae.slider_latencies_ms();
   std::printf(
       "{\"frames\":%zu,\"width\":%d,\"height\":%d,"
@@ -116,6 +119,10 @@ void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<do
     std::printf(",\"diffusion_change_to_step_ms\":{\"runs\":%zu,\"first_p50\":%.1f,\"first_p95\":%.1f,"
                 "\"last_p50\":%.1f,\"last_p95\":%.1f}",
                 last.size(), percentile(first, 50), percentile(first, 95), percentile(last, 50), percentile(last, 95));
+  const std::vector<double>& canvas_ms = translate.canvas_latencies_ms();
+  if (!canvas_ms.empty())
+    std::printf(",\"canvas_to_output_ms\":{\"n\":%zu,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}", canvas_ms.size(),
+                percentile(canvas_ms, 50), percentile(canvas_ms, 95), percentile(canvas_ms, 99));
   const std::array<float, 4>& slider = vae.first_slider_rect();
   std::printf(",\"vae_first_slider\":[%.0f,%.0f,%.0f,%.0f]}\n", slider[0], slider[1], slider[2], slider[3]);
   std::fflush(stdout);
@@ -265,6 +272,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_flag("--sweep-cfg", opt.sweep_cfg,
                "move the CFG scale each time a diffusion run finishes (with --frame-stats: change-to-step latency)");
+  cli.add_flag("--sweep-canvas", opt.sweep_canvas,
+               "draw on the Translate canvas every frame (with --frame-stats: stroke-to-output latency)");
   cli.add_option("--soak", opt.soak_s,
                  "run S seconds switching tabs every 10 s; print resident memory and live textures each minute")
       ->check(CLI::PositiveNumber);
@@ -364,6 +373,8 @@ int main(int argc, char** argv) {
     else if (shipped > 0 || !opt.checkpoints.empty()) vae_panel.select_view("sliders");
     vae_panel.sweep_sliders(opt.sweep_sliders);
     diffusion_panel.sweep_cfg(opt.sweep_cfg);
+    genlab::app::TranslatePanel& translate_panel = *genlab::app::find_panel<genlab::app::TranslatePanel>(tabs);
+    translate_panel.sweep_canvas(opt.sweep_canvas);
     if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
     try {
       if (!opt.diffusion_settings.empty()) diffusion_panel.apply_settings(opt.diffusion_settings);
@@ -540,7 +551,7 @@ int main(int argc, char** argv) {
         if (done) break;
       }
     }
-    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel, diffusion_panel, opt.width,
+    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel, diffusion_panel, translate_panel, opt.width,
                                           opt.height);
   } catch (const std::runtime_error& e) {  // missing or broken shader files, bad --diffusion settings
     std::cerr << "genlab: " << e.what() << "\n";

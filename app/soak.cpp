@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "app/gl_image.h"
 
@@ -18,7 +19,7 @@ double resident_mb() {
   return double(pages_resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-constexpr const char* kTabs[] = {"gan", "data", "vae", "diffusion"};
+constexpr const char* kTabs[] = {"gan", "data", "vae", "diffusion", "translate"};
 
 }  // namespace
 
@@ -37,7 +38,7 @@ std::string Soak::frame(int frames, bool& done) {
     report(frames, elapsed);
     next_report_s_ += 60;
   }
-  const int tab = int(elapsed / 10) % 4;
+  const int tab = int(elapsed / 10) % int(std::size(kTabs));
   if (tab == tab_) return {};
   tab_ = tab;
   return kTabs[tab];

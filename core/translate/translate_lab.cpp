@@ -267,6 +267,7 @@ void save_model(TranslateTrainer& t, const TranslateLabView& v, const std::strin
 }  // namespace
 
 void TranslateLab::new_model(const TranslateConfig& config) {
+  weights_changed_ = false;  // weights set for the old model are not the new one's
   session_.worker().submit("new " + config.title(), [this, config](JobContext&) {
     auto data = open_data(session_);
     state_->start(std::make_unique<TranslateTrainer>(config, data), data->class_names);
@@ -275,6 +276,7 @@ void TranslateLab::new_model(const TranslateConfig& config) {
 }
 
 void TranslateLab::load(const std::string& path) {
+  weights_changed_ = false;
   session_.worker().submit("load " + path, [this, path](JobContext&) {
     TranslateConfig config = read_translate_config(path);
     auto data = open_data(session_);
@@ -348,8 +350,8 @@ void TranslateLab::save(const std::string& path) {
   });
 }
 
-void TranslateLab::draw(const ImageBuffer& input, int to, const ImageBuffer& truth) {
-  session_.worker().request("translate.draw", [this, input, to, truth](JobContext& ctx) {
+uint64_t TranslateLab::draw(const ImageBuffer& input, int to, const ImageBuffer& truth) {
+  return session_.worker().request("translate.draw", [this, input, to, truth](JobContext& ctx) {
     auto t0 = Clock::now();
     TranslateTrainer& t = state_->trainer_or_throw();
     const TranslateConfig& c = t.config();
@@ -403,8 +405,8 @@ void TranslateLab::canvas_from_test(int64_t index) {
 void TranslateLab::measure(int n) {
   metrics_.publish({true, "", ""});
   session_.worker().submit("measure translation", [this, n](JobContext&) {
-    TranslateTrainer& t = state_->trainer_or_throw();
     try {
+      TranslateTrainer& t = state_->trainer_or_throw();
       std::unique_ptr<SampleQuality> quality;
       if (state_->classifier) quality = std::make_unique<SampleQuality>(*state_->classifier, t.dataset());
       metrics_.publish({false, evaluate_translation(t, n, 1, quality.get()), ""});

@@ -102,8 +102,8 @@ class TranslateLab : public Lab {
   void set_loss_weights(const TranslateConfig& weights);
 
   // Newest wins: the canvas (C x H x W in [0, 1]) through G to domain `to`; `truth` (may be empty)
-  // gives the L1 and PSNR of the answer.
-  void draw(const ImageBuffer& input, int to, const ImageBuffer& truth = {});
+  // gives the L1 and PSNR of the answer. Returns the request's stamp (the answer's `request`).
+  uint64_t draw(const ImageBuffer& input, int to, const ImageBuffer& truth = {});
   void canvas_from_test(int64_t index);
   // The test-set figures (up to n images of each domain) beside the baselines.
   void measure(int n);

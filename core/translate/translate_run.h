@@ -29,8 +29,9 @@ std::string translate_image(const TranslateArgs& args);
 
 // The model's figures on the first `n` test images (of its domains), the task's random parts from
 // `seed`, as JSON text. Pix2Pix: L1, PSNR and SSIM to the ground truth beside the baselines', and
-// with `quality`, FID-LeNet of the outputs. CycleGAN/StarGAN, per target domain: the share the
-// classifier assigns to it (with `quality`), the cycle L1 and the silhouette IoU of input and output.
+// with `quality`, FID-LeNet of the outputs (and of the baselines). CycleGAN/StarGAN, per direction:
+// the share of translations the classifier assigns to the target (with `quality`), the cycle L1
+// and the silhouette IoU of input and output.
 std::string evaluate_translation(TranslateTrainer& trainer, int n, uint64_t seed, SampleQuality* quality);
 
 }  // namespace genlab

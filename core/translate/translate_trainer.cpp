@@ -229,8 +229,9 @@ TranslateStepStats TranslateTrainer::step_stargan() {
   auto positions = next_in_order(int64_t(pooled_rows_.size()), config_.batch_size, /*keep_short=*/false);
   std::vector<int64_t> rows;
   std::vector<int64_t> domains;
+  const auto position = positions.accessor<int64_t, 1>();
   for (int64_t i = 0; i < positions.size(0); ++i) {
-    rows.push_back(pooled_rows_[size_t(positions[i].item<int64_t>())]);
+    rows.push_back(pooled_rows_[size_t(position[i])]);
     domains.push_back(domain_of_label_[size_t(data_->train.labels[size_t(rows.back())])]);
   }
   images_seen_ += int64_t(rows.size());
