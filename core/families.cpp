@@ -43,7 +43,8 @@ const std::vector<Family>& families() {
        open_with<DiffusionLab>, {"ddpm-fashion-cond.safetensors"}},
       {"translate", "Image to image", {"pix2pix", "cyclegan", "stargan"},
        train_translate, nullptr, eval_translate, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
-       {"pix2pix-fashion-edges.safetensors", "stargan-fashion-footwear.safetensors"},
+       {"pix2pix-fashion-edges.safetensors", "pix2pix-fashion-superres4.safetensors", "cyclegan-fashion-sneaker-boot.safetensors",
+        "stargan-fashion-footwear.safetensors"},
        open_with<TranslateLab>, {"pix2pix-fashion-edges.safetensors"}},
       // The LeNet behind FID-LeNet: trained and evaluated like the others; no samples, no lab.
       {"classifier", "Classifier (FID-LeNet)", {"classifier"},

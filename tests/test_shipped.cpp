@@ -1,6 +1,7 @@
 // Every model shipped in assets/models reproduces the figure its provenance record (the .json
 // beside it) states, within the stated tolerance: the classifier's test accuracy, the autoencoders'
-// reconstruction BCE, and the class accuracy of the cGAN's and the DDPM's samples.
+// reconstruction BCE, the class accuracy of the cGAN's and the DDPM's samples, and the
+// image-to-image models' test figures.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "core/metrics/sample_quality.h"
 #include "core/vae/vae_eval.h"
 #include "core/gan/gan_trainer.h"
+#include "core/translate/translate_run.h"
+#include "core/translate/translate_trainer.h"
 #include "core/vae/vae_trainer.h"
 
 using namespace genlab;
@@ -77,6 +80,21 @@ TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {
   ddpm.resume(path("ddpm-fashion-cond"));
   Samples s = diffusion_samples(ddpm, "dpmpp2m", 20, 3.0)(100, 1, {});
   expect_reproduced("ddpm-fashion-cond", quality_->evaluate(s.images, s.labels).accuracy);
+}
+
+// The image-to-image models: Pix2Pix's PSNR to the ground truth on 500 test images (the task's
+// random parts from seed 1); CycleGAN's and StarGAN's share of translations the classifier assigns
+// to the target domain.
+TEST_F(Shipped, TranslationModelsKeepTheirFigures) {
+  for (const char* name : {"pix2pix-fashion-edges", "pix2pix-fashion-superres4", "cyclegan-fashion-sneaker-boot",
+                           "stargan-fashion-footwear"}) {
+    SCOPED_TRACE(name);
+    TranslateTrainer model(read_translate_config(path(name)), data_);
+    model.resume(path(name));
+    const bool paired = model.config().kind == TranslateKind::Pix2Pix;  // PSNR needs no classifier
+    auto figures = nlohmann::json::parse(evaluate_translation(model, 500, 1, paired ? nullptr : quality_.get()));
+    expect_reproduced(name, paired ? figures["figures"]["psnr"].get<double>() : figures["mean_target_share"].get<double>());
+  }
 }
 
 TEST(ShippedFiles, AreNeverSavedOver) {
