@@ -89,7 +89,8 @@ std::string train_model(const TrainArgs& args, const LogLine& log) {
 std::string sample_model(const SampleArgs& args) {
   const Family& family = family_of_checkpoint(args.checkpoint);
   if (!family.sample)
-    throw std::invalid_argument(args.checkpoint + ": a " + family.title + " model draws no samples");
+    throw std::invalid_argument(args.checkpoint + ": " + family.title + " models draw no samples from noise" +
+                                (family.name == "translate" ? " (genlab-cli translate takes a picture through one)" : ""));
   // A model that draws in one step: refuse the diffusion settings rather than ignore them.
   if (!family.sampling_steps)
     refuse_options(args, {"--sampler", "--steps", "--cfg", "--eta", "--gif"},

@@ -286,13 +286,13 @@ void TranslatePanel::draw_weights(Session& session, const TranslateLabView& v) {
   switch (kind) {
     case TranslateKind::Pix2Pix:
       ImGui::Text("L_G = L_GAN + λ·L1");
-      ImGui::Text("    = %.2f + %.3g × %.3f = %.2f", h.adversarial, c.lambda_l1, h.l1, h.loss_g);
+      ImGui::Text("    = %.2f + %.4g × %.3f = %.2f", h.adversarial, c.lambda_l1, h.l1, h.loss_g);
       ImGui::Text("L_D = %.3f", h.loss_d);
       ImGui::Text("D(x, y) = %.2f   D(x, G(x)) = %.2f", h.d_real, h.d_fake);
       break;
     case TranslateKind::CycleGan:
       ImGui::Text("L_G = L_GAN + λ_cyc·L_cyc + λ_id·L_id");
-      ImGui::Text("    = %.2f + %.3g × %.3f + %.3g × %.3f", h.adversarial, c.lambda_cycle, h.cycle, c.lambda_identity, h.identity);
+      ImGui::Text("    = %.2f + %.4g × %.3f + %.4g × %.3f", h.adversarial, c.lambda_cycle, h.cycle, c.lambda_identity, h.identity);
       ImGui::Text("    = %.3f", h.loss_g);
       ImGui::Text("L_D = %.3f  (LSGAN: real → 1, fake → 0)", h.loss_d);
       ImGui::Text("D on real %.2f, on translations %.2f", h.d_real, h.d_fake);
@@ -300,9 +300,9 @@ void TranslatePanel::draw_weights(Session& session, const TranslateLabView& v) {
     case TranslateKind::StarGan:
       // The history keeps D's class term, not its adversarial one: that is what is left of L_D.
       ImGui::Text("L_D = L_adv + λ_cls·L_cls^r");
-      ImGui::Text("    = %.3f + %.3g × %.3f = %.3f", h.loss_d - c.lambda_cls * h.cls_real, c.lambda_cls, h.cls_real, h.loss_d);
+      ImGui::Text("    = %.3f + %.4g × %.3f = %.3f", h.loss_d - c.lambda_cls * h.cls_real, c.lambda_cls, h.cls_real, h.loss_d);
       ImGui::Text("L_G = L_adv + λ_cls·L_cls^f + λ_rec·L_rec");
-      ImGui::Text("    = %.2f + %.3g × %.3f + %.3g × %.3f", h.adversarial, c.lambda_cls, h.cls_fake, c.lambda_rec, h.rec);
+      ImGui::Text("    = %.2f + %.4g × %.3f + %.4g × %.3f", h.adversarial, c.lambda_cls, h.cls_fake, c.lambda_rec, h.rec);
       ImGui::Text("    = %.3f", h.loss_g);
       break;
   }
