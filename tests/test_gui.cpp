@@ -87,6 +87,19 @@ TEST(Gui, VaeSlidersAnswerWithinFramesAndTheTabDraws) {
   EXPECT_GT(distinct_colours(png), 100u);
 }
 
+// The Translate tab opens on the shipped Pix2Pix edges model; a scripted stroke every frame gets
+// its translation back on screen, and the tab draws its canvas, tables and curves.
+TEST(Gui, TheTranslateCanvasFollowsStrokes) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_translate_tab.png";
+  CommandResult r = run_command(kXvfb + kApp + " --frames 150 --tab translate --sweep-canvas --frame-stats --autosave-minutes 0 --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto stats = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(stats.contains("canvas_to_output_ms")) << r.out;
+  EXPECT_GE(stats["canvas_to_output_ms"]["n"].get<int>(), 5);
+  EXPECT_GT(distinct_colours(png), 100u);
+}
+
 // A person's hand, not a scripted sweep: the first slider dragged with real X mouse events, a move
 // every 300 ms (the app waits for input between them). The read-out (slider -> image) must show the
 // decoded image in the frame after the decode, not at the idle loop's next 100 ms timeout.
