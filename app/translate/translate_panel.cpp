@@ -69,14 +69,6 @@ bool class_combo(const char* label, int& index, const std::vector<std::string>& 
   return changed;
 }
 
-void copy_weights(TranslateConfig& to, const TranslateConfig& from) {
-  to.lambda_l1 = from.lambda_l1;
-  to.lambda_cycle = from.lambda_cycle;
-  to.lambda_identity = from.lambda_identity;
-  to.lambda_cls = from.lambda_cls;
-  to.lambda_rec = from.lambda_rec;
-}
-
 // A loss term on the curves: which field of the history, under which name.
 struct Term {
   const char* name;
@@ -108,7 +100,7 @@ std::string file_name(const std::string& path) { return std::filesystem::path(pa
 // A new or loaded model: the sliders show its weights, the canvas takes its image size.
 void TranslatePanel::sync_to_model(Session& session, const TranslateLabView& v) {
   TranslateLab& lab = session.lab<TranslateLab>();
-  copy_weights(weights_, v.config);
+  copy_loss_weights(weights_, v.config);
   weights_error_.clear();
   // A weight change sent while no training ran is still pending in the lab and would reach this
   // model at its first step: replace it with the model's own weights.
@@ -207,7 +199,7 @@ void TranslatePanel::draw_new_model(Session& session, const TranslateLabView& v,
   ImGui::BeginDisabled(training || cannot != nullptr);
   if (ImGui::Button("Create")) {
     TranslateConfig c;
-    copy_weights(c, weights_);  // the sliders' weights
+    copy_loss_weights(c, weights_);  // the sliders' weights
     c.kind = kind;
     c.task = PairedTask(task_);
     c.superres_factor = factor_;
@@ -266,14 +258,14 @@ void TranslatePanel::draw_weights(Session& session, const TranslateLabView& v) {
   ImGui::PopTextWrapPos();
   if (changed) {
     TranslateConfig w = v.exists ? v.config : TranslateConfig{};
-    copy_weights(w, weights_);
+    copy_loss_weights(w, weights_);
     try {
       if (v.exists) session.lab<TranslateLab>().set_loss_weights(w);
       else w.validate();
       weights_error_.clear();
     } catch (const std::invalid_argument& e) {  // a value typed with Ctrl+click: refused in one line
       weights_error_ = e.what();
-      copy_weights(weights_, before);
+      copy_loss_weights(weights_, before);
     }
   }
   warning(weights_error_);

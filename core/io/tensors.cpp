@@ -22,6 +22,11 @@ ImageBuffer tensor_image(const torch::Tensor& image) {
   return out;
 }
 
+torch::Tensor image_tensor(const ImageBuffer& image) {
+  return torch::from_blob(const_cast<float*>(image.pixels.data()), {1, image.channels, image.height, image.width}, torch::kFloat)
+      .clone();
+}
+
 std::vector<float> to_vector(const torch::Tensor& t) {
   auto x = t.contiguous().to(torch::kFloat);
   return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());

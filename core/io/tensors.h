@@ -14,6 +14,8 @@ namespace genlab {
 ImageGrid tensor_grid(const torch::Tensor& images, int cols, int pad = 1, float pad_value = 0.25f);
 // C x H x W floats -> an image.
 ImageBuffer tensor_image(const torch::Tensor& image);
+// An image -> a batch of one, 1 x C x H x W floats (a copy).
+torch::Tensor image_tensor(const ImageBuffer& image);
 std::vector<float> to_vector(const torch::Tensor& t);
 torch::Tensor from_vector(const std::vector<float>& v);  // 1 x n
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/train/random_stream.h"
+
 namespace genlab {
 
 namespace F = torch::nn::functional;
@@ -61,6 +63,12 @@ torch::Tensor task_input(const TranslateConfig& c, const torch::Tensor& targets)
       return (targets + c.noise_sigma * torch::randn_like(targets)).clamp(0, 1);
   }
   return targets;
+}
+
+torch::Tensor seeded_task_input(const TranslateConfig& c, const torch::Tensor& targets, uint64_t seed) {
+  RandomStream stream(seed);
+  RandomStream::Scope scope(stream);
+  return task_input(c, targets);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> task_baselines(const TranslateConfig& c, const torch::Tensor& inputs,

@@ -25,6 +25,10 @@ std::vector<std::pair<std::string, torch::Tensor>> task_baselines(const Translat
                                                                    const torch::Tensor& inputs,
                                                                    const torch::Tensor& targets);
 
+// The same with the random parts drawn from their own `seed` (torch's generator is left as it was):
+// the fixed inputs of evaluations, views and `genlab-cli translate`.
+torch::Tensor seeded_task_input(const TranslateConfig& config, const torch::Tensor& targets, uint64_t seed);
+
 // Thresholded Sobel edges, 1 on an edge: what a person draws on the canvas.
 torch::Tensor sobel_edges(const torch::Tensor& images);
 

@@ -28,6 +28,14 @@ bool is_weight(float w) { return std::isfinite(w) && w >= 0 && w <= 1000; }
 
 }  // namespace
 
+void copy_loss_weights(TranslateConfig& to, const TranslateConfig& from) {
+  to.lambda_l1 = from.lambda_l1;
+  to.lambda_cycle = from.lambda_cycle;
+  to.lambda_identity = from.lambda_identity;
+  to.lambda_cls = from.lambda_cls;
+  to.lambda_rec = from.lambda_rec;
+}
+
 const char* translate_kind_name(TranslateKind kind) { return kKinds[int(kind)]; }
 
 TranslateKind parse_translate_kind(const std::string& name) {

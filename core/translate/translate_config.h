@@ -45,6 +45,9 @@ struct TranslateConfig {
   int domain_count() const { return int(domains.size()); }
 };
 
+// Copies the loss weights (lambda_*) of `from` into `to`, nothing else.
+void copy_loss_weights(TranslateConfig& to, const TranslateConfig& from);
+
 const char* translate_kind_name(TranslateKind kind);  // "pix2pix", "cyclegan", "stargan"
 TranslateKind parse_translate_kind(const std::string& name);
 const char* task_name(PairedTask task);  // "edges", "superres", "inpaint", "denoise"

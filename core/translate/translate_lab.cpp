@@ -112,9 +112,7 @@ struct TranslateLab::State {
       std::vector<int64_t> rows;
       for (int64_t i = 0; i < std::min<int64_t>(kPix2PixRows, t.data().test.count); ++i) rows.push_back(i);
       targets = t.images(Split::Test, rows);
-      RandomStream stream(1);
-      RandomStream::Scope scope(stream);
-      inputs = task_input(c, targets);
+      inputs = seeded_task_input(c, targets, 1);
       return;
     }
     const int per_domain = c.kind == TranslateKind::CycleGan ? kCycleRows : std::max(1, kStarRows / c.domain_count());
@@ -359,7 +357,7 @@ uint64_t TranslateLab::draw(const ImageBuffer& input, int to, const ImageBuffer&
       throw std::invalid_argument("the canvas is " + std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
                                   std::to_string(input.width) + ", the model takes " + std::to_string(c.channels) + "x" +
                                   std::to_string(c.height) + "x" + std::to_string(c.width_px));
-    auto x = torch::tensor(input.pixels).view({1, c.channels, c.height, c.width_px});
+    auto x = image_tensor(input);
     auto y = t.translate(x, to);
     TranslateCanvasView out;
     out.request = ctx.request_stamp();
@@ -369,7 +367,7 @@ uint64_t TranslateLab::draw(const ImageBuffer& input, int to, const ImageBuffer&
     out.truth = truth;
     out.to = to;
     if (!truth.empty() && truth.pixels.size() == input.pixels.size()) {
-      auto y_true = torch::tensor(truth.pixels).view_as(y);
+      auto y_true = image_tensor(truth);
       out.l1 = float(mean_l1(y, y_true));
       out.psnr = float(psnr(y, y_true));
     }
@@ -388,9 +386,7 @@ void TranslateLab::canvas_from_test(int64_t index) {
     TranslateCanvasStart start;
     start.index = index;
     if (c.kind == TranslateKind::Pix2Pix) {
-      RandomStream stream(uint64_t(index) + 1);
-      RandomStream::Scope scope(stream);
-      start.input = tensor_image(task_input(c, image)[0]);
+      start.input = tensor_image(seeded_task_input(c, image, uint64_t(index) + 1)[0]);
       start.truth = tensor_image(image[0]);
     } else {
       start.input = tensor_image(image[0]);

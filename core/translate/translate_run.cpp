@@ -93,9 +93,7 @@ std::string train_translate(const TrainArgs& request, const LogLine& log) {
   std::vector<TranslateHistoryPoint> history;
   if (!request.resume.empty()) history = read_translate_curves(trainer.resume(request.resume));
   const TranslateConfig& c = trainer.config();
-  int64_t epoch_images = c.kind == TranslateKind::Pix2Pix ? data->train.count : 0;
-  for (int d = 0; d < c.domain_count(); ++d) epoch_images += int64_t(trainer.domain_rows(Split::Train, d).size());
-  const int64_t per_epoch = std::max<int64_t>(1, epoch_images / trainer.batch_images());
+  const int64_t per_epoch = std::max<int64_t>(1, trainer.epoch_images() / trainer.batch_images());
   const int64_t target = target_step(request, per_epoch);
   const int64_t first = trainer.step();
   TranslateStepStats s;
@@ -129,12 +127,7 @@ std::string evaluate_translation(TranslateTrainer& t, int n, uint64_t seed, Samp
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) rows[size_t(i)] = i;
     auto truth = t.images(Split::Test, rows);
-    torch::Tensor inputs;
-    {
-      RandomStream stream(seed);
-      RandomStream::Scope scope(stream);
-      inputs = task_input(c, truth);
-    }
+    const torch::Tensor inputs = seeded_task_input(c, truth, seed);
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < n; i += 250) parts.push_back(t.translate(inputs.slice(0, i, std::min<int64_t>(n, i + 250))));
     auto outputs = torch::cat(parts);
@@ -145,8 +138,7 @@ std::string evaluate_translation(TranslateTrainer& t, int n, uint64_t seed, Samp
     nlohmann::json baselines = nlohmann::json::object();
     auto trivial = task_baselines(c, inputs, truth);
     if (trivial.empty()) {  // edges: no copy of the input to beat; the mean image ignores it
-      const ImageBuffer mean = mean_image(t.data(), Split::Train);
-      trivial.push_back({"training mean", torch::tensor(mean.pixels).view({1, c.channels, c.height, c.width_px}).expand_as(truth)});
+      trivial.push_back({"training mean", image_tensor(mean_image(t.data(), Split::Train)).expand_as(truth)});
     }
     for (const auto& [name, baseline] : trivial) {
       baselines[name] = image_figures(baseline, truth);
@@ -219,8 +211,7 @@ std::string translate_image(const TranslateArgs& a) {
                 << c.channels << " channel(s)\n";
       result["resized_from"] = {shape.width, shape.height, shape.channels};
     }
-    const ImageBuffer picture = read_image(a.input, c.channels, c.height);
-    x = torch::tensor(picture.pixels).view({1, c.channels, c.height, c.width_px});
+    x = image_tensor(read_image(a.input, c.channels, c.height));
     result["input"] = a.input;
   } else {
     if (a.test_index >= t.data().test.count)
@@ -229,10 +220,8 @@ std::string translate_image(const TranslateArgs& a) {
     auto image = t.images(Split::Test, {a.test_index});
     result["test_index"] = a.test_index;
     if (c.kind == TranslateKind::Pix2Pix) {
-      RandomStream stream(a.seed);
-      RandomStream::Scope scope(stream);
       truth = image;
-      x = task_input(c, image);
+      x = seeded_task_input(c, image, a.seed);
     } else {
       x = image;
       const int label = t.data().test.labels[size_t(a.test_index)];

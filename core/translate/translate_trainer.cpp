@@ -94,11 +94,7 @@ void TranslateTrainer::reset_optimizers() {
 
 void TranslateTrainer::set_loss_weights(const TranslateConfig& w) {
   TranslateConfig next = config_;
-  next.lambda_l1 = w.lambda_l1;
-  next.lambda_cycle = w.lambda_cycle;
-  next.lambda_identity = w.lambda_identity;
-  next.lambda_cls = w.lambda_cls;
-  next.lambda_rec = w.lambda_rec;
+  copy_loss_weights(next, w);
   next.validate();
   config_ = next;
 }
@@ -124,10 +120,11 @@ int64_t TranslateTrainer::order_size() const {
                                                   : 0;
 }
 
-double TranslateTrainer::epoch() const {
-  const double count = config_.kind == TranslateKind::Pix2Pix ? double(data_->train.count) : double(pooled_rows_.size());
-  return double(images_seen_) / count;
+int64_t TranslateTrainer::epoch_images() const {
+  return config_.kind == TranslateKind::Pix2Pix ? data_->train.count : int64_t(pooled_rows_.size());
 }
+
+double TranslateTrainer::epoch() const { return double(images_seen_) / double(epoch_images()); }
 
 int64_t TranslateTrainer::batch_images() const {
   return config_.kind == TranslateKind::CycleGan ? 2 * int64_t(config_.batch_size) : config_.batch_size;
@@ -276,20 +273,11 @@ torch::Tensor TranslateTrainer::translate(const torch::Tensor& inputs, int to) {
 torch::Tensor TranslateTrainer::patch_verdict(const torch::Tensor& inputs, const torch::Tensor& outputs, int to) {
   torch::NoGradGuard no_grad;
   auto y = on_device(to_signed(outputs));
-  switch (config_.kind) {
-    case TranslateKind::Pix2Pix:
-      d_->eval();
-      return torch::sigmoid(d_->forward(torch::cat({on_device(to_signed(inputs)), y}, 1)).patches).cpu();
-    case TranslateKind::CycleGan: {
-      PatchDiscriminator& d = to == 0 ? d_a_ : d_;
-      d->eval();
-      return d->forward(y).patches.clamp(0, 1).cpu();  // LSGAN: D regresses real -> 1, fake -> 0
-    }
-    case TranslateKind::StarGan:
-      d_->eval();
-      return d_->forward(y).patches.clamp(0, 1).cpu();
-  }
-  return {};
+  PatchDiscriminator& d = config_.kind == TranslateKind::CycleGan && to == 0 ? d_a_ : d_;  // D_A judges F's images
+  d->eval();
+  if (config_.kind == TranslateKind::Pix2Pix)
+    return torch::sigmoid(d->forward(torch::cat({on_device(to_signed(inputs)), y}, 1)).patches).cpu();
+  return d->forward(y).patches.clamp(0, 1).cpu();  // LSGAN: D regresses real -> 1, fake -> 0
 }
 
 TranslateStepStats TranslateTrainer::train_step() {
@@ -317,9 +305,7 @@ void TranslateTrainer::check_same_model(const std::string& path) const {
 
 void TranslateTrainer::restore_from_metadata(const std::string& metadata_json) {
   auto meta = nlohmann::json::parse(metadata_json);
-  images_seen_ = int64_t(std::llround(meta.value("epoch", 0.0) * (config_.kind == TranslateKind::Pix2Pix
-                                                                       ? double(data_->train.count)
-                                                                       : double(pooled_rows_.size()))));
+  images_seen_ = int64_t(std::llround(meta.value("epoch", 0.0) * double(epoch_images())));
   set_loss_weights(TranslateConfig::from_json(meta["config"].dump()));
 }
 

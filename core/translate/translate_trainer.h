@@ -55,6 +55,8 @@ class TranslateTrainer : public Trainer {
   std::vector<int64_t> domain_rows(Split split, int domain) const;
 
   double epoch() const override;
+  // Training images an epoch walks: every one for Pix2Pix, the domains' for CycleGAN and StarGAN.
+  int64_t epoch_images() const;
   int64_t batch_images() const override;
   const TranslateConfig& config() const { return config_; }
   const Dataset& data() const { return *data_; }

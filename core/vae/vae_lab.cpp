@@ -362,9 +362,7 @@ void VaeLab::encode_image(AutoencoderKind kind, const ImageBuffer& image) {
       throw std::invalid_argument("the image is " + std::to_string(image.channels) + "x" + std::to_string(image.height) +
                                   "x" + std::to_string(image.width) + ", the model takes " + std::to_string(c.channels) +
                                   "x" + std::to_string(c.height) + "x" + std::to_string(c.width));
-    auto x = torch::from_blob(const_cast<float*>(image.pixels.data()), {1, image.channels, image.height, image.width},
-                              torch::kFloat).clone();
-    decoded_.publish(encode_one(t, kind, x, -1));
+    decoded_.publish(encode_one(t, kind, image_tensor(image), -1));
     state_->redraw_decode = nullptr;
   });
 }
