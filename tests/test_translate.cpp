@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 #include "core/io/checkpoint.h"
@@ -320,4 +321,27 @@ TEST(TranslateLabTest, CanvasFollowsTheDrawingAndMetricsMeasureTheTestSet) {
   auto figures = nlohmann::json::parse(metrics->value.json);
   EXPECT_EQ(figures["test_images"], 50);
   EXPECT_GT(figures["figures"]["psnr"].get<double>(), 0);
+}
+
+// A domain with no test images (a small image folder) shows training images in the views instead.
+TEST(TranslateLabTest, ADomainWithoutTestImagesShowsTrainingOnes) {
+  const std::string dir = ::testing::TempDir() + "translate_folder_" + std::to_string(getpid());
+  for (const char* place : {"train/dark", "train/light", "test/dark"}) {
+    std::filesystem::create_directories(dir + "/" + place);
+    for (int i = 0; i < 3; ++i) {
+      std::string pgm = "P5\n16 16\n255\n" + std::string(256, char(std::string(place).find("light") != std::string::npos ? 200 : 40 + i));
+      std::ofstream(dir + "/" + place + "/" + std::to_string(i) + ".pgm", std::ios::binary) << pgm;
+    }
+  }
+  Session session(1);
+  session.open_dataset("folder:" + dir, {16, 1});
+  session.worker().wait_idle();
+  TranslateLab& lab = session.lab<TranslateLab>();
+  lab.new_model(tiny(TranslateKind::CycleGan));
+  session.worker().wait_idle();
+  auto view = lab.view().get();
+  ASSERT_TRUE(view && view->value.exists) << session.worker().status()->value.error;
+  ASSERT_EQ(view->value.tables.size(), 2u);  // dark -> light from the test split, light -> dark from training
+  EXPECT_EQ(view->value.tables[1].columns[0].cells.size(), 3u);
+  std::filesystem::remove_all(dir);
 }

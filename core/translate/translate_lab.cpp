@@ -116,12 +116,13 @@ struct TranslateLab::State {
       return;
     }
     const int per_domain = c.kind == TranslateKind::CycleGan ? kCycleRows : std::max(1, kStarRows / c.domain_count());
-    std::vector<torch::Tensor> star;
     for (int d = 0; d < c.domain_count(); ++d) {
-      std::vector<int64_t> rows = t.domain_rows(Split::Test, d);
-      if (rows.empty()) rows = t.domain_rows(Split::Train, d);
+      // Test images of the domain, or training ones when the test split has none (a small folder).
+      Split split = Split::Test;
+      std::vector<int64_t> rows = t.domain_rows(split, d);
+      if (rows.empty()) rows = t.domain_rows(split = Split::Train, d);
       if (int(rows.size()) > per_domain) rows.resize(size_t(per_domain));
-      domain_images.push_back(rows.empty() ? torch::Tensor() : t.images(Split::Test, rows));
+      domain_images.push_back(rows.empty() ? torch::Tensor() : t.images(split, rows));
       for (size_t i = 0; i < rows.size(); ++i) star_sources.push_back(d);
     }
   }
