@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
 
   genlab::TrainArgs train_args;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", train_args.model, "vae, ae, gan, ddpm, pix2pix, cyclegan, stargan or classifier (the LeNet behind FID-LeNet)")
+  train->add_option("--model", train_args.model, "vae, ae, gan, progan, stylegan, ddpm, pix2pix, cyclegan, stargan or classifier (the LeNet behind FID-LeNet)")
       ->check(CLI::IsMember(genlab::trainable_kinds()));
   train->add_option("--arch", train_args.arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   train->add_option("--latent", train_args.latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
@@ -217,7 +217,17 @@ int main(int argc, char** argv) {
   train->add_option("--domains", train_args.domains, "cyclegan (two), stargan (two or more): classes by name or index, e.g. Sneaker,\"Ankle boot\"");
   bool no_skips = false;
   train->add_flag("--no-skips", no_skips, "pix2pix, cyclegan, stargan: a U-Net without its skip connections");
-  train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan: base channel count of G and D")->check(CLI::Range(4, 256));
+  train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan, gan, progan, stylegan: base channel count of G and D")->check(CLI::Range(4, 256));
+  train->add_option("--stage-steps", train_args.stage_steps, "progan: steps at each resolution before the next fades in")
+      ->check(CLI::Range(1, 10000000));
+  train->add_option("--fade-steps", train_args.fade_steps, "progan: steps a new resolution takes to fade in")
+      ->check(CLI::Range(1, 10000000));
+  train->add_option("--mapping-depth", train_args.mapping_depth, "stylegan: layers of the mapping network z -> w")
+      ->check(CLI::Range(1, 8));
+  train->add_option("--w-dim", train_args.w_dim, "stylegan: size of w (the mapping network's width)")->check(CLI::Range(4, 512));
+  train->add_option("--mixing-prob", train_args.mixing_prob, "stylegan: share of batches trained with two styles mixed")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 1.0));
   const std::pair<const char*, float*> weights[] = {
       {"--lambda-l1", &train_args.lambda_l1},     {"--lambda-cycle", &train_args.lambda_cycle},
       {"--lambda-identity", &train_args.lambda_identity}, {"--lambda-cls", &train_args.lambda_cls},
@@ -254,6 +264,13 @@ int main(int argc, char** argv) {
   sample->add_option("--steps", sample_args.steps, "diffusion: sampling steps (1..T)");
   sample->add_option("--cfg", sample_args.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")->check(kNumber);
   sample->add_option("--eta", sample_args.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
+  sample->add_option("--psi", sample_args.psi, "stylegan: truncation psi (1: none, 0: the mean w's image)")
+      ->check(kNumber)
+      ->check(CLI::Range(-1.0, 1.0));
+  sample->add_option("--mix-from", sample_args.mix_from, "stylegan: seed of a second z whose styles replace --mix-layers'")
+      ->check(CLI::NonNegativeNumber);
+  sample->add_option("--mix-layers", sample_args.mix_layers, "stylegan: coarse, middle or fine (the layers --mix-from styles)")
+      ->check(CLI::IsMember({"coarse", "middle", "fine"}));
   sample->add_option("--gif", sample_args.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   std::string pack_in, pack_out;

@@ -33,7 +33,7 @@ const std::vector<Family>& families() {
        train_vae, sample_vae, eval_vae, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
        {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vae-fashion-latent2.safetensors"},
        open_with<VaeLab>, {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors"}},
-      {"gan", "GAN", {"gan"},
+      {"gan", "GAN", {"gan", "progan", "stylegan"},
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
        {"cgan-fashion.safetensors"},
        open_with<GanLab>, {"cgan-fashion.safetensors"}},

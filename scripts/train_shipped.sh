@@ -4,7 +4,7 @@
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
 # models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm pix2pix-edges pix2pix-superres
-# cyclegan-shoes stargan-footwear (default: all). ddpm resumes the shipped one.
+# cyclegan-shoes stargan-footwear progan stylegan (default: all). ddpm resumes the shipped one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -27,6 +27,8 @@ for m in "${models[@]}"; do
     pix2pix-superres) args="train --model pix2pix --task superres --factor 4 --epochs 3 --seed 1" ;;
     cyclegan-shoes) args="train --model cyclegan --domains Sneaker,Ankle_boot --lambda-identity 0.5 --epochs 5 --seed 1" ;;
     stargan-footwear) args="train --model stargan --domains Sandal,Sneaker,Ankle_boot --epochs 5 --seed 1" ;;
+    progan) args="train --model progan --stage-steps 1500 --fade-steps 1500 --steps 8500 --seed 1" ;;
+    stylegan) args="train --model stylegan --steps 5000 --seed 1" ;;
     *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
   esac
   start=$(date +%s)

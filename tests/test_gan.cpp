@@ -134,7 +134,7 @@ TEST(GanTraining, NanLossRestoresTheLastGoodWeightsWithAClearMessage) {
   auto z = torch::randn({10, 8});
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : t.discriminator()->parameters()) p.fill_(std::nanf(""));
+    for (auto& p : t.discriminator().parameters()) p.fill_(std::nanf(""));
   }
   try {
     t.train_step();
@@ -143,7 +143,7 @@ TEST(GanTraining, NanLossRestoresTheLastGoodWeightsWithAClearMessage) {
     EXPECT_NE(std::string(e.what()).find("restored the weights of step 50"), std::string::npos) << e.what();
   }
   EXPECT_EQ(t.step(), 50);
-  for (auto& p : t.discriminator()->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  for (auto& p : t.discriminator().parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
   EXPECT_NO_THROW(t.train_step());  // and training goes on from there
 }
 

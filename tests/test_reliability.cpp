@@ -132,8 +132,8 @@ TEST(ExactResume, AGanResumedHalfWayEqualsTheRunThatNeverStopped) {
   for (int i = 0; i < 4; ++i) second.train_step(), draw_like_a_preview();
   EXPECT_EQ(second.step(), 8);
   EXPECT_DOUBLE_EQ(second.epoch(), whole.epoch());
-  expect_identical(state_of(*whole.generator()), state_of(*second.generator()));
-  expect_identical(state_of(*whole.discriminator()), state_of(*second.discriminator()));
+  expect_identical(state_of(whole.generator()), state_of(second.generator()));
+  expect_identical(state_of(whole.discriminator()), state_of(second.discriminator()));
   std::filesystem::remove(path);
   std::filesystem::remove(optimizer_path(path));
 }

@@ -1,5 +1,8 @@
 #include "core/gan/gan.h"
 
+#include "core/gan/progan.h"
+#include "core/gan/stylegan.h"
+
 namespace genlab {
 
 namespace nn = torch::nn;
@@ -14,7 +17,7 @@ nn::Upsample upsample() {
 
 }  // namespace
 
-GeneratorImpl::GeneratorImpl(const GanConfig& config) : config_(config) {
+DcganGenerator::DcganGenerator(const GanConfig& config) : config_(config) {
   config.validate();
   if (config.mode == GanMode::Toy) {
     net_ = register_module("net", nn::Sequential(nn::Linear(config.latent, 128), nn::ReLU(), nn::Linear(128, 128),
@@ -30,12 +33,26 @@ GeneratorImpl::GeneratorImpl(const GanConfig& config) : config_(config) {
                             upsample(), nn::Conv2d(nn::Conv2dOptions(w, config.channels, 3).padding(1)), nn::Tanh()));
 }
 
-torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
+torch::Tensor DcganGenerator::forward(const torch::Tensor& z, const torch::Tensor& labels) {
   if (config_.mode == GanMode::Images && config_.conditional) return net_->forward(torch::cat({z, embed_(labels)}, 1));
   return net_->forward(z);
 }
 
-DiscriminatorImpl::DiscriminatorImpl(const GanConfig& config) : config_(config) {
+std::vector<Activation> DcganGenerator::activations(const torch::Tensor& z, const torch::Tensor& labels) {
+  auto x = config_.mode == GanMode::Images && config_.conditional ? torch::cat({z, embed_(labels)}, 1) : z;
+  std::vector<Activation> out;
+  int index = 0;
+  for (auto& layer : *net_) {  // the output of each nonlinearity: what the next layer reads
+    x = layer.forward(x);
+    if (layer.ptr()->as<nn::ReLUImpl>() || layer.ptr()->as<nn::TanhImpl>()) {
+      auto shown = x.dim() == 2 ? x.unsqueeze(2).unsqueeze(3) : x;
+      out.push_back({"layer " + std::to_string(++index), shown});
+    }
+  }
+  return out;
+}
+
+DcganDiscriminator::DcganDiscriminator(const GanConfig& config) : config_(config) {
   config.validate();
   const int features = 256;
   if (config.mode == GanMode::Toy) {
@@ -55,11 +72,26 @@ DiscriminatorImpl::DiscriminatorImpl(const GanConfig& config) : config_(config) 
   head_ = register_module("head", nn::Linear(features, 1));
 }
 
-torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x, const torch::Tensor& labels) {
+torch::Tensor DcganDiscriminator::forward(const torch::Tensor& x, const torch::Tensor& labels) {
   auto h = features_->forward(x);
   auto score = head_->forward(h).squeeze(1);
   if (project_) score = score + (project_->forward(labels) * h).sum(1);
   return score;
+}
+
+std::shared_ptr<GeneratorNet> make_generator(const GanConfig& config) {
+  switch (config.arch) {
+    case GanArch::ProGan: return std::make_shared<ProGanGenerator>(config);
+    case GanArch::StyleGan: return std::make_shared<StyleGenerator>(config);
+    case GanArch::Dcgan: break;
+  }
+  return std::make_shared<DcganGenerator>(config);
+}
+
+std::shared_ptr<DiscriminatorNet> make_discriminator(const GanConfig& config) {
+  if (config.arch == GanArch::Dcgan) return std::make_shared<DcganDiscriminator>(config);
+  // StyleGAN's D is ProGAN's at the full resolution, without the inputs for growing.
+  return std::make_shared<ProGanDiscriminator>(config, /*growing=*/config.arch == GanArch::ProGan);
 }
 
 torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const torch::Tensor& fake) {

@@ -1,32 +1,61 @@
-// GAN generator and discriminator: DCGAN-style for images (nearest upsample + conv, which is faster
-// than ConvTranspose2d in Debian's LibTorch; optional class conditioning: a label embedding joins z
-// in G, a projection term in D), and small MLPs for the 2-D toy mode. Torch header.
+// What every GAN's generator and discriminator answer, and the DCGAN-style pair for images (nearest
+// upsample + conv, which is faster than ConvTranspose2d in Debian's LibTorch; optional class
+// conditioning: a label embedding joins z in G, a projection term in D) with small MLPs for the 2-D
+// toy mode. ProGAN's and StyleGAN's live in progan.h and stylegan.h. Torch header.
 #pragma once
 
 #include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "core/gan/gan_config.h"
 
 namespace genlab {
 
-class GeneratorImpl : public torch::nn::Module {
+// One layer's output for the layer view: B x C x H x W (a dense layer's as B x C x 1 x 1).
+struct Activation {
+  std::string name;
+  torch::Tensor value;
+};
+
+class GeneratorNet : public torch::nn::Module {
  public:
-  explicit GeneratorImpl(const GanConfig& config);
-  // z: B x latent; labels: B (long) for a conditional G, else undefined. Images in [-1, 1].
-  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // z: B x latent; labels: B (long) for a conditional G, else undefined. Images in [-1, 1] (a
+  // ProGAN still growing: at its current resolution).
+  virtual torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels) = 0;
+  // Every layer's output for z, first to last (the image last).
+  virtual std::vector<Activation> activations(const torch::Tensor& z, const torch::Tensor& labels) = 0;
+};
+
+class DiscriminatorNet : public torch::nn::Module {
+ public:
+  // One raw score (logit) per sample: D(x) = sigmoid(score) for the minimax-family losses.
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) = 0;
+};
+
+// config.arch's generator and discriminator.
+std::shared_ptr<GeneratorNet> make_generator(const GanConfig& config);
+std::shared_ptr<DiscriminatorNet> make_discriminator(const GanConfig& config);
+
+class DcganGenerator : public GeneratorNet {
+ public:
+  explicit DcganGenerator(const GanConfig& config);
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels) override;
+  std::vector<Activation> activations(const torch::Tensor& z, const torch::Tensor& labels) override;
 
  private:
   GanConfig config_;
   torch::nn::Embedding embed_{nullptr};
   torch::nn::Sequential net_{nullptr};
 };
-TORCH_MODULE(Generator);
 
-class DiscriminatorImpl : public torch::nn::Module {
+class DcganDiscriminator : public DiscriminatorNet {
  public:
-  explicit DiscriminatorImpl(const GanConfig& config);
-  // One raw score (logit) per sample: D(x) = sigmoid(score) for the minimax-family losses.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels = {});
+  explicit DcganDiscriminator(const GanConfig& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& labels) override;
 
  private:
   GanConfig config_;
@@ -34,7 +63,6 @@ class DiscriminatorImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};
   torch::nn::Embedding project_{nullptr};  // cGAN projection: score += <embed(y), features>
 };
-TORCH_MODULE(Discriminator);
 
 // L_D and L_G for `loss` from D's raw scores on real and generated samples (the gradient penalty of
 // WGAN-GP is added by the trainer, which has the inputs).

@@ -28,6 +28,30 @@ GanOptimizer parse_optimizer(const std::string& name) {
   throw std::invalid_argument("optimizer '" + name + "' is not adam, rmsprop or sgd");
 }
 
+const char* arch_name(GanArch arch) {
+  return arch == GanArch::ProGan ? "progan" : arch == GanArch::StyleGan ? "stylegan" : "dcgan";
+}
+
+GanArch arch_of_kind(const std::string& kind) {
+  if (kind == "gan" || kind == "dcgan") return GanArch::Dcgan;
+  if (kind == "progan") return GanArch::ProGan;
+  if (kind == "stylegan") return GanArch::StyleGan;
+  throw std::invalid_argument("'" + kind + "' is not a GAN (gan, progan or stylegan)");
+}
+
+std::string GanConfig::kind() const { return arch == GanArch::Dcgan ? "gan" : arch_name(arch); }
+
+Growth GanConfig::growth_at(int64_t step) const {
+  if (arch != GanArch::ProGan) return {};
+  for (int level = 0; level < 2; ++level) {
+    if (step < stage_steps) return {level, 1.f};
+    step -= stage_steps;
+    if (step < fade_steps) return {level + 1, float(step) / float(fade_steps)};
+    step -= fade_steps;
+  }
+  return {};
+}
+
 const char* toy_name(ToyData toy) { return toy == ToyData::Ring ? "ring" : "spiral"; }
 
 ToyData parse_toy(const std::string& name) {
@@ -51,11 +75,23 @@ void GanConfig::validate() const {
            " must be square, 8..256 and divisible by 4");
     if (conditional && classes < 2) fail("a conditional GAN needs a labelled data set");
   }
+  if (arch != GanArch::Dcgan) {
+    const std::string name = arch_name(arch);
+    if (mode != GanMode::Images) fail(name + " draws images: it has no toy mode");
+    if (conditional) fail(name + " is unconditional here: leave out --cond");
+  }
+  if (stage_steps < 1 || stage_steps > 10000000) fail("stage steps " + std::to_string(stage_steps) + " is not in 1..10000000");
+  if (fade_steps < 1 || fade_steps > 10000000) fail("fade steps " + std::to_string(fade_steps) + " is not in 1..10000000");
+  if (mapping_depth < 1 || mapping_depth > 8) fail("mapping depth " + std::to_string(mapping_depth) + " is not in 1..8");
+  if (w_dim < 4 || w_dim > 512) fail("w size " + std::to_string(w_dim) + " is not in 4..512");
+  if (!(mixing_prob >= 0 && mixing_prob <= 1)) fail("style-mixing probability is not in 0..1");
 }
 
 std::string GanConfig::to_json() const {
   nlohmann::json j = {
-      {"mode", mode == GanMode::Images ? "images" : "toy"}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
+      {"mode", mode == GanMode::Images ? "images" : "toy"}, {"arch", arch_name(arch)},
+      {"stage_steps", stage_steps}, {"fade_steps", fade_steps}, {"mapping_depth", mapping_depth}, {"w_dim", w_dim},
+      {"mixing_prob", mixing_prob}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
       {"conditional", conditional}, {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
       {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"batch_size", batch_size}, {"seed", seed},
       {"classes", classes}, {"channels", channels}, {"height", height}, {"width_px", width_px},
@@ -72,6 +108,13 @@ GanConfig GanConfig::from_json(const std::string& text) {
     if (mode != "images" && mode != "toy") throw std::invalid_argument("mode '" + mode + "' is not images or toy");
     c.mode = mode == "images" ? GanMode::Images : GanMode::Toy;
     c.toy = parse_toy(j.at("toy").get<std::string>());
+    // Checkpoints from before ProGAN and StyleGAN hold a DCGAN and none of their settings.
+    c.arch = arch_of_kind(j.value("arch", std::string("dcgan")));
+    c.stage_steps = j.value("stage_steps", c.stage_steps);
+    c.fade_steps = j.value("fade_steps", c.fade_steps);
+    c.mapping_depth = j.value("mapping_depth", c.mapping_depth);
+    c.w_dim = j.value("w_dim", c.w_dim);
+    c.mixing_prob = j.value("mixing_prob", c.mixing_prob);
     c.loss = parse_loss(j.at("loss").get<std::string>());
     c.optimizer = parse_optimizer(j.value("optimizer", std::string("adam")));
     c.conditional = j.at("conditional").get<bool>();

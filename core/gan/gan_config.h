@@ -1,5 +1,6 @@
-// Hyper-parameters of a GAN: image mode (DCGAN-style, optionally class-conditional) or the 2-D toy
-// mode. One struct for the GUI, the CLI and checkpoint metadata.
+// Hyper-parameters of a GAN: image mode (DCGAN-style, optionally class-conditional; ProGAN, grown
+// resolution by resolution; a small StyleGAN) or the 2-D toy mode. One struct for the GUI, the CLI
+// and checkpoint metadata.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,20 @@ enum class GanLoss { Minimax, NonSaturating, LeastSquares, WassersteinGP, Hinge 
 enum class GanMode { Images, Toy };
 enum class ToyData { Ring, Spiral };
 enum class GanOptimizer { Adam, RMSprop, SGD };
+enum class GanArch { Dcgan, ProGan, StyleGan };
+
+// Where a progressive GAN is in its growth: `level` 0 draws H/4 x H/4 images, 1 H/2, 2 the full
+// size; `alpha` fades level's new layers in (1: fully in).
+struct Growth {
+  int level = 2;
+  float alpha = 1.f;
+  int resolution(int full) const { return full >> (2 - level); }
+  bool fading() const { return level > 0 && alpha < 1.f; }
+};
 
 struct GanConfig {
   GanMode mode = GanMode::Images;
+  GanArch arch = GanArch::Dcgan;
   ToyData toy = ToyData::Ring;
   GanLoss loss = GanLoss::NonSaturating;
   GanOptimizer optimizer = GanOptimizer::Adam;
@@ -25,18 +37,31 @@ struct GanConfig {
   float gp_weight = 10.f;    // WGAN-GP penalty weight
   int batch_size = 64;
   uint64_t seed = 1;
+  // ProGAN: steps each resolution trains alone, and steps its successor takes to fade in.
+  int stage_steps = 1000, fade_steps = 1000;
+  // StyleGAN: the mapping network z -> w (w has w_dim numbers), and how often a training batch
+  // switches from one w to another at a random layer (style-mixing regularisation).
+  int mapping_depth = 4, w_dim = 64;
+  float mixing_prob = 0.9f;
   // Set from the data set (images) when training starts.
   int classes = 0, channels = 1, height = 28, width_px = 28;
 
   std::string to_json() const;
   static GanConfig from_json(const std::string& text);  // throws std::invalid_argument
   void validate() const;                                 // throws std::invalid_argument naming the value
+  // ProGAN's stage at a step: H/4 for stage_steps, a fade of fade_steps to H/2, stage_steps there,
+  // a fade to H, then H for good. Every other GAN is always at the full size.
+  Growth growth_at(int64_t step) const;
+  // The checkpoint kind: "gan" (DCGAN, cGAN, toy), "progan", "stylegan".
+  std::string kind() const;
 };
 
 const char* loss_name(GanLoss loss);  // "minimax", "ns", "lsgan", "wgan-gp", "hinge"
 GanLoss parse_loss(const std::string& name);
 const char* optimizer_name(GanOptimizer optimizer);  // "adam", "rmsprop", "sgd"
 GanOptimizer parse_optimizer(const std::string& name);
+const char* arch_name(GanArch arch);  // "dcgan", "progan", "stylegan"
+GanArch arch_of_kind(const std::string& kind);  // "gan" or "dcgan" -> Dcgan, "progan", "stylegan"
 const char* toy_name(ToyData toy);    // "ring", "spiral"
 ToyData parse_toy(const std::string& name);
 

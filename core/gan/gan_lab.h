@@ -1,8 +1,9 @@
 // The GAN lab's model side: live adversarial training with GAN-Lab-style controls (play, step D,
 // step G, k D-steps, losses, optimizers and learning rates switched mid-run, slow motion; a NaN
-// pauses the run with the last good weights), monitoring, a
-// snapshot timeline, a mode-collapse meter, the 2-D toy mode, and seed exploration. Torch-free
-// header: the UI enqueues, the worker computes, the UI reads the published views.
+// pauses the run with the last good weights), monitoring, a snapshot timeline, a mode-collapse
+// meter, the 2-D toy mode, seed exploration, ProGAN's fade-in, StyleGAN's style space (mixing,
+// truncation, noise, z against w with their path lengths) and a layer view of any generator.
+// Torch-free header: the UI enqueues, the worker computes, the UI reads the published views.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "core/compute/latest.h"
 #include "core/data/image.h"
+#include "core/lab/layer_view.h"
 #include "core/lab/save_mailbox.h"
 #include "core/metrics/quality_report.h"
 #include "core/gan/gan_config.h"
@@ -58,7 +60,54 @@ struct GanLabView {
   float diversity = 0, real_diversity = 0;
   int modes_covered = -1, modes_total = 0;
   bool collapse_warning = false;
+  // ProGAN: the stage now; at a fade, the first 8 fixed-noise samples through the old path
+  // (upsampled), the new block, and G's alpha-blend of the two, all at the data's size. Outside a
+  // fade, all three are what G draws.
+  Growth growth;
+  ImageGrid fade_old, fade_new, fade_blended;
   SaveState saved;
+};
+
+// StyleGAN's views for one set of controls (newest request wins).
+struct StyleRequest {
+  std::vector<uint64_t> sources_a = {1, 2, 3, 4};        // rows of the mixing grid: their z's seeds
+  std::vector<uint64_t> sources_b = {11, 12, 13, 14, 15};  // its columns
+  std::string mix_layers = "coarse";                      // B's styles at coarse, middle or fine layers
+  double psi = 1.0;                                       // truncation, in -1..1
+  uint64_t noise_seed = 1;   // the image whose noise is studied
+  uint64_t noise_draw = 0;   // which noise draw it shows (a new number: resampled)
+  std::vector<bool> noise_on = std::vector<bool>(6, true);  // per layer; off: zero noise
+  uint64_t path_a = 1, path_b = 2;  // the two seeds of the z and w interpolations
+  int path_steps = 8;
+};
+
+struct StyleView {
+  StyleRequest request;  // what it shows
+  ImageGrid mixing;      // (1 + rows) x (1 + cols): B across the top, A down the side, A with B's styles inside
+  ImageGrid truncation;  // the first source at psi = 1, 0.75, 0.5, 0.25, 0, -0.25, -0.5, -0.75, -1
+  ImageBuffer mean_image;  // w̄ through G
+  ImageGrid noise_draws;   // noise_seed's image under 8 noise draws (from noise_draw on), layers off as asked
+  ImageBuffer noise_std;   // 1 x H x W: per-pixel standard deviation over 32 draws
+  float noise_std_max = 0;
+  std::vector<float> noise_strengths;  // learned, per layer
+  ImageGrid z_path, w_path;  // path_a -> path_b, slerp in z and lerp in w
+  double ms = 0;             // worker time for all of it
+};
+
+// The perceptual path length (StyleGAN, section 3): 1/eps^2 times the squared distance, in the
+// FID-LeNet classifier's feature space, between G's images at t and t + eps along random paths;
+// slerp in z, lerp in w (StyleGAN only); the 1 % tails dropped; the mean.
+struct PathLengthView {
+  int64_t step = 0;
+  int paths = 0;
+  double z = -1, w = -1;  // -1: not measured
+};
+
+struct LayerRequest {
+  uint64_t seed = 1;  // the z
+  int layer = -1;     // -1: the last
+  int label = 0;      // a cGAN's class
+  double psi = 1.0;   // StyleGAN's truncation
 };
 
 struct GanExploreView {
@@ -95,6 +144,16 @@ class GanLab : public Lab {
   const Latest<GanLabView>& view() const { return view_; }
   const Latest<GanExploreView>& exploration() const { return explore_; }
 
+  // StyleGAN only (else the request is ignored).
+  void explore_style(const StyleRequest& request);
+  const Latest<StyleView>& style() const { return style_; }
+  // Path lengths over `paths` random paths, with the classifier at `classifier` (a long job).
+  void measure_path_length(const std::string& classifier, int paths);
+  const Latest<PathLengthView>& path_length() const { return path_length_; }
+  // One layer of G for one z, newest request wins.
+  void inspect_layers(const LayerRequest& request);
+  const Latest<LayerView>& layers() const { return layers_; }
+
   struct State;
 
  private:
@@ -105,6 +164,9 @@ class GanLab : public Lab {
   Latest<GanLabView> view_;
   Latest<GanExploreView> explore_;
   Latest<QualityView> quality_;
+  Latest<StyleView> style_;
+  Latest<PathLengthView> path_length_;
+  Latest<LayerView> layers_;
   std::unique_ptr<State> state_;
 };
 

@@ -14,7 +14,10 @@
 namespace genlab {
 
 std::string train_gan(const TrainArgs& request, const LogLine& log) {
+  if (request.parallel.world_size > 1 && request.model != "gan")
+    throw std::invalid_argument("--nproc: ProGAN and StyleGAN train in one process");
   GanConfig config;
+  config.arch = arch_of_kind(request.model);
   config.conditional = request.conditional;
   config.loss = parse_loss(request.loss);
   config.optimizer = parse_optimizer(request.optimizer);
@@ -27,6 +30,18 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   if (request.latent > 0) config.latent = request.latent;
   config.lr_g = request.lr_g;
   config.lr_d = request.lr_d;
+  if (config.arch != GanArch::Dcgan) {
+    // Equalised learning rate with Adam(0, 0.99) trains at 1e-3 (the ProGAN paper's rate).
+    if (!request.has("--lr-g")) config.lr_g = 1e-3f;
+    if (!request.has("--lr-d")) config.lr_d = 1e-3f;
+    config.width = 32;
+  }
+  if (request.has("--width")) config.width = request.width;
+  config.stage_steps = request.stage_steps;
+  config.fade_steps = request.fade_steps;
+  config.mapping_depth = request.mapping_depth;
+  config.w_dim = request.w_dim;
+  config.mixing_prob = request.mixing_prob;
   config.d_steps = request.d_steps;
   // WGAN-GP's critic needs several steps per generator step (n_critic = 5 in the paper).
   if (config.loss == GanLoss::WassersteinGP && !request.has("--d-steps")) config.d_steps = 5;
@@ -61,7 +76,7 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   if (trainer.config().mode == GanMode::Toy && trainer.config().toy == ToyData::Ring)
     last["modes_covered"] = GanTrainer::ring_modes_covered(trainer.generate(seeded_noise(7, 512, trainer.config().latent)));
   nlohmann::json summary = {
-      {"model", "gan"},
+      {"model", config.kind()},
       {"mode", config.mode == GanMode::Images ? "images" : "toy"},
       {"loss", loss_name(trainer.config().loss)},
       {"conditional", trainer.config().conditional},
@@ -95,13 +110,30 @@ std::string sample_gan(const SampleArgs& request) {
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
                                 : cycling_labels(0, request.n, config.classes);
   const int cols = sample_columns(request.n, config.conditional ? config.classes : 0, request.label);
-  write_samples(request.out, trainer.generate(z, labels), cols,
-                nlohmann::json({{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed},
-                                {"class", request.label}})
-                    .dump());
-  return nlohmann::json({{"out", request.out}, {"n", request.n}, {"seed", request.seed}, {"class", request.label},
-                         {"step", trainer.step()}})
-      .dump();
+  nlohmann::json record = {{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed}, {"class", request.label}};
+  torch::Tensor images;
+  if (StyleGenerator* style = trainer.stylegan()) {
+    // Every sample takes the styles of --mix-layers from the same second z, as the paper's grid's rows.
+    std::vector<int> mixed = request.mix_from >= 0 ? style_layers(request.mix_layers) : std::vector<int>();
+    auto z_mix = request.mix_from >= 0 ? seeded_noise(uint64_t(request.mix_from), 1, config.latent).expand({request.n, -1})
+                                       : torch::Tensor();
+    torch::NoGradGuard no_grad;
+    style->eval();
+    images = trainer.to_display(style->synthesize(style->styles(z, request.psi, z_mix, mixed)).cpu());
+    record["psi"] = request.psi;
+    if (request.mix_from >= 0) record["mix_from"] = request.mix_from, record["mix_layers"] = request.mix_layers;
+  } else {
+    refuse_options(request, {"--psi", "--mix-from", "--mix-layers"},
+                   request.checkpoint + " is not a StyleGAN: it has no w to truncate or mix");
+    images = trainer.generate(z, labels);
+  }
+  if (request.has("--mix-layers") && request.mix_from < 0)
+    throw std::invalid_argument("--mix-layers needs --mix-from SEED: whose styles to take");
+  write_samples(request.out, images, cols, record.dump());
+  record["out"] = request.out;
+  record["step"] = trainer.step();
+  record.erase("checkpoint");
+  return record.dump();
 }
 
 

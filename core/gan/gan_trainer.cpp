@@ -23,8 +23,10 @@ void set_lr(torch::optim::Optimizer& opt, float lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
-// DCGAN's Adam(0.5, 0.999), except WGAN-GP, whose critic wants no momentum: Adam(0, 0.9).
-std::tuple<double, double> betas_for(GanLoss loss) {
+// DCGAN's Adam(0.5, 0.999), except WGAN-GP, whose critic wants no momentum: Adam(0, 0.9), and
+// ProGAN and StyleGAN, trained with Adam(0, 0.99) in their papers.
+std::tuple<double, double> betas_for(GanLoss loss, GanArch arch) {
+  if (arch != GanArch::Dcgan) return std::make_tuple(0.0, 0.99);
   return loss == GanLoss::WassersteinGP ? std::make_tuple(0.0, 0.9) : std::make_tuple(0.5, 0.999);
 }
 
@@ -37,7 +39,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& modul
     case GanOptimizer::Adam:
       break;
   }
-  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(config.loss)));
+  return std::make_unique<torch::optim::Adam>(module.parameters(), torch::optim::AdamOptions(lr).betas(betas_for(config.loss, config.arch)));
 }
 
 }  // namespace
@@ -56,8 +58,8 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
   }
   config_.validate();
   RandomStream::Scope scope(rng_);
-  g_ = Generator(config_);
-  d_ = Discriminator(config_);
+  g_ = make_generator(config_);
+  d_ = make_discriminator(config_);
   reset_optimizers();
   // A cGAN's fixed grid has a row of 8 per class (up to 16 classes); otherwise 8 x 8.
   const int64_t fixed = config_.conditional ? 8 * std::min(config_.classes, 16) : kFixedSamples;
@@ -80,7 +82,7 @@ void GanTrainer::set_loss(GanLoss loss) {
   config_.loss = loss;
   for (auto* opt : {opt_g_.get(), opt_d_.get()})
     for (auto& group : opt->param_groups())
-      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) adam->betas(betas_for(loss));
+      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) adam->betas(betas_for(loss, config_.arch));
 }
 
 void GanTrainer::set_optimizer(GanOptimizer optimizer) {
@@ -110,16 +112,25 @@ torch::Tensor GanTrainer::toy_real(int64_t n) {
   return torch::stack({radius * torch::cos(angle), radius * torch::sin(angle)}, 1) + 0.04 * torch::randn({n, 2});
 }
 
+void GanTrainer::sync_growth() {
+  if (config_.arch != GanArch::ProGan) return;
+  const Growth growth = config_.growth_at(step_);
+  static_cast<ProGanGenerator&>(*g_).set_growth(growth);
+  static_cast<ProGanDiscriminator&>(*d_).set_growth(growth);
+}
+
 GanTrainer::Batch GanTrainer::real_batch() {
   if (config_.mode == GanMode::Toy) return {on_device(own_rows(toy_real(config_.batch_size))), {}};
   auto idx = own_rows(next_in_order(data_->train.count, config_.batch_size, /*keep_short=*/false));
   images_seen_ += config_.batch_size;
   auto x = train_bytes_.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);  // [-1, 1], as G's tanh
+  if (config_.arch == GanArch::ProGan) x = progan_real(x, growth());
   return {on_device(x), on_device(config_.conditional ? train_labels_.index_select(0, idx) : torch::Tensor())};
 }
 
 GanStepStats GanTrainer::step_d() {
   RandomStream::Scope scope(rng_);
+  sync_growth();
   g_->train();
   d_->train();
   Batch real = real_batch();
@@ -155,6 +166,7 @@ GanStepStats GanTrainer::step_d() {
 
 GanStepStats GanTrainer::step_g() {
   RandomStream::Scope scope(rng_);
+  sync_growth();
   g_->train();
   d_->train();
   const int64_t n = config_.batch_size;
@@ -185,11 +197,22 @@ GanStepStats GanTrainer::train_step() {
   return d;
 }
 
-torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
+torch::Tensor GanTrainer::generate_raw(const torch::Tensor& z, const torch::Tensor& labels) {
   torch::NoGradGuard no_grad;
+  sync_growth();
   g_->eval();
-  auto out = g_->forward(on_device(z), on_device(labels)).cpu();
-  return config_.mode == GanMode::Images ? (out + 1) * 0.5 : out;
+  return g_->forward(on_device(z), on_device(labels)).cpu();
+}
+
+torch::Tensor GanTrainer::to_display(const torch::Tensor& images) const {
+  auto x = images;
+  if (x.size(-1) != config_.width_px) x = torch::upsample_nearest2d(x, {config_.height, config_.width_px});
+  return ((x + 1) * 0.5).clamp(0, 1);
+}
+
+torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
+  auto out = generate_raw(z, labels);
+  return config_.mode == GanMode::Images ? to_display(out) : out;
 }
 
 torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
@@ -199,7 +222,7 @@ torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
   auto ys = values.flip(0).unsqueeze(1).expand({n, n});  // row 0 at the top: +extent
   auto xs = values.unsqueeze(0).expand({n, n});
   auto points = torch::stack({xs.reshape(-1), ys.reshape(-1)}, 1);
-  auto scores = d_->forward(points).reshape({n, n});
+  auto scores = d_->forward(points, {}).reshape({n, n});
   switch (config_.loss) {
     case GanLoss::LeastSquares:  // D regresses real -> 1, fake -> 0
       return scores.clamp(0, 1);
@@ -225,9 +248,10 @@ std::string GanTrainer::dataset_spec() const {
 
 void GanTrainer::check_same_model(const std::string& path) const {
   GanConfig saved = read_gan_config(path);
-  if (saved.mode != config_.mode || saved.conditional != config_.conditional || saved.latent != config_.latent ||
-      saved.width != config_.width)
-    throw CheckpointError(path + ": holds another GAN (mode, conditioning, latent or width differ)");
+  if (saved.mode != config_.mode || saved.arch != config_.arch || saved.conditional != config_.conditional ||
+      saved.latent != config_.latent || saved.width != config_.width ||
+      (config_.arch == GanArch::StyleGan && (saved.w_dim != config_.w_dim || saved.mapping_depth != config_.mapping_depth)))
+    throw CheckpointError(path + ": holds another GAN (architecture, mode, conditioning, latent or width differ)");
 }
 
 void GanTrainer::restore_from_metadata(const std::string& metadata_json) {
@@ -240,9 +264,13 @@ void GanTrainer::restore_from_metadata(const std::string& metadata_json) {
 
 GanConfig read_gan_config(const std::string& path) {
   CheckpointInfo info = read_checkpoint_info(path);
-  if (info.model != "gan") throw CheckpointError(path + ": holds a '" + info.model + "' model, not a GAN");
+  if (info.model != "gan" && info.model != "progan" && info.model != "stylegan")
+    throw CheckpointError(path + ": holds a '" + info.model + "' model, not a GAN");
   try {
-    return GanConfig::from_json(info.config_json);
+    GanConfig config = GanConfig::from_json(info.config_json);
+    if (config.kind() != info.model) throw CheckpointError(path + ": a '" + info.model + "' checkpoint with a " +
+                                                           arch_name(config.arch) + " config");
+    return config;
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": " + e.what());
   }

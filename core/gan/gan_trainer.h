@@ -10,6 +10,8 @@
 
 #include "core/data/dataset.h"
 #include "core/gan/gan.h"
+#include "core/gan/progan.h"
+#include "core/gan/stylegan.h"
 #include "core/metrics/model_samples.h"
 #include "core/train/trainer.h"
 
@@ -42,8 +44,13 @@ class GanTrainer : public Trainer {
   void set_d_steps(int k) { config_.d_steps = std::max(1, k); }
   void set_learning_rates(float lr_g, float lr_d);
 
-  // Generated samples for z (and labels for a cGAN): images in [0, 1], or toy points.
+  // Generated samples for z (and labels for a cGAN): images in [0, 1] at the data's size (a ProGAN
+  // still growing: its current resolution, upsampled), or toy points.
   torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // G's output in [-1, 1] as G made it, under no_grad in eval mode (the labs' views).
+  torch::Tensor generate_raw(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // ProGAN's stage now (always the full size for the others).
+  Growth growth() const { return config_.growth_at(step_); }
   torch::Tensor fixed_noise() const { return fixed_z_; }
   torch::Tensor fixed_labels() const { return fixed_labels_; }
   // Toy mode: real points, and D's judgement in [0, 1] (1: real) on an n x n grid over
@@ -59,11 +66,16 @@ class GanTrainer : public Trainer {
   int64_t batch_images() const override { return int64_t(config_.batch_size) * config_.d_steps; }
   const GanConfig& config() const { return config_; }
   const Dataset* data() const { return data_.get(); }
-  Generator& generator() { return g_; }
-  Discriminator& discriminator() { return d_; }
+  GeneratorNet& generator() { return *g_; }
+  DiscriminatorNet& discriminator() { return *d_; }
+  // The generator as its architecture, or null for another one.
+  ProGanGenerator* progan() { return dynamic_cast<ProGanGenerator*>(g_.get()); }
+  StyleGenerator* stylegan() { return dynamic_cast<StyleGenerator*>(g_.get()); }
+  // Images in [-1, 1] at any size to the data's size (nearest), as [0, 1].
+  torch::Tensor to_display(const torch::Tensor& images) const;
 
  private:
-  std::string kind() const override { return "gan"; }
+  std::string kind() const override { return config_.kind(); }
   std::string config_json() const override { return config_.to_json(); }
   std::string dataset_spec() const override;
   std::vector<std::pair<std::string, torch::nn::Module*>> checkpointed() override {
@@ -79,12 +91,13 @@ class GanTrainer : public Trainer {
   };
   Batch real_batch();
   torch::Tensor random_labels(int64_t n);
+  void sync_growth();  // a ProGAN's G and D to the stage of this step
 
   GanConfig config_;
   std::shared_ptr<const Dataset> data_;
   torch::Tensor train_bytes_, train_labels_;
-  Generator g_{nullptr};
-  Discriminator d_{nullptr};
+  std::shared_ptr<GeneratorNet> g_;
+  std::shared_ptr<DiscriminatorNet> d_;
   std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_;
   torch::Tensor fixed_z_, fixed_labels_;
   int64_t images_seen_ = 0;

@@ -50,6 +50,9 @@ struct TrainArgs : RunArgs {
   std::string loss = "ns", toy, optimizer = "adam";
   float lr_g = 2e-4f, lr_d = 2e-4f;
   int d_steps = 1;
+  // ProGAN (steps per resolution, steps per fade) and StyleGAN (mapping network, style mixing)
+  int stage_steps = 1000, fade_steps = 1000, mapping_depth = 4, w_dim = 64;
+  float mixing_prob = 0.9f;
   // Image-to-image (pix2pix, cyclegan, stargan)
   std::string task = "edges", domains;
   int superres_factor = 4, width = 32;
@@ -63,6 +66,10 @@ struct SampleArgs : RunArgs {
   int n = 64;
   uint64_t seed = 1;
   int label = -1;  // -1: every class in turn
+  // StyleGAN: truncation psi; styles of the layers named by mix_layers taken from mix_from's w
+  double psi = 1.0;
+  int64_t mix_from = -1;  // -1: no mixing
+  std::string mix_layers = "coarse";
   // Diffusion
   std::string sampler = "ddim";
   int steps = 50;
