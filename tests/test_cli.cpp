@@ -556,3 +556,50 @@ TEST(Cli, TranslationModelsTrainTranslateAndEvaluate) {
                    {"vae-fashion-latent2.safetensors", "not an image-to-image one"});
   std::filesystem::remove_all(dir);
 }
+
+TEST(Cli, ProGanAndStyleGanTrainSampleWithPsiAndMixingAndEvalPathLengths) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("style");
+  const std::string style = dir + "/style.safetensors", pro = dir + "/pro.safetensors";
+  CommandResult s = run_command(kCli + " --threads 1 train --model stylegan --steps 2 --batch 8 --width 8 --w-dim 16 --out " + style);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(s.out)["model"], "stylegan");
+  CommandResult p = run_command(kCli + " --threads 1 train --model progan --steps 3 --stage-steps 1 --fade-steps 2 --batch 8 --width 8 --out " + pro);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(p.out)["resolution"], 14);  // 7x7 for a step, then fading into 14x14
+
+  CommandResult mixed = run_command(kCli + " sample --ckpt " + style + " --n 4 --psi 0.5 --mix-from 3 --mix-layers middle --out " + dir + "/mix.png");
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  auto record = nlohmann::json::parse(mixed.out);
+  EXPECT_EQ(record["psi"], 0.5);
+  EXPECT_EQ(record["mix_layers"], "middle");
+  EXPECT_TRUE(std::filesystem::exists(dir + "/mix.png"));
+
+  CommandResult eval = run_command(kCli + " --threads 1 eval --ckpt " + style + " --samples 20 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  auto e = nlohmann::json::parse(eval.out);
+  EXPECT_GT(e["path_length"]["z"].get<double>(), 0);
+  EXPECT_GT(e["path_length"]["w"].get<double>(), 0);
+  EXPECT_EQ(e["path_length"]["paths"], 20);
+  CommandResult eval_pro = run_command(kCli + " --threads 1 eval --ckpt " + pro + " --samples 20 --json");
+  ASSERT_EQ(eval_pro.exit_code, 0) << eval_pro.err;
+  EXPECT_FALSE(nlohmann::json::parse(eval_pro.out)["path_length"].contains("w"));  // no w space
+
+  const std::string sample = "sample --ckpt " + style + " --out " + dir + "/x.png ";
+  const struct {
+    std::string args;
+    std::vector<std::string> fragments;
+  } cases[] = {
+      {sample + "--psi 2", {"--psi", "2"}},
+      {sample + "--psi abc", {"--psi", "abc"}},
+      {sample + "--psi nan", {"--psi", "nan is not a number"}},
+      {sample + "--mix-from 3 --mix-layers medium", {"--mix-layers", "medium"}},
+      {sample + "--mix-layers fine", {"--mix-layers needs --mix-from"}},
+      {"sample --ckpt " + pro + " --out " + dir + "/x.png --psi 0.5", {"--psi", pro, "not a StyleGAN"}},
+      {"train --model progan --cond --steps 1 --out " + dir + "/m.safetensors", {"progan is unconditional"}},
+      {"train --model stylegan --mixing-prob 2 --out " + dir + "/m.safetensors", {"--mixing-prob", "2"}},
+  };
+  for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
+  std::filesystem::remove_all(dir);
+}

@@ -1,12 +1,15 @@
 // The GAN's math and training: each loss against hand values, the WGAN-GP penalty, the
-// non-saturating gradient, the toy ring, the NaN guard, checkpoints.
+// non-saturating gradient, the toy ring, the NaN guard, checkpoints; ProGAN's growth and fade-in,
+// StyleGAN's demodulation, truncation, mixing and noise, the path length and the layer view.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "core/io/safetensors.h"
 #include "core/gan/gan_trainer.h"
+#include "core/io/tensors.h"
 
 using namespace genlab;
 
@@ -178,4 +181,278 @@ TEST(GanCheckpoint, ResumeKeepsTheEpoch) {
   GanTrainer back(config, data);
   back.resume(path);
   EXPECT_DOUBLE_EQ(back.epoch(), 1.5);  // a loaded model used to show epoch 0
+}
+
+namespace {
+
+// 64 striped 28x28 images: enough for a few steps of any GAN.
+std::shared_ptr<Dataset> striped_data() {
+  auto data = blank_dataset(1, 28, 28, 2);
+  data->train.count = 64;
+  data->train.pixels.assign(size_t(64) * 784, 0);
+  data->train.labels.assign(64, 0);
+  for (int i = 0; i < 64; ++i)
+    for (int p = 0; p < 784; p += 2 + i % 5) data->train.pixels[size_t(i) * 784 + p] = 255;
+  return data;
+}
+
+GanConfig small(GanArch arch) {
+  GanConfig c;
+  c.arch = arch;
+  c.width = 8;
+  c.latent = 16;
+  c.w_dim = 16;
+  c.batch_size = 8;
+  c.lr_g = c.lr_d = 1e-3f;
+  c.stage_steps = 2;
+  c.fade_steps = 4;
+  return c;
+}
+
+}  // namespace
+
+TEST(ProGan, GrowthScheduleStagesAndFades) {
+  GanConfig c = small(GanArch::ProGan);
+  c.stage_steps = 10;
+  c.fade_steps = 20;
+  auto at = [&](int64_t step) { return c.growth_at(step); };
+  EXPECT_EQ(at(0).level, 0);
+  EXPECT_FALSE(at(9).fading());
+  EXPECT_EQ(at(10).level, 1);
+  EXPECT_FLOAT_EQ(at(10).alpha, 0.f);
+  EXPECT_FLOAT_EQ(at(20).alpha, 0.5f);
+  EXPECT_EQ(at(30).level, 1);
+  EXPECT_FALSE(at(30).fading());
+  EXPECT_EQ(at(40).level, 2);
+  EXPECT_FLOAT_EQ(at(45).alpha, 0.25f);
+  EXPECT_FALSE(at(60).fading());
+  EXPECT_EQ(at(100000).level, 2);
+  EXPECT_EQ(at(0).resolution(28), 7);
+  EXPECT_EQ(at(30).resolution(28), 14);
+  EXPECT_EQ(small(GanArch::StyleGan).growth_at(0).level, 2);  // only ProGAN grows
+}
+
+TEST(ProGan, FadeBlendsTheUpsampledOldPathWithTheNewBlock) {
+  torch::manual_seed(3);
+  GanConfig c = small(GanArch::ProGan);
+  ProGanGenerator g(c);
+  ProGanDiscriminator d(c, /*growing=*/true);
+  auto z = torch::randn({4, c.latent});
+  torch::NoGradGuard no_grad;
+  for (int level = 0; level < 3; ++level) {
+    g.set_growth({level, 1.f});
+    d.set_growth({level, 1.f});
+    auto x = g.forward(z, {});
+    EXPECT_EQ(x.size(2), 28 >> (2 - level));
+    EXPECT_EQ(d.forward(x, {}).sizes(), (std::vector<int64_t>{4}));
+  }
+  g.set_growth({2, 0.25f});
+  ProGanGenerator::Fade f = g.fade(z);
+  // The old path is a 14x14 image upsampled: 2x2 blocks of equal pixels.
+  EXPECT_TRUE(torch::equal(f.old_path, torch::upsample_nearest2d(torch::avg_pool2d(f.old_path, 2), {28, 28})));
+  EXPECT_TRUE(torch::allclose(f.blended, 0.75 * f.old_path + 0.25 * f.new_path, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(g.forward(z, {}), f.blended));
+  g.set_growth({2, 0.f});
+  EXPECT_TRUE(torch::allclose(g.forward(z, {}), f.old_path, 1e-5, 1e-6));  // alpha 0: only the old path
+  // D at a fade: alpha 0 judges only the downsampled image through the old input.
+  auto x = torch::randn({4, 1, 28, 28});
+  d.set_growth({2, 0.f});
+  auto faded = d.forward(x, {});
+  d.set_growth({1, 1.f});
+  EXPECT_TRUE(torch::allclose(faded, d.forward(torch::avg_pool2d(x, 2), {}), 1e-5, 1e-5));
+  // Real images fade the same way: alpha 0 gives the blocky half-resolution image.
+  auto real = progan_real(x, {2, 0.f});
+  EXPECT_TRUE(torch::allclose(real, torch::upsample_nearest2d(torch::avg_pool2d(x, 2), {28, 28})));
+  EXPECT_TRUE(torch::equal(progan_real(x, {2, 1.f}), x));
+  EXPECT_EQ(progan_real(x, {0, 1.f}).size(2), 7);
+}
+
+TEST(ProGan, EqualisedLayersScaleUnitWeightsByHesConstant) {
+  torch::manual_seed(1);
+  EqConv2d conv(16, 8, 3);
+  EXPECT_NEAR(conv->weight.std().item<double>(), 1.0, 0.1);  // stored as N(0, 1)
+  auto x = torch::randn({1, 16, 5, 5});
+  auto expected = torch::conv2d(x, conv->weight * (kLeakyGain / std::sqrt(16.0 * 9)), conv->bias, 1, 1);
+  EXPECT_TRUE(torch::allclose(conv(x), expected, 1e-5, 1e-5));
+  // Minibatch stddev: a batch of 4 copies has (almost) none, a varied one has some.
+  auto same = torch::randn({1, 3, 2, 2}).expand({4, 3, 2, 2}).contiguous();
+  EXPECT_LT(minibatch_stddev(same)[0][3].max().item<float>(), 1e-3f);
+  auto varied = minibatch_stddev(torch::randn({4, 3, 2, 2}));
+  EXPECT_EQ(varied.size(1), 4);
+  EXPECT_GT(varied[0][3][0][0].item<float>(), 0.3f);
+}
+
+TEST(ProGan, TrainsThroughEveryStageAndResumes) {
+  const std::string path = ::testing::TempDir() + "genlab_progan_" + std::to_string(getpid()) + ".safetensors";
+  auto data = striped_data();
+  GanTrainer t(small(GanArch::ProGan), data);
+  std::vector<int> levels;
+  for (int i = 0; i < 14; ++i) {
+    levels.push_back(t.growth().level);
+    GanStepStats s = t.train_step();
+    EXPECT_TRUE(std::isfinite(s.loss_d) && std::isfinite(s.loss_g));
+  }
+  EXPECT_EQ(levels.front(), 0);
+  EXPECT_EQ(levels.back(), 2);
+  auto z = torch::randn({3, 16});
+  EXPECT_EQ(t.generate(z).sizes(), (std::vector<int64_t>{3, 1, 28, 28}));
+  t.save(path);
+  EXPECT_EQ(read_gan_config(path).arch, GanArch::ProGan);
+  GanTrainer back(small(GanArch::ProGan), data);
+  back.resume(path);
+  EXPECT_TRUE(torch::equal(t.generate(z), back.generate(z)));
+  GanTrainer style(small(GanArch::StyleGan), data);
+  EXPECT_THROW(style.resume(path), CheckpointError);  // another architecture
+}
+
+TEST(StyleGan, DemodulationUndoesTheStylesScale) {
+  torch::manual_seed(2);
+  StyleConv conv(4, 6, 5, /*upsample=*/false);
+  torch::NoGradGuard no_grad;
+  conv->noise_strength.fill_(0);
+  auto x = torch::randn({1, 6, 7, 7});
+  auto w = torch::randn({1, 4});
+  // Scaling every style by k scales the input by k and the demodulation by 1/k: the same output.
+  auto out = conv(x, w, torch::zeros({1, 1, 7, 7}));
+  for (auto& p : conv->named_parameters())
+    if (p.key() == "affine.weight" || p.key() == "affine.bias") p.value().mul_(3);
+  EXPECT_TRUE(torch::allclose(out, conv(x, w, torch::zeros({1, 1, 7, 7})), 1e-4, 1e-4));
+}
+
+TEST(StyleGan, TruncationMixingAndNoiseDoWhatThePaperSays) {
+  torch::manual_seed(4);
+  GanConfig c = small(GanArch::StyleGan);
+  StyleGenerator g(c);
+  torch::NoGradGuard no_grad;
+  for (auto& p : g.named_parameters())
+    if (p.key().find("noise_strength") != std::string::npos) p.value().fill_(0.5);
+  g.train();
+  auto z = torch::randn({16, c.latent});
+  g.forward(z, {});  // training moves w̄ towards the batch's mean w
+  EXPECT_GT(g.w_avg().abs().sum().item<float>(), 0.f);
+  EXPECT_TRUE(torch::allclose(g.w_avg(), 0.005 * g.map(z).mean(0), 1e-5, 1e-6));
+  g.eval();
+  auto a = z.narrow(0, 0, 2), b = z.narrow(0, 2, 2);
+  // psi 0: every z draws w̄'s image; psi 1: its own.
+  auto at0 = g.synthesize(g.styles(a, 0.0));
+  EXPECT_TRUE(torch::allclose(at0[0], at0[1], 1e-5, 1e-5));
+  auto mean_ws = g.w_avg().view({1, 1, -1}).expand({1, StyleGenerator::kLayers, -1});
+  EXPECT_TRUE(torch::allclose(at0[0], g.synthesize(mean_ws)[0], 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(g.styles(a, 1.0).select(1, 3), g.map(a)));
+  EXPECT_TRUE(torch::allclose(g.styles(a, -1.0).select(1, 0), 2 * g.w_avg() - g.map(a), 1e-5, 1e-5));
+  // Mixing "middle": layers 2-3 carry B's w, the others A's.
+  auto mixed = g.styles(a, 1.0, b, style_layers("middle"));
+  EXPECT_TRUE(torch::allclose(mixed.select(1, 2), g.map(b)));
+  EXPECT_TRUE(torch::allclose(mixed.select(1, 4), g.map(a)));
+  EXPECT_THROW(style_layers("medium"), std::invalid_argument);
+  // Noise: eval draws the fixed noise (repeatable); zero noise differs; fresh noise in one fine layer
+  // changes the image, and only where noise enters.
+  auto ws = g.styles(a, 1.0);
+  EXPECT_TRUE(torch::equal(g.synthesize(ws), g.synthesize(ws)));
+  std::vector<torch::Tensor> noise;
+  for (int layer = 0; layer < StyleGenerator::kLayers; ++layer) noise.push_back(g.fixed_noise(layer));
+  EXPECT_TRUE(torch::allclose(g.synthesize(ws, noise), g.synthesize(ws)));
+  noise[5] = torch::randn({1, 1, 28, 28});
+  EXPECT_FALSE(torch::allclose(g.synthesize(ws, noise), g.synthesize(ws)));
+  std::vector<Activation> record;
+  g.synthesize(ws, {}, &record);
+  EXPECT_EQ(record.size(), size_t(StyleGenerator::kLayers + 3));  // six layers, three partial images
+  EXPECT_EQ(record.back().value.size(2), 28);
+}
+
+TEST(StyleGan, TrainsWithMixingAndKeepsWMeanInItsCheckpoint) {
+  const std::string path = ::testing::TempDir() + "genlab_stylegan_" + std::to_string(getpid()) + ".safetensors";
+  auto data = striped_data();
+  GanConfig c = small(GanArch::StyleGan);
+  c.mixing_prob = 1.f;
+  GanTrainer t(c, data);
+  for (int i = 0; i < 3; ++i) {
+    GanStepStats s = t.train_step();
+    EXPECT_TRUE(std::isfinite(s.loss_d) && std::isfinite(s.loss_g));
+    EXPECT_GT(s.grad_norm_g, 0);
+  }
+  t.save(path);
+  GanTrainer back(c, data);
+  back.resume(path);
+  EXPECT_TRUE(torch::equal(t.stylegan()->w_avg(), back.stylegan()->w_avg()));
+  auto z = torch::randn({2, c.latent});
+  EXPECT_TRUE(torch::equal(t.generate(z), back.generate(z)));  // the fixed noise came back too
+}
+
+TEST(GanPathLength, ConstantGeneratorHasNoneAndZIsSlerped) {
+  // slerp_rows is slerp row by row.
+  auto a = torch::randn({3, 5}), b = torch::randn({3, 5});
+  auto t = torch::tensor({0.f, 0.3f, 1.f});
+  auto rows = slerp_rows(a, b, t);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(torch::allclose(rows[i], slerp(a[i], b[i], t[i].item<double>()), 1e-5, 1e-5));
+  auto data = striped_data();
+  GanTrainer style(small(GanArch::StyleGan), data);
+  auto flat = [](const torch::Tensor& x) { return x.flatten(1); };
+  PathLengths p = path_lengths(style, flat, 50, 1);
+  EXPECT_EQ(p.paths, 50);
+  EXPECT_GT(p.z, 0);
+  EXPECT_GT(p.w, 0);
+  // A G whose image does not depend on z: no path has any length.
+  GanTrainer dcgan(small(GanArch::Dcgan), data);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : dcgan.generator().named_parameters())
+      if (p.key() == "net.0.weight") p.value().zero_();
+  }
+  PathLengths none = path_lengths(dcgan, flat, 20, 1);
+  EXPECT_NEAR(none.z, 0.0, 1e-6);
+  EXPECT_LT(none.w, 0);  // no w space
+}
+
+TEST(GanLayerView, ChannelsScaledWithTheirStatistics) {
+  auto x = torch::zeros({1, 2, 3, 3});
+  x[0][0] = torch::arange(9, torch::kFloat).view({3, 3});  // 0..8: mean 4
+  x[0][1].fill_(-2);
+  LayerView v = layer_view({{"first", torch::zeros({1, 1, 1, 1})}, {"second", x}}, -1);
+  EXPECT_EQ(v.layer, 1);
+  EXPECT_EQ(v.layers, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(v.channels, 2);
+  EXPECT_FLOAT_EQ(v.mean[0], 4.f);
+  EXPECT_NEAR(v.std[0], std::sqrt(60.0 / 9), 1e-5);
+  EXPECT_FLOAT_EQ(v.mean[1], -2.f);
+  EXPECT_FLOAT_EQ(v.channel[0].pixels.front(), 0.f);
+  EXPECT_FLOAT_EQ(v.channel[0].pixels.back(), 1.f);
+  try {
+    layer_view({{"only", x}}, 3);
+    FAIL() << "no error for a missing layer";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 3 does not exist"), std::string::npos) << e.what();
+  }
+  // Every generator lists its layers, the image last.
+  auto data = striped_data();
+  for (GanArch arch : {GanArch::Dcgan, GanArch::ProGan, GanArch::StyleGan}) {
+    GanTrainer t(small(arch), data);
+    auto layers = t.activations(torch::randn({1, 16}), {});
+    ASSERT_GE(layers.size(), 2u) << arch_name(arch);
+    EXPECT_EQ(layers.back().value.size(1), 1) << arch_name(arch);  // the image's one channel
+  }
+}
+
+TEST(GanConfigJson, NewArchitecturesRoundTripAndOldCheckpointsAreDcgans) {
+  GanConfig c = small(GanArch::StyleGan);
+  c.mapping_depth = 3;
+  c.mixing_prob = 0.5f;
+  GanConfig back = GanConfig::from_json(c.to_json());
+  EXPECT_EQ(back.arch, GanArch::StyleGan);
+  EXPECT_EQ(back.mapping_depth, 3);
+  EXPECT_FLOAT_EQ(back.mixing_prob, 0.5f);
+  EXPECT_EQ(back.kind(), "stylegan");
+  auto old = nlohmann::json::parse(GanConfig().to_json());
+  old.erase("arch");
+  old.erase("mapping_depth");
+  EXPECT_EQ(GanConfig::from_json(old.dump()).arch, GanArch::Dcgan);
+  GanConfig cond = small(GanArch::ProGan);
+  cond.conditional = true;
+  cond.classes = 10;
+  try {
+    cond.validate();
+    FAIL() << "a conditional ProGAN was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("progan is unconditional"), std::string::npos) << e.what();
+  }
 }

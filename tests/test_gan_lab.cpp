@@ -114,3 +114,70 @@ TEST(GanLab, ANanPausesTheRunWithTheMessageAndTheOptimizerCanBeSwitched) {
   EXPECT_EQ(v.config.optimizer, GanOptimizer::Adam);
   EXPECT_FLOAT_EQ(v.config.lr_g, 1e-4f);
 }
+
+TEST(GanLab, StyleViewsLayerViewAndProGanFade) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  Session session(1);
+  session.open_dataset("fashion-mnist");
+  GanConfig c;
+  c.arch = GanArch::StyleGan;
+  c.width = 8;
+  c.latent = c.w_dim = 16;
+  c.batch_size = 8;
+  GanLab& lab = session.lab<GanLab>();
+  lab.new_model(c);
+  lab.train(3);
+  session.worker().wait_idle();
+  StyleRequest request;
+  request.sources_a = {1, 2, 3};
+  request.sources_b = {4, 5};
+  request.mix_layers = "fine";
+  request.noise_on = std::vector<bool>(6, false);  // no noise anywhere: every draw the same image
+  lab.explore_style(request);
+  session.worker().wait_idle();
+  EXPECT_TRUE(session.worker().status()->value.error.empty()) << session.worker().status()->value.error;
+  ASSERT_TRUE(lab.style().get());
+  const StyleView& s = lab.style().get()->value;
+  EXPECT_EQ(s.mixing.cols, 3);  // A's column and two of B
+  EXPECT_EQ(s.mixing.indices.size(), 12u);  // (1 + 3) x (1 + 2)
+  EXPECT_EQ(s.truncation.indices.size(), 9u);
+  EXPECT_EQ(s.mean_image.width, 28);
+  EXPECT_FLOAT_EQ(s.noise_std_max, 0.f);
+  EXPECT_EQ(s.noise_strengths.size(), 6u);
+  EXPECT_EQ(s.z_path.cols, 8);
+  EXPECT_EQ(s.request.mix_layers, "fine");
+
+  request.psi = 1.5;  // out of range: one line in the status, the lab keeps its last view
+  lab.explore_style(request);
+  session.worker().wait_idle();
+  EXPECT_NE(session.worker().status()->value.error.find("psi 1.5"), std::string::npos) << session.worker().status()->value.error;
+  EXPECT_EQ(lab.style().get()->value.request.psi, 1.0);
+
+  LayerRequest layers;
+  layers.layer = 0;
+  lab.inspect_layers(layers);
+  session.worker().wait_idle();
+  ASSERT_TRUE(lab.layers().get());
+  const LayerView& l = lab.layers().get()->value;
+  EXPECT_EQ(l.layer, 0);
+  EXPECT_EQ(l.channels, 8);
+  EXPECT_EQ(l.height, 7);  // the coarse layer
+  EXPECT_EQ(l.channel.size(), 8u);
+  layers.layer = 99;
+  lab.inspect_layers(layers);
+  session.worker().wait_idle();
+  EXPECT_NE(session.worker().status()->value.error.find("layer 99 does not exist"), std::string::npos);
+
+  // ProGAN mid-fade: the old path, the new block and the blend differ; its stage is in the view.
+  c.arch = GanArch::ProGan;
+  c.stage_steps = 2;
+  c.fade_steps = 4;
+  lab.new_model(c);
+  lab.train(4);  // steps 0-1 at 7x7, 2-5 fading to 14x14
+  session.worker().wait_idle();
+  const GanLabView& v = lab.view().get()->value;
+  EXPECT_EQ(v.growth.level, 1);
+  EXPECT_FLOAT_EQ(v.growth.alpha, 0.5f);
+  EXPECT_EQ(v.fade_old.indices.size(), 8u);
+  EXPECT_NE(v.fade_old.image.pixels, v.fade_new.image.pixels);
+}

@@ -40,16 +40,7 @@ torch::Tensor DcganGenerator::forward(const torch::Tensor& z, const torch::Tenso
 
 std::vector<Activation> DcganGenerator::activations(const torch::Tensor& z, const torch::Tensor& labels) {
   auto x = config_.mode == GanMode::Images && config_.conditional ? torch::cat({z, embed_(labels)}, 1) : z;
-  std::vector<Activation> out;
-  int index = 0;
-  for (auto& layer : *net_) {  // the output of each nonlinearity: what the next layer reads
-    x = layer.forward(x);
-    if (layer.ptr()->as<nn::ReLUImpl>() || layer.ptr()->as<nn::TanhImpl>()) {
-      auto shown = x.dim() == 2 ? x.unsqueeze(2).unsqueeze(3) : x;
-      out.push_back({"layer " + std::to_string(++index), shown});
-    }
-  }
-  return out;
+  return sequential_activations(net_, x);
 }
 
 DcganDiscriminator::DcganDiscriminator(const GanConfig& config) : config_(config) {

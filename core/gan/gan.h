@@ -12,14 +12,9 @@
 #include <vector>
 
 #include "core/gan/gan_config.h"
+#include "core/io/tensors.h"
 
 namespace genlab {
-
-// One layer's output for the layer view: B x C x H x W (a dense layer's as B x C x 1 x 1).
-struct Activation {
-  std::string name;
-  torch::Tensor value;
-};
 
 class GeneratorNet : public torch::nn::Module {
  public:

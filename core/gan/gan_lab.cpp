@@ -10,6 +10,7 @@
 #include "core/lab/lab_training.h"
 #include "core/train/history.h"
 #include "core/lab/quality_job.h"
+#include "core/metrics/sample_quality.h"
 #include "core/io/tensors.h"
 #include "core/gan/gan_trainer.h"
 
@@ -59,6 +60,13 @@ struct GanLab::State {
       v.real_diversity = mean_pairwise_distance(real_reference);
       v.collapse_warning = v.diversity < 0.5f * v.real_diversity;
       if (add_to_timeline) v.timeline.push_back({v.step, std::make_shared<const ImageGrid>(v.samples)});
+      v.growth = t.growth();
+      if (t.config().arch == GanArch::ProGan) {
+        ProGanGenerator::Fade f = t.fade(t.fixed_noise().narrow(0, 0, 8));
+        v.fade_old = tensor_grid(f.old_path, 8);
+        v.fade_new = tensor_grid(f.new_path, 8);
+        v.fade_blended = tensor_grid(f.blended, 8);
+      }
     } else {
       auto fake = t.generate(toy_noise);
       v.surface.channels = 1;
@@ -299,6 +307,125 @@ void GanLab::explore(uint64_t seed_a, uint64_t seed_b, uint64_t seed_c, uint64_t
     out.strip = tensor_grid(t.generate(torch::stack(line), labels_for(steps)), steps);
     out.seed_grid = tensor_grid(t.generate(torch::stack(grid), labels_for(n * n)), n);
     explore_.publish(std::move(out));
+  });
+}
+
+namespace {
+
+constexpr int kNoiseDraws = 32;  // behind the per-pixel standard deviation
+
+// n x 1 x size x size standard normals from their own seed.
+torch::Tensor seeded_maps(uint64_t seed, int64_t n, int size) {
+  return torch::randn({n, 1, size, size}, at::detail::createCPUGenerator(seed));
+}
+
+}  // namespace
+
+void GanLab::explore_style(const StyleRequest& request) {
+  session_.worker().request("gan.style", [this, request](JobContext&) {
+    GanTrainer& t = state_->trainer_or_throw();
+    StyleGenerator* style = t.stylegan();
+    if (!style) return;
+    if (!(request.psi >= -1 && request.psi <= 1))
+      throw std::invalid_argument("psi " + std::to_string(request.psi) + " is not in -1..1");
+    if (request.sources_a.empty() || request.sources_b.empty() || request.sources_a.size() > 16 || request.sources_b.size() > 16)
+      throw std::invalid_argument("the mixing grid takes 1..16 sources each way");
+    if (request.path_steps < 2 || request.path_steps > 32)
+      throw std::invalid_argument("path steps " + std::to_string(request.path_steps) + " is not in 2..32");
+    const std::vector<int> mixed = style_layers(request.mix_layers);
+    const auto t0 = Clock::now();
+    torch::NoGradGuard no_grad;
+    style->eval();
+    const int latent = t.config().latent;
+    const double psi = request.psi;
+    auto codes = [&](const std::vector<uint64_t>& seeds) {
+      std::vector<torch::Tensor> z;
+      for (uint64_t seed : seeds) z.push_back(seeded_noise(seed, 1, latent));
+      return torch::cat(z);
+    };
+    auto draw = [&](const torch::Tensor& ws, const std::vector<torch::Tensor>& noise = {}) {
+      return t.to_display(style->synthesize(ws, noise).cpu());
+    };
+    StyleView out;
+    out.request = request;
+
+    // The paper's grid: B across the top, A down the side, A's styles with B's at the mixed layers.
+    const int64_t rows = int64_t(request.sources_a.size()), cols = int64_t(request.sources_b.size());
+    auto za = codes(request.sources_a), zb = codes(request.sources_b);
+    auto a_images = draw(style->styles(za, psi)), b_images = draw(style->styles(zb, psi));
+    auto mixes = draw(style->styles(za.repeat_interleave(cols, 0), psi, zb.repeat({rows, 1}), mixed));
+    std::vector<torch::Tensor> cells = {torch::zeros_like(a_images[0])};
+    for (int64_t c = 0; c < cols; ++c) cells.push_back(b_images[c]);
+    for (int64_t r = 0; r < rows; ++r) {
+      cells.push_back(a_images[r]);
+      for (int64_t c = 0; c < cols; ++c) cells.push_back(mixes[r * cols + c]);
+    }
+    out.mixing = tensor_grid(torch::stack(cells), int(cols + 1));
+
+    // Truncation: the first source from psi = 1 through w̄ (0) to its opposite (-1).
+    std::vector<torch::Tensor> truncated;
+    for (double p : {1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75, -1.0}) truncated.push_back(style->styles(za.narrow(0, 0, 1), p));
+    out.truncation = tensor_grid(draw(torch::cat(truncated)), 9);
+    auto mean_ws = style->w_avg().view({1, 1, -1}).expand({1, StyleGenerator::kLayers, -1});
+    out.mean_image = tensor_image(draw(mean_ws)[0]);
+
+    // Noise: one image under many noise draws; a layer turned off gets zeros.
+    auto ws = style->styles(seeded_noise(request.noise_seed, 1, latent), psi).expand({kNoiseDraws, -1, -1});
+    std::vector<torch::Tensor> noise;
+    for (int layer = 0; layer < StyleGenerator::kLayers; ++layer) {
+      const int size = style->layer_size(layer);
+      const bool on = size_t(layer) >= request.noise_on.size() || request.noise_on[size_t(layer)];
+      noise.push_back(on ? seeded_maps(request.noise_draw * 101 + uint64_t(layer), kNoiseDraws, size)
+                         : torch::zeros({1, 1, size, size}));
+      out.noise_strengths.push_back(style->noise_strength(layer));
+    }
+    auto draws = draw(ws, noise);
+    out.noise_draws = tensor_grid(draws.narrow(0, 0, 8), 8);
+    auto sd = draws.std(0, /*unbiased=*/false).mean(0, /*keepdim=*/true);  // 1 x H x W
+    out.noise_std = tensor_image(sd);
+    out.noise_std_max = sd.max().item<float>();
+
+    // z against w: the same two seeds, slerp in z and lerp in w.
+    const int steps = request.path_steps;
+    auto z0 = seeded_noise(request.path_a, 1, latent).expand({steps, -1}), z1 = seeded_noise(request.path_b, 1, latent).expand({steps, -1});
+    auto ts = torch::linspace(0, 1, steps);
+    out.z_path = tensor_grid(draw(style->styles(slerp_rows(z0, z1, ts), psi)), steps);
+    auto w0 = style->styles(z0, psi), w1 = style->styles(z1, psi);
+    out.w_path = tensor_grid(draw(torch::lerp(w0, w1, ts.view({-1, 1, 1}))), steps);
+    out.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    style_.publish(std::move(out));
+  });
+}
+
+void GanLab::measure_path_length(const std::string& classifier, int paths) {
+  session_.worker().submit("measure path length", [this, classifier, paths](JobContext& ctx) {
+    GanTrainer& t = state_->trainer_or_throw();
+    if (t.config().mode != GanMode::Images) throw std::runtime_error("the toy GAN draws points: no images to measure");
+    if (paths < 10 || paths > 100000) throw std::invalid_argument("paths " + std::to_string(paths) + " is not in 10..100000");
+    SampleQuality& quality = quality_evaluator(session_, classifier);
+    PathLengths p = path_lengths(t, [&](const torch::Tensor& x) { return quality.features(x); }, paths, 1,
+                                 [&](int64_t done, int64_t total) {
+                                   ctx.progress(done, total);
+                                   return ctx.step();
+                                 });
+    if (p.paths == 0) return;  // stopped
+    path_length_.publish(PathLengthView{t.step(), p.paths, p.z, p.w});
+  });
+}
+
+void GanLab::inspect_layers(const LayerRequest& request) {
+  session_.worker().request("gan.layers", [this, request](JobContext&) {
+    GanTrainer& t = state_->trainer_or_throw();
+    if (t.config().mode != GanMode::Images) return;
+    if (!(request.psi >= -1 && request.psi <= 1))
+      throw std::invalid_argument("psi " + std::to_string(request.psi) + " is not in -1..1");
+    const auto t0 = Clock::now();
+    const GanConfig& c = t.config();
+    torch::Tensor labels = c.conditional ? torch::full({1}, std::clamp(request.label, 0, c.classes - 1), torch::kLong)
+                                         : torch::Tensor();
+    LayerView out = layer_view(t.activations(seeded_noise(request.seed, 1, c.latent), labels, request.psi), request.layer);
+    out.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    layers_.publish(std::move(out));
   });
 }
 

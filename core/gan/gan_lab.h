@@ -14,7 +14,7 @@
 
 #include "core/compute/latest.h"
 #include "core/data/image.h"
-#include "core/lab/layer_view.h"
+#include "core/data/layer_view.h"
 #include "core/lab/save_mailbox.h"
 #include "core/metrics/quality_report.h"
 #include "core/gan/gan_config.h"

@@ -64,7 +64,15 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   run.describe = [&] {
     char text[128];
     snprintf(text, sizeof text, "L_D %.3f  L_G %.3f  D(x) %.2f  D(G(z)) %.2f", s.loss_d, s.loss_g, s.d_real, s.d_fake);
-    return std::string(text);
+    std::string line = text;
+    if (trainer.config().arch == GanArch::ProGan) {  // where the growth is
+      const Growth g = trainer.growth();
+      const int size = g.resolution(trainer.config().height);
+      snprintf(text, sizeof text, "  %dx%d%s", size, size, g.fading() ? "" : " stable");
+      line += text;
+      if (g.fading()) line += " fading in, alpha " + std::to_string(g.alpha).substr(0, 4);
+    }
+    return line;
   };
   run.save = [&] { trainer.save(request.out, "{}", gan_curves_json(history)); };
   const double seconds = run_cli_training(trainer, run, log);
@@ -86,6 +94,7 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
       {"samples_per_s", images / seconds},  // real + generated samples that went through D and G
       {"last", last},
       {"out", request.out},
+      {"resolution", trainer.growth().resolution(trainer.config().height)},
       {"interrupted", stop_requested().load()},
   };
   return summary.dump();
@@ -110,6 +119,8 @@ std::string sample_gan(const SampleArgs& request) {
     labels = request.label >= 0 ? torch::full({request.n}, request.label, torch::kLong)
                                 : cycling_labels(0, request.n, config.classes);
   const int cols = sample_columns(request.n, config.conditional ? config.classes : 0, request.label);
+  if (request.has("--mix-layers") && request.mix_from < 0)
+    throw std::invalid_argument("--mix-layers needs --mix-from SEED: whose styles to take");
   nlohmann::json record = {{"checkpoint", request.checkpoint}, {"n", request.n}, {"seed", request.seed}, {"class", request.label}};
   torch::Tensor images;
   if (StyleGenerator* style = trainer.stylegan()) {
@@ -127,8 +138,6 @@ std::string sample_gan(const SampleArgs& request) {
                    request.checkpoint + " is not a StyleGAN: it has no w to truncate or mix");
     images = trainer.generate(z, labels);
   }
-  if (request.has("--mix-layers") && request.mix_from < 0)
-    throw std::invalid_argument("--mix-layers needs --mix-from SEED: whose styles to take");
   write_samples(request.out, images, cols, record.dump());
   record["out"] = request.out;
   record["step"] = trainer.step();
@@ -146,6 +155,11 @@ std::string eval_gan(const EvalArgs& args, const LogLine& log) {
   trainer.resume(args.checkpoint);
   nlohmann::json out = quality.header(trainer.step());
   out["quality"] = quality.score(gan_samples(trainer), args.samples, "GAN");
+  // Perceptual path length in the same feature space, over as many paths as samples.
+  PathLengths ppl = path_lengths(trainer, [&](const torch::Tensor& x) { return quality.evaluator().features(x); },
+                                 args.samples, args.seed);
+  out["path_length"] = {{"z", ppl.z}, {"paths", ppl.paths}, {"eps", 1e-4}, {"space", "FID-LeNet classifier features"}};
+  if (ppl.w >= 0) out["path_length"]["w"] = ppl.w;
   out["seconds"] = quality.seconds();
   return out.dump();
 }

@@ -215,6 +215,26 @@ torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& 
   return config_.mode == GanMode::Images ? to_display(out) : out;
 }
 
+std::vector<Activation> GanTrainer::activations(const torch::Tensor& z, const torch::Tensor& labels, double psi) {
+  torch::NoGradGuard no_grad;
+  sync_growth();
+  g_->eval();
+  if (StyleGenerator* style = stylegan()) {
+    std::vector<Activation> out;
+    style->synthesize(style->styles(z, psi), {}, &out);
+    return out;
+  }
+  return g_->activations(on_device(z), on_device(labels));
+}
+
+ProGanGenerator::Fade GanTrainer::fade(const torch::Tensor& z) {
+  torch::NoGradGuard no_grad;
+  sync_growth();
+  g_->eval();
+  ProGanGenerator::Fade f = progan()->fade(on_device(z));
+  return {to_display(f.old_path.cpu()), to_display(f.new_path.cpu()), to_display(f.blended.cpu())};
+}
+
 torch::Tensor GanTrainer::toy_decision_surface(int n, float extent) {
   torch::NoGradGuard no_grad;
   d_->eval();
@@ -286,6 +306,58 @@ SampleSource gan_samples(GanTrainer& trainer) {
       return Samples{trainer.generate(z, labels).clamp(0, 1), labels};  // generate() maps tanh to [0, 1]
     });
   };
+}
+
+namespace {
+
+double trimmed_mean(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size(), lo = n / 100, hi = n - n / 100;
+  double sum = 0;
+  for (size_t i = lo; i < hi; ++i) sum += values[i];
+  return hi > lo ? sum / double(hi - lo) : 0.0;
+}
+
+}  // namespace
+
+PathLengths path_lengths(GanTrainer& trainer, const std::function<torch::Tensor(const torch::Tensor&)>& features,
+                         int paths, uint64_t seed, const std::function<bool(int64_t, int64_t)>& progress) {
+  constexpr double kEps = 1e-4;
+  constexpr int kBatch = 100;
+  const GanConfig& c = trainer.config();
+  StyleGenerator* style = trainer.stylegan();
+  torch::NoGradGuard no_grad;
+  std::vector<double> in_z, in_w;
+  const int64_t total = int64_t(paths) * (style ? 2 : 1);
+  auto distance = [&](const torch::Tensor& a, const torch::Tensor& b, std::vector<double>& out) {
+    auto d = (features(a) - features(b)).pow(2).sum(1) / (kEps * kEps);
+    auto v = d.to(torch::kDouble).contiguous();
+    out.insert(out.end(), v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+  };
+  for (int first = 0; first < paths; first += kBatch) {
+    const int n = std::min(kBatch, paths - first);
+    const uint64_t s = seed * 7919 + uint64_t(first);
+    auto z0 = seeded_noise(s, n, c.latent), z1 = seeded_noise(s + 1000003, n, c.latent);
+    auto t = torch::rand({n}, at::detail::createCPUGenerator(s + 2000003));
+    torch::Tensor labels = c.conditional ? cycling_labels(first, n, c.classes) : torch::Tensor();
+    distance(trainer.generate(slerp_rows(z0, z1, t), labels), trainer.generate(slerp_rows(z0, z1, t + kEps), labels), in_z);
+    if (progress && !progress(int64_t(in_z.size() + in_w.size()), total)) return {};
+    if (style) {
+      style->eval();
+      auto w0 = style->map(z0.to(style->w_avg().device())), w1 = style->map(z1.to(style->w_avg().device()));
+      auto at = [&](const torch::Tensor& tt) {
+        auto w = torch::lerp(w0, w1, tt.to(w0.device()).unsqueeze(1));
+        return trainer.to_display(style->synthesize(w.unsqueeze(1).expand({-1, StyleGenerator::kLayers, -1})).cpu());
+      };
+      distance(at(t), at(t + kEps), in_w);
+      if (progress && !progress(int64_t(in_z.size() + in_w.size()), total)) return {};
+    }
+  }
+  PathLengths out;
+  out.paths = paths;
+  out.z = trimmed_mean(in_z);
+  if (style) out.w = trimmed_mean(in_w);
+  return out;
 }
 
 }  // namespace genlab

@@ -49,6 +49,10 @@ class GanTrainer : public Trainer {
   torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {});
   // G's output in [-1, 1] as G made it, under no_grad in eval mode (the labs' views).
   torch::Tensor generate_raw(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // Every layer of G for z, first to last (the layer view); a StyleGAN's w truncated by psi.
+  std::vector<Activation> activations(const torch::Tensor& z, const torch::Tensor& labels, double psi = 1.0);
+  // ProGAN: the two paths of the fade now and their blend, as [0, 1] images at the data's size.
+  ProGanGenerator::Fade fade(const torch::Tensor& z);
   // ProGAN's stage now (always the full size for the others).
   Growth growth() const { return config_.growth_at(step_); }
   torch::Tensor fixed_noise() const { return fixed_z_; }
@@ -109,5 +113,19 @@ GanConfig read_gan_config(const std::string& path);
 
 // G's images in [0, 1] for the quality metrics (a cGAN: one of each class in turn).
 SampleSource gan_samples(GanTrainer& trainer);
+
+// The perceptual path length (Karras et al. 2019, section 3): over `paths` random paths between two
+// codes, 1/eps^2 times the squared distance between the `features` (images in [0, 1] -> N x F) of
+// G's images at t and t + eps (eps = 1e-4, t uniform); the values below the 1st and above the 99th
+// percentile dropped, as the paper does; the mean. In z the paths are great circles (slerp); in w
+// (StyleGAN only) straight lines between the mapped codes, with the fixed noise. -1: not measured.
+// `progress` returns false to stop early (then both are -1).
+struct PathLengths {
+  double z = -1, w = -1;
+  int paths = 0;
+};
+PathLengths path_lengths(GanTrainer& trainer, const std::function<torch::Tensor(const torch::Tensor&)>& features,
+                         int paths, uint64_t seed,
+                         const std::function<bool(int64_t done, int64_t total)>& progress = {});
 
 }  // namespace genlab

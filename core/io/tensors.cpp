@@ -43,6 +43,59 @@ torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
   return a * (std::sin((1 - t) * theta) / std::sin(theta)) + b * (std::sin(t * theta) / std::sin(theta));
 }
 
+torch::Tensor slerp_rows(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& t) {
+  auto cos = ((a * b).sum(1) / (a.norm(2, 1) * b.norm(2, 1)).clamp_min(1e-12)).clamp(-1, 1);
+  auto theta = torch::acos(cos), sin = torch::sin(theta);
+  auto tt = t.to(a.dtype());
+  auto straight = sin < 1e-4;  // parallel codes: the straight line
+  auto safe = torch::where(straight, torch::ones_like(sin), sin);
+  auto wa = torch::where(straight, 1 - tt, torch::sin((1 - tt) * theta) / safe);
+  auto wb = torch::where(straight, tt, torch::sin(tt * theta) / safe);
+  return a * wa.unsqueeze(1) + b * wb.unsqueeze(1);
+}
+
+std::vector<Activation> sequential_activations(torch::nn::Sequential& net, torch::Tensor x) {
+  namespace nn = torch::nn;
+  std::vector<Activation> out;
+  int index = 0;
+  for (auto& layer : *net) {
+    x = layer.forward(x);
+    auto* m = layer.ptr().get();
+    if (m->as<nn::ReLUImpl>() || m->as<nn::LeakyReLUImpl>() || m->as<nn::TanhImpl>() || m->as<nn::SigmoidImpl>() ||
+        m->as<nn::SiLUImpl>() || m->as<nn::GELUImpl>()) {
+      auto shown = x.dim() == 2 ? x.unsqueeze(2).unsqueeze(3) : x;
+      const std::string shape = std::to_string(shown.size(1)) + " x " + std::to_string(shown.size(2)) + "x" +
+                                std::to_string(shown.size(3));
+      out.push_back({"layer " + std::to_string(++index) + ": " + shape, shown});
+    }
+  }
+  return out;
+}
+
+LayerView layer_view(const std::vector<Activation>& layers, int layer) {
+  if (layers.empty()) throw std::invalid_argument("the model has no layers to show");
+  if (layer < -1 || layer >= int(layers.size()))
+    throw std::invalid_argument("layer " + std::to_string(layer) + " does not exist: the model has " +
+                                std::to_string(layers.size()) + " (0.." + std::to_string(layers.size() - 1) + ")");
+  LayerView view;
+  for (const Activation& a : layers) view.layers.push_back(a.name);
+  view.layer = layer < 0 ? int(layers.size()) - 1 : layer;
+  auto x = layers[size_t(view.layer)].value[0].detach().to(torch::kCPU, torch::kFloat);  // C x H x W
+  view.channels = int(x.size(0));
+  view.height = int(x.size(1));
+  view.width = int(x.size(2));
+  auto flat = x.flatten(1);
+  view.mean = to_vector(flat.mean(1));
+  view.std = to_vector(flat.std(1, /*unbiased=*/false));
+  // Each channel scaled to its own range: a weak channel's pattern is as visible as a strong one's.
+  auto lo = std::get<0>(flat.min(1)).view({-1, 1, 1}), hi = std::get<0>(flat.max(1)).view({-1, 1, 1});
+  auto scaled = ((x - lo) / (hi - lo).clamp_min(1e-8)).unsqueeze(1);  // C x 1 x H x W
+  const int cols = int(std::ceil(std::sqrt(double(view.channels))));
+  view.maps = tensor_grid(scaled, cols);
+  for (int64_t c = 0; c < scaled.size(0); ++c) view.channel.push_back(tensor_image(scaled[c]));
+  return view;
+}
+
 torch::Tensor cycling_labels(int64_t first, int64_t count, int classes) {
   return torch::arange(first, first + count, torch::kLong).remainder(classes);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/data/image.h"
+#include "core/data/layer_view.h"
 
 namespace genlab {
 
@@ -18,6 +19,20 @@ ImageBuffer tensor_image(const torch::Tensor& image);
 torch::Tensor image_tensor(const ImageBuffer& image);
 std::vector<float> to_vector(const torch::Tensor& t);
 torch::Tensor from_vector(const std::vector<float>& v);  // 1 x n
+
+// Spherical interpolation between two codes, row by row: row i of a and b at t[i].
+torch::Tensor slerp_rows(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& t);
+
+// One layer's output in a generator or decoder: B x C x H x W (a dense layer's as B x C x 1 x 1).
+struct Activation {
+  std::string name;
+  torch::Tensor value;
+};
+// The output of each nonlinearity of `net` for x (what the next layer reads), first to last.
+std::vector<Activation> sequential_activations(torch::nn::Sequential& net, torch::Tensor x);
+// Sample 0 of layers[layer] (-1: the last) for the layer view; throws std::invalid_argument for a
+// layer that does not exist.
+LayerView layer_view(const std::vector<Activation>& layers, int layer);
 
 // Spherical interpolation between two codes (falls back to the straight line when they are parallel).
 torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);

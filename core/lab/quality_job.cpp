@@ -16,6 +16,9 @@ struct EvaluatorCache {
 };
 
 SampleQuality& evaluator(Session& session, const std::string& classifier) {
+  if (classifier.empty())
+    throw std::runtime_error("no classifier: train one (genlab-cli train --model classifier) or ship "
+                             "assets/models/classifier-fashion.safetensors");
   static EvaluatorCache cache;
   auto open = session.dataset().get();
   if (!open) throw std::runtime_error("open a data set first: samples are scored against its test images");
@@ -27,13 +30,20 @@ SampleQuality& evaluator(Session& session, const std::string& classifier) {
   return *cache.quality;
 }
 
+std::string classifier_or_shipped(const std::string& classifier) {
+  return classifier.empty() ? find_shipped_model("classifier-fashion.safetensors") : classifier;
+}
+
 }  // namespace
+
+SampleQuality& quality_evaluator(Session& session, const std::string& classifier) {
+  return evaluator(session, classifier_or_shipped(classifier));
+}
 
 void run_quality_job(JobContext& ctx, Session& session, const QualityOptions& options, const std::string& what,
                      const SampleSource& main, const std::function<SampleSource(double)>& curve, int64_t model_step,
                      Latest<QualityView>& out) {
-  const std::string classifier =
-      options.classifier.empty() ? find_shipped_model("classifier-fashion.safetensors") : options.classifier;
+  const std::string classifier = classifier_or_shipped(options.classifier);
   QualityView view;
   view.running = true;
   view.what = what;
@@ -41,9 +51,6 @@ void run_quality_job(JobContext& ctx, Session& session, const QualityOptions& op
   view.classifier = classifier;
   out.publish(view);
   try {
-    if (classifier.empty())
-      throw std::runtime_error("no classifier: train one (genlab-cli train --model classifier) or ship "
-                               "assets/models/classifier-fashion.safetensors");
     SampleQuality& quality = evaluator(session, classifier);
     view.classifier_accuracy = quality.test_accuracy();
     const int64_t total = options.samples + int64_t(options.cfg_curve.size()) * options.curve_samples;

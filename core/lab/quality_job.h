@@ -15,6 +15,11 @@
 
 namespace genlab {
 
+class SampleQuality;
+// The evaluator for `classifier` (empty: the shipped one) and the open data set, cached on the
+// worker while both stay (worker thread only). Throws without a classifier or data set.
+SampleQuality& quality_evaluator(Session& session, const std::string& classifier);
+
 // Runs inside a long job: the evaluator (cached on the worker for the classifier and the open data
 // set), the main figure from `main`, then one point per scale from `curve(w)`. Throws on a missing
 // classifier or data set; stops quietly when the job is cancelled.

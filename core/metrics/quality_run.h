@@ -27,6 +27,7 @@ class QualityRun {
   // {"checkpoint", "model", "step", "dataset", "classifier"}: the head of the eval's JSON.
   nlohmann::json header(int64_t step) const;
   const std::shared_ptr<const Dataset>& data() const { return data_; }
+  SampleQuality& evaluator() { return *quality_; }  // the classifier's feature space, for other figures
   const EvalArgs& args() const { return args_; }
   double seconds() const { return seconds_since(t0_); }
 
