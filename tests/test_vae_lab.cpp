@@ -78,6 +78,19 @@ TEST(VaeLab, TrainsAndServesEveryViewThroughTheWorker) {
   EXPECT_EQ(cells(lab.prior().get()->value.samples[1]), 8);
   EXPECT_EQ(lab.latent_map_view().get()->value.x.size(), 300u);
 
+  // The layer view of the decoder: the last layer is the image the sliders' code decodes to.
+  lab.inspect_layers(AutoencoderKind::VAE, encoded.z, -1);
+  session.worker().wait_idle();
+  ASSERT_TRUE(lab.layers().get());
+  const LayerView& layers = lab.layers().get()->value;
+  EXPECT_GE(layers.layers.size(), 3u);
+  EXPECT_EQ(layers.layer, int(layers.layers.size()) - 1);
+  EXPECT_EQ(layers.channels, 1);
+  EXPECT_EQ(layers.height, 28);
+  lab.inspect_layers(AutoencoderKind::VAE, encoded.z, 0);
+  session.worker().wait_idle();
+  EXPECT_GT(lab.layers().get()->value.channels, 1);
+
   // The same seed gives the same prior samples.
   auto first = lab.prior().get()->value.samples[1].image.pixels;
   lab.prior_samples(7, 8);

@@ -58,6 +58,14 @@ std::pair<torch::Tensor, torch::Tensor> VaeImpl::encode(const torch::Tensor& x) 
 
 torch::Tensor VaeImpl::decode_logits(const torch::Tensor& z) { return decoder_->forward(z); }
 
+std::vector<Activation> VaeImpl::decoder_activations(const torch::Tensor& z) {
+  std::vector<Activation> out = sequential_activations(decoder_, z);
+  auto image = decode(z);
+  if (image.dim() == 2) image = image.view({image.size(0), config_.channels, config_.height, config_.width});
+  out.push_back({"image (sigmoid of the logits)", image});
+  return out;
+}
+
 VaeOutput VaeImpl::forward(const torch::Tensor& x, bool sample) {
   const bool noisy = config_.kind == AutoencoderKind::VAE && sample;
   return forward(x, noisy ? torch::randn({x.size(0), config_.latent}) : torch::Tensor());

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "core/io/tensors.h"
 #include "core/vae/vae_config.h"
 
 namespace genlab {
@@ -30,6 +31,8 @@ class VaeImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& x);
   torch::Tensor decode_logits(const torch::Tensor& z);
   torch::Tensor decode(const torch::Tensor& z) { return torch::sigmoid(decode_logits(z)); }
+  // The decoder's layers for z (the layer view), the image last.
+  std::vector<Activation> decoder_activations(const torch::Tensor& z);
   // Reparameterised forward: z = mu + sigma * eps for the VAE when sampling, else z = mu.
   VaeOutput forward(const torch::Tensor& x, bool sample = true);
   // The same with the noise given, B x L (training draws it for the whole batch: Trainer::own_rows).

@@ -314,14 +314,35 @@ LatentDecode decode_code(VaeTrainer& t, AutoencoderKind kind, const torch::Tenso
 
 }  // namespace
 
+namespace {
+
+// The sliders' values as a 1 x latent code: cut to the model's size, or padded with zeros.
+torch::Tensor slider_code(const VaeTrainer& t, const std::vector<float>& z) {
+  auto code = from_vector(z).slice(1, 0, t.config().latent);
+  if (code.size(1) < t.config().latent) code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
+  return code;
+}
+
+}  // namespace
+
 uint64_t VaeLab::decode(AutoencoderKind kind, const std::vector<float>& z) {
   return request_live("vae.decode", &State::redraw_decode, [this, kind, z](uint64_t request) {
     VaeTrainer& t = state_->trainer_for(kind);
-    auto code = from_vector(z).slice(1, 0, t.config().latent);
-    if (code.size(1) < t.config().latent) code = torch::cat({code, torch::zeros({1, t.config().latent - code.size(1)})}, 1);
-    LatentDecode out = decode_code(t, kind, code);
+    LatentDecode out = decode_code(t, kind, slider_code(t, z));
     out.request = request;
     decoded_.publish(std::move(out));
+  });
+}
+
+void VaeLab::inspect_layers(AutoencoderKind kind, const std::vector<float>& z, int layer) {
+  session_.worker().request("vae.layers", [this, kind, z, layer](JobContext&) {
+    VaeTrainer& t = state_->trainer_for(kind);
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::NoGradGuard no_grad;
+    t.model()->eval();
+    LayerView out = layer_view(t.model()->decoder_activations(slider_code(t, z)), layer);
+    out.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    layers_.publish(std::move(out));
   });
 }
 

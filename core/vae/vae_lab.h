@@ -14,6 +14,7 @@
 #include "core/compute/latest.h"
 #include "core/compute/worker.h"
 #include "core/data/image.h"
+#include "core/data/layer_view.h"
 #include "core/lab/save_mailbox.h"
 #include "core/metrics/quality_report.h"
 #include "core/vae/vae_config.h"
@@ -125,6 +126,9 @@ class VaeLab : public Lab {
   // Views of the active slot (prior samples and interpolation show both slots).
   // Returns the request's stamp; the LatentDecode that answers it carries the same stamp.
   uint64_t decode(AutoencoderKind kind, const std::vector<float>& z);
+  // The decoder's layer `layer` (-1: the last) for the code z (newest request wins).
+  void inspect_layers(AutoencoderKind kind, const std::vector<float>& z, int layer);
+  const Latest<LayerView>& layers() const { return layers_; }
   void encode_test_image(AutoencoderKind kind, int64_t index);
   void encode_image(AutoencoderKind kind, const ImageBuffer& image);  // e.g. a dropped PNG
   void manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base);
@@ -161,6 +165,7 @@ class VaeLab : public Lab {
   Latest<PriorSamplesView> prior_;
   Latest<LatentMapView> latent_map_;
   Latest<QualityView> quality_;
+  Latest<LayerView> layers_;
   std::unique_ptr<State> state_;  // touched only on the worker thread
 };
 
