@@ -23,6 +23,7 @@
 
 #include "app/data_panel.h"
 #include "app/diffusion/diffusion_panel.h"
+#include "app/gan/gan_panel.h"
 #include "app/gl_image.h"
 #include "app/panels.h"
 #include "app/quit_dialog.h"
@@ -59,6 +60,8 @@ struct Options {
   bool sweep_canvas = false;
   double vae_train_epochs = 0;
   bool gan_play = false;
+  std::string gan_arch, gan_view, gan_mix;
+  double gan_psi = 1;
   std::string restore_png;
   std::string diffusion_settings;
   double soak_s = 0;
@@ -103,7 +106,7 @@ double percentile(std::vector<double> values, double p) {
 
 void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<double>& work_ms,
                        const genlab::app::VaePanel& vae, const genlab::app::DiffusionPanel& diffusion,
-                       const genlab::app::TranslatePanel& translate, int w, int h) {
+                       const genlab::app::TranslatePanel& translate, const genlab::app::GanPanel& gan, int w, int h) {
   const std::vector<double>& slider_ms = vae.slider_latencies_ms();
   std::printf(
       "{\"frames\":%zu,\"width\":%d,\"height\":%d,"
@@ -123,6 +126,10 @@ void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<do
   if (!canvas_ms.empty())
     std::printf(",\"canvas_to_output_ms\":{\"n\":%zu,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}", canvas_ms.size(),
                 percentile(canvas_ms, 50), percentile(canvas_ms, 95), percentile(canvas_ms, 99));
+  const std::vector<double>& style_ms = gan.style_latencies_ms();
+  if (!style_ms.empty())
+    std::printf(",\"style_mix_redraw_ms\":{\"n\":%zu,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}", style_ms.size(),
+                percentile(style_ms, 50), percentile(style_ms, 95), percentile(style_ms, 99));
   const std::array<float, 4>& slider = vae.first_slider_rect();
   std::printf(",\"vae_first_slider\":[%.0f,%.0f,%.0f,%.0f]}\n", slider[0], slider[1], slider[2], slider[3]);
   std::fflush(stdout);
@@ -268,7 +275,16 @@ int main(int argc, char** argv) {
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");
   cli.add_option("--diffusion", opt.diffusion_settings,
                  "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...");
-  cli.add_flag("--gan-play", opt.gan_play, "train the GAN from the start until stopped (a new cGAN unless --load gave one)");
+  cli.add_flag("--gan-play", opt.gan_play,
+               "train the GAN from the start until stopped (a new cGAN, or of --gan-arch, unless --load gave one)");
+  cli.add_option("--gan-arch", opt.gan_arch, "the GAN tab's architecture for a new model: dcgan, progan, stylegan")
+      ->check(CLI::IsMember({"dcgan", "progan", "stylegan"}));
+  cli.add_option("--gan-view", opt.gan_view, "GAN view to open: samples, fade, style-mixing, truncation, noise, z-vs-w, "
+                                             "path-length, layers")
+      ->check(CLI::IsMember(genlab::app::GanPanel::view_names()));
+  cli.add_option("--gan-mix", opt.gan_mix, "StyleGAN mixing grid: B's styles at the coarse, middle or fine layers")
+      ->check(CLI::IsMember({"coarse", "middle", "fine"}));
+  auto* gan_psi = cli.add_option("--gan-psi", opt.gan_psi, "StyleGAN truncation psi, -1..1")->check(CLI::Range(-1.0, 1.0));
   cli.add_flag("--sweep-sliders", opt.sweep_sliders, "move the first VAE slider every frame (latency test)");
   cli.add_flag("--sweep-cfg", opt.sweep_cfg,
                "move the CFG scale each time a diffusion run finishes (with --frame-stats: change-to-step latency)");
@@ -350,12 +366,15 @@ int main(int argc, char** argv) {
     // probe, data set, checkpoints (a followed one loads in the first frame)
     const uint64_t startup_jobs = 2 + opt.checkpoints.size() + shipped +
                                   (!opt.follow.empty() && std::filesystem::is_regular_file(opt.follow));
+    std::vector<genlab::app::FamilyTab> tabs = genlab::app::make_family_tabs();
+    genlab::app::GanPanel& gan_panel = *genlab::app::find_panel<genlab::app::GanPanel>(tabs);
+    if (!opt.gan_arch.empty()) gan_panel.select_arch(genlab::arch_of_kind(opt.gan_arch));
+    if (!opt.gan_view.empty()) gan_panel.select_view(opt.gan_view);
+    if (!opt.gan_mix.empty()) gan_panel.set_style_mix(opt.gan_mix);
+    if (gan_psi->count() > 0) gan_panel.set_psi(opt.gan_psi);
     if (opt.gan_play) {
-      if (!loaded_gan) {
-        genlab::GanConfig cgan;
-        cgan.conditional = true;
-        session.lab<genlab::GanLab>().new_model(cgan);
-      }
+      // The New GAN controls as set: a cGAN by default, else an unconditional model of --gan-arch.
+      if (!loaded_gan) session.lab<genlab::GanLab>().new_model(gan_panel.new_model_config());
       session.lab<genlab::GanLab>().train(0);
     }
     if (opt.vae_train_epochs > 0) {
@@ -365,7 +384,6 @@ int main(int argc, char** argv) {
     if (opt.cpu_load_s >= 0) session.start_cpu_load(opt.cpu_load_s);
 
     genlab::app::DataPanel data_panel;
-    std::vector<genlab::app::FamilyTab> tabs = genlab::app::make_family_tabs();
     genlab::app::VaePanel& vae_panel = *genlab::app::find_panel<genlab::app::VaePanel>(tabs);
     genlab::app::DiffusionPanel& diffusion_panel = *genlab::app::find_panel<genlab::app::DiffusionPanel>(tabs);
     // A VAE opened from a file opens on its sliders: what it can do, before how it was trained.
@@ -551,8 +569,8 @@ int main(int argc, char** argv) {
         if (done) break;
       }
     }
-    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel, diffusion_panel, translate_panel, opt.width,
-                                          opt.height);
+    if (opt.frame_stats) print_frame_stats(frame_ms, work_ms, vae_panel, diffusion_panel, translate_panel, gan_panel,
+                                          opt.width, opt.height);
   } catch (const std::runtime_error& e) {  // missing or broken shader files, bad --diffusion settings
     std::cerr << "genlab: " << e.what() << "\n";
     exit_code = kBadInput;

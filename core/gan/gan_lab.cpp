@@ -363,9 +363,10 @@ void GanLab::explore_style(const StyleRequest& request) {
     out.mixing = tensor_grid(torch::stack(cells), int(cols + 1));
 
     // Truncation: the first source from psi = 1 through w̄ (0) to its opposite (-1).
+    out.truncation_psi = {1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75, -1.0};
     std::vector<torch::Tensor> truncated;
-    for (double p : {1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75, -1.0}) truncated.push_back(style->styles(za.narrow(0, 0, 1), p));
-    out.truncation = tensor_grid(draw(torch::cat(truncated)), 9);
+    for (double p : out.truncation_psi) truncated.push_back(style->styles(za.narrow(0, 0, 1), p));
+    out.truncation = tensor_grid(draw(torch::cat(truncated)), int(out.truncation_psi.size()));
     auto mean_ws = style->w_avg().view({1, 1, -1}).expand({1, StyleGenerator::kLayers, -1});
     out.mean_image = tensor_image(draw(mean_ws)[0]);
 

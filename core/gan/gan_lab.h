@@ -79,12 +79,20 @@ struct StyleRequest {
   std::vector<bool> noise_on = std::vector<bool>(6, true);  // per layer; off: zero noise
   uint64_t path_a = 1, path_b = 2;  // the two seeds of the z and w interpolations
   int path_steps = 8;
+
+  bool operator==(const StyleRequest& o) const {
+    return sources_a == o.sources_a && sources_b == o.sources_b && mix_layers == o.mix_layers && psi == o.psi &&
+           noise_seed == o.noise_seed && noise_draw == o.noise_draw && noise_on == o.noise_on && path_a == o.path_a &&
+           path_b == o.path_b && path_steps == o.path_steps;
+  }
+  bool operator!=(const StyleRequest& o) const { return !(*this == o); }
 };
 
 struct StyleView {
   StyleRequest request;  // what it shows
   ImageGrid mixing;      // (1 + rows) x (1 + cols): B across the top, A down the side, A with B's styles inside
-  ImageGrid truncation;  // the first source at psi = 1, 0.75, 0.5, 0.25, 0, -0.25, -0.5, -0.75, -1
+  ImageGrid truncation;  // the first source at each of truncation_psi
+  std::vector<double> truncation_psi;
   ImageBuffer mean_image;  // w̄ through G
   ImageGrid noise_draws;   // noise_seed's image under 8 noise draws (from noise_draw on), layers off as asked
   ImageBuffer noise_std;   // 1 x H x W: per-pixel standard deviation over 32 draws
@@ -108,6 +116,9 @@ struct LayerRequest {
   int layer = -1;     // -1: the last
   int label = 0;      // a cGAN's class
   double psi = 1.0;   // StyleGAN's truncation
+
+  bool operator==(const LayerRequest& o) const { return seed == o.seed && layer == o.layer && label == o.label && psi == o.psi; }
+  bool operator!=(const LayerRequest& o) const { return !(*this == o); }
 };
 
 struct GanExploreView {
