@@ -302,6 +302,16 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
     sent_.emplace_back(session.lab<VaeLab>().decode(kind_, z_), std::chrono::steady_clock::now());
     if (sent_.size() > 256) sent_.pop_front();
   }
+  // The decoder's layers for the code on the sliders: asked again for every new decoded image (a
+  // slider moved, or training changed the weights) and when another layer is picked.
+  if (ImGui::CollapsingHeader("Decoder layers for this z") && decoded) {
+    VaeLab& lab = session.lab<VaeLab>();
+    auto layers = lab.layers().get();
+    if (draw_layer_view(layers_, renderer, layers.get()) || decoded->stamp != layers_for_) {
+      lab.inspect_layers(kind_, decoded->value.z, layers_.layer);
+      layers_for_ = decoded->stamp;
+    }
+  }
   ImGui::Separator();
   caption("click a test image to encode it (or drop a picture on the window)");
   show_grid(originals_, ImGui::GetContentRegionAvail().x, 3);

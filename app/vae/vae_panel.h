@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/gl_image.h"
+#include "app/layer_view.h"
 #include "app/panel.h"
 #include "app/metrics_view.h"
 #include "core/vae/vae_lab.h"
@@ -65,6 +66,8 @@ class VaePanel : public Panel {
   std::array<float, 4> first_slider_rect_{};
   std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> sent_;  // decode requests in flight
   std::vector<double> latencies_ms_;
+  LayerViewState layers_;
+  uint64_t layers_for_ = 0;  // the decoded image whose code the layer view was last asked for
   int manifold_x_ = 0, manifold_y_ = 1, manifold_n_ = 12;
   float manifold_range_ = 3.f;
   int interp_a_ = 0, interp_b_ = 1, interp_steps_ = 10;

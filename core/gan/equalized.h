@@ -32,13 +32,14 @@ class EqLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EqLinear);
 
-// A k x k convolution (stride 1, same padding) with an equalised learning rate.
+// A k x k convolution (stride 1, same padding) with an equalised learning rate; without a bias
+// when the caller adds its own after modulating (StyleGAN).
 class EqConv2dImpl : public torch::nn::Module {
  public:
-  EqConv2dImpl(int in, int out, int kernel, float gain = kLeakyGain)
+  EqConv2dImpl(int in, int out, int kernel, float gain = kLeakyGain, bool with_bias = true)
       : scale_(gain / std::sqrt(float(in * kernel * kernel))), padding_(kernel / 2) {
     weight = register_parameter("weight", torch::randn({out, in, kernel, kernel}));
-    bias = register_parameter("bias", torch::zeros({out}));
+    if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     return torch::conv2d(x, weight * scale_, bias, 1, padding_);

@@ -37,6 +37,7 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
     config.width = 32;
   }
   if (request.has("--width")) config.width = request.width;
+  if (request.has("--batch")) config.batch_size = request.batch;
   config.stage_steps = request.stage_steps;
   config.fade_steps = request.fade_steps;
   config.mapping_depth = request.mapping_depth;

@@ -19,6 +19,20 @@ float grad_norm(torch::nn::Module& module) {
   return float(std::sqrt(sum));
 }
 
+// Keeps a module's weights out of autograd while it lives.
+class Frozen {
+ public:
+  explicit Frozen(torch::nn::Module& module) : weights_(module.parameters()) {
+    for (auto& w : weights_) w.requires_grad_(false);
+  }
+  ~Frozen() {
+    for (auto& w : weights_) w.requires_grad_(true);
+  }
+
+ private:
+  std::vector<torch::Tensor> weights_;
+};
+
 void set_lr(torch::optim::Optimizer& opt, float lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
@@ -172,10 +186,14 @@ GanStepStats GanTrainer::step_g() {
   const int64_t n = config_.batch_size;
   auto labels = on_device(own_rows(random_labels(n)));
   auto z = on_device(own_rows(torch::randn({n, config_.latent})));
-  auto fake_scores = d_->forward(g_->forward(z, labels), labels);
-  auto loss = generator_loss(config_.loss, fake_scores);
-  opt_g_->zero_grad();
-  loss.backward();
+  torch::Tensor loss, fake_scores;
+  {
+    Frozen d_weights(*d_);  // D's gradients from G's loss would be thrown away: skip computing them
+    fake_scores = d_->forward(g_->forward(z, labels), labels);
+    loss = generator_loss(config_.loss, fake_scores);
+    opt_g_->zero_grad();
+    loss.backward();
+  }
   GanStepStats s;
   s.loss_g = loss.item<float>();
   s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();

@@ -13,7 +13,7 @@ constexpr float kMappingLrMul = 0.01f;  // the mapping network learns 100x slowe
 
 StyleConvImpl::StyleConvImpl(int w_dim, int in, int out, bool upsample) : upsample_(upsample) {
   affine_ = register_module("affine", EqLinear(w_dim, in, 1.f, 1.f, /*bias_init=*/1.f));  // styles start at 1
-  conv_ = register_module("conv", EqConv2d(in, out, 3, 1.f));
+  conv_ = register_module("conv", EqConv2d(in, out, 3, 1.f, /*with_bias=*/false));  // the bias comes after the noise
   noise_strength = register_parameter("noise_strength", torch::zeros({1}));
   bias_ = register_parameter("bias", torch::zeros({out}));
 }
