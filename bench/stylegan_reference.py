@@ -9,9 +9,8 @@ with `genlab-cli train --model progan|stylegan`:
     constant, modulated/demodulated 3x3 convs (scale input, shared conv, scale output), per-layer
     noise drawn fresh in training, skip to-RGB outputs, style mixing with p = 0.9 at a random layer,
     the w_avg moving average updated in every training forward (G's forward in the D step too);
-    D of StyleGAN = ProGAN's D at the full size (from-RGB at 28x28 only). StyleConv's conv.bias is
-    kept although genlab never uses it (it gets no gradient and Adam skips it), so the parameter
-    counts match;
+    D of StyleGAN = ProGAN's D at the full size (from-RGB at 28x28 only). StyleConv's conv has
+    no bias (its own comes after the noise); D's weights take no gradient in G's step;
   - gan_run.cpp's defaults for these models: width 32, latent 64, batch 64, the "ns" loss
     (softplus), one D step then one G step per train step, Adam(1e-3, betas (0, 0.99)) for both
     (parameters in the C++ registration order), real batches in [-1, 1] in a shuffled epoch order
@@ -76,11 +75,11 @@ class EqLinear(nn.Module):
 
 
 class EqConv2d(nn.Module):
-    def __init__(self, fan_in, out, kernel, gain=LEAKY_GAIN):
+    def __init__(self, fan_in, out, kernel, gain=LEAKY_GAIN, with_bias=True):
         super().__init__()
         self.scale, self.padding = gain / math.sqrt(fan_in * kernel * kernel), kernel // 2
         self.weight = nn.Parameter(torch.randn(out, fan_in, kernel, kernel))
-        self.bias = nn.Parameter(torch.zeros(out))
+        self.bias = nn.Parameter(torch.zeros(out)) if with_bias else None
 
     def forward(self, x):
         return F.conv2d(x, self.weight * self.scale, self.bias, 1, self.padding)
@@ -217,7 +216,7 @@ class StyleConv(nn.Module):
         super().__init__()
         self.upsample = upsample
         self.affine = EqLinear(w_dim, fan_in, 1.0, 1.0, 1.0)  # styles start at 1
-        self.conv = EqConv2d(fan_in, out, 3, 1.0)  # its bias is unused, as in genlab
+        self.conv = EqConv2d(fan_in, out, 3, 1.0, with_bias=False)  # the bias comes after the noise
         self.noise_strength = nn.Parameter(torch.zeros(1))
         self.bias = nn.Parameter(torch.zeros(out))
 
@@ -467,10 +466,14 @@ def main():
         sync_growth(step)
         g.train()
         d.train()
+        for p in d.parameters():  # as genlab: no gradients for D from G's loss
+            p.requires_grad_(False)
         fake_scores = d(g(torch.randn(n, a.latent)))
         loss = F.softplus(-fake_scores).mean()
         opt_g.zero_grad()
         loss.backward()
+        for p in d.parameters():
+            p.requires_grad_(True)
         s["loss_g"] = loss.item()
         s["d_fake_g"] = torch.sigmoid(fake_scores).mean().item()
         guard.before_update(g.parameters(), s["loss_g"], "the generator loss")

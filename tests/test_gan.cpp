@@ -423,6 +423,13 @@ TEST(GanLayerView, ChannelsScaledWithTheirStatistics) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("layer 3 does not exist"), std::string::npos) << e.what();
   }
+  // A dense layer reshaped into maps is shown as the maps the next layer reads.
+  torch::nn::Sequential dense(torch::nn::Linear(2, 8), torch::nn::ReLU(),
+                              torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {2, 2, 2})), torch::nn::Tanh());
+  auto recorded = sequential_activations(dense, torch::randn({1, 2}));
+  ASSERT_EQ(recorded.size(), 2u);
+  EXPECT_EQ(recorded[0].value.sizes(), (std::vector<int64_t>{1, 2, 2, 2}));
+  EXPECT_EQ(recorded[0].name, "layer 1: 2 x 2x2");
   // Every generator lists its layers, the image last.
   auto data = striped_data();
   for (GanArch arch : {GanArch::Dcgan, GanArch::ProGan, GanArch::StyleGan}) {

@@ -74,6 +74,18 @@ TEST_F(Shipped, ConditionalGanSamplesAreTheirClass) {
   expect_reproduced("cgan-fashion", quality_->evaluate(s.images, s.labels).accuracy);
 }
 
+// ProGAN and StyleGAN draw no classes: FID-LeNet of 1000 samples (seed 1, psi 1).
+TEST_F(Shipped, GrownAndStyleGansKeepTheirFid) {
+  for (const char* name : {"progan-fashion", "stylegan-fashion"}) {
+    SCOPED_TRACE(name);
+    GanConfig config = read_gan_config(path(name));
+    GanTrainer gan(config, blank_dataset(config.channels, config.height, config.width_px, config.classes));
+    gan.resume(path(name));
+    Samples s = gan_samples(gan)(1000, 1, {});
+    expect_reproduced(name, quality_->evaluate(s.images, s.labels).fid);
+  }
+}
+
 TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {
   DiffusionConfig config = read_diffusion_config(path("ddpm-fashion-cond"));
   DiffusionTrainer ddpm(config, blank_dataset(1, config.unet.image_size, config.unet.image_size, config.unet.classes));

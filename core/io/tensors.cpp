@@ -58,15 +58,22 @@ std::vector<Activation> sequential_activations(torch::nn::Sequential& net, torch
   namespace nn = torch::nn;
   std::vector<Activation> out;
   int index = 0;
+  auto shape_of = [](const torch::Tensor& t) {
+    return std::to_string(t.size(1)) + " x " + std::to_string(t.size(2)) + "x" + std::to_string(t.size(3));
+  };
   for (auto& layer : *net) {
     x = layer.forward(x);
     auto* m = layer.ptr().get();
+    if (m->as<nn::UnflattenImpl>() && !out.empty() && out.back().value.numel() == x.numel()) {
+      // A dense layer's output reshaped into feature maps: show it as the maps the next conv reads.
+      out.back().value = x;
+      out.back().name = "layer " + std::to_string(index) + ": " + shape_of(x);
+      continue;
+    }
     if (m->as<nn::ReLUImpl>() || m->as<nn::LeakyReLUImpl>() || m->as<nn::TanhImpl>() || m->as<nn::SigmoidImpl>() ||
         m->as<nn::SiLUImpl>() || m->as<nn::GELUImpl>()) {
       auto shown = x.dim() == 2 ? x.unsqueeze(2).unsqueeze(3) : x;
-      const std::string shape = std::to_string(shown.size(1)) + " x " + std::to_string(shown.size(2)) + "x" +
-                                std::to_string(shown.size(3));
-      out.push_back({"layer " + std::to_string(++index) + ": " + shape, shown});
+      out.push_back({"layer " + std::to_string(++index) + ": " + shape_of(shown), shown});
     }
   }
   return out;
