@@ -225,6 +225,9 @@ int main(int argc, char** argv) {
   train->add_option("--mapping-depth", train_args.mapping_depth, "stylegan: layers of the mapping network z -> w")
       ->check(CLI::Range(1, 8));
   train->add_option("--w-dim", train_args.w_dim, "stylegan: size of w (the mapping network's width)")->check(CLI::Range(4, 512));
+  train->add_option("--r1", train_args.r1_gamma, "gan, progan, stylegan: R1 penalty gamma on D's gradient at real images (stylegan default 0.1, others 0)")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 1000.0));
   train->add_option("--mixing-prob", train_args.mixing_prob, "stylegan: share of batches trained with two styles mixed")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 1.0));

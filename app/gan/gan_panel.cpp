@@ -92,6 +92,7 @@ void GanPanel::use_arch_defaults() {
   const bool dcgan = GanArch(arch_) == GanArch::Dcgan;
   new_config_.width = dcgan ? 64 : 32;
   lr_g_ = lr_d_ = dcgan ? 2e-4f : 1e-3f;
+  new_config_.r1_gamma = default_r1_gamma(GanArch(arch_));
 }
 
 void GanPanel::select_arch(GanArch arch) {

@@ -39,6 +39,8 @@ GanArch arch_of_kind(const std::string& kind) {
   throw std::invalid_argument("'" + kind + "' is not a GAN (gan, progan or stylegan)");
 }
 
+float default_r1_gamma(GanArch arch) { return arch == GanArch::StyleGan ? 0.1f : 0.f; }
+
 std::string GanConfig::kind() const { return arch == GanArch::Dcgan ? "gan" : arch_name(arch); }
 
 Growth GanConfig::growth_at(int64_t step) const {
@@ -67,6 +69,7 @@ void GanConfig::validate() const {
   if (!(lr_g > 0 && lr_g < 1) || !(lr_d > 0 && lr_d < 1)) fail("learning rates must be in (0, 1)");
   if (d_steps < 1 || d_steps > 100) fail("D steps per G step " + std::to_string(d_steps) + " is not in 1..100");
   if (!(gp_weight >= 0 && gp_weight <= 1000)) fail("gradient-penalty weight is not in 0..1000");
+  if (!(r1_gamma >= 0 && r1_gamma <= 1000)) fail("R1 gamma is not in 0..1000");
   if (batch_size < 2 || batch_size > 4096) fail("batch size " + std::to_string(batch_size) + " is not in 2..4096");
   if (mode == GanMode::Images) {
     if (channels != 1 && channels != 3) fail("channels " + std::to_string(channels) + " is not 1 or 3");
@@ -93,7 +96,7 @@ std::string GanConfig::to_json() const {
       {"stage_steps", stage_steps}, {"fade_steps", fade_steps}, {"mapping_depth", mapping_depth}, {"w_dim", w_dim},
       {"mixing_prob", mixing_prob}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
       {"conditional", conditional}, {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
-      {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"batch_size", batch_size}, {"seed", seed},
+      {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma}, {"batch_size", batch_size}, {"seed", seed},
       {"classes", classes}, {"channels", channels}, {"height", height}, {"width_px", width_px},
   };
   return j.dump();
@@ -124,6 +127,7 @@ GanConfig GanConfig::from_json(const std::string& text) {
     c.lr_d = j.at("lr_d").get<float>();
     c.d_steps = j.at("d_steps").get<int>();
     c.gp_weight = j.at("gp_weight").get<float>();
+    c.r1_gamma = j.value("r1_gamma", 0.f);
     c.batch_size = j.at("batch_size").get<int>();
     c.seed = j.at("seed").get<uint64_t>();
     c.classes = j.at("classes").get<int>();

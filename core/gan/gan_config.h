@@ -35,6 +35,9 @@ struct GanConfig {
   float lr_g = 2e-4f, lr_d = 2e-4f;
   int d_steps = 1;           // D steps per G step (n_critic for WGAN-GP)
   float gp_weight = 10.f;    // WGAN-GP penalty weight
+  // R1 (Mescheder et al. 2018, StyleGAN's regulariser): D's loss + gamma/2 E[||grad_x D(x)||^2] on
+  // real images, so D cannot grow steep around the data. 0: off.
+  float r1_gamma = 0.f;
   int batch_size = 64;
   uint64_t seed = 1;
   // ProGAN: steps each resolution trains alone, and steps its successor takes to fade in.
@@ -60,6 +63,9 @@ const char* loss_name(GanLoss loss);  // "minimax", "ns", "lsgan", "wgan-gp", "h
 GanLoss parse_loss(const std::string& name);
 const char* optimizer_name(GanOptimizer optimizer);  // "adam", "rmsprop", "sgd"
 GanOptimizer parse_optimizer(const std::string& name);
+// StyleGAN trains with R1 on its D (gamma scaled down from the paper's 10 at 1024 px to 28 px);
+// the others without.
+float default_r1_gamma(GanArch arch);
 const char* arch_name(GanArch arch);  // "dcgan", "progan", "stylegan"
 GanArch arch_of_kind(const std::string& kind);  // "gan" or "dcgan" -> Dcgan, "progan", "stylegan"
 const char* toy_name(ToyData toy);    // "ring", "spiral"

@@ -155,10 +155,18 @@ GanStepStats GanTrainer::step_d() {
     torch::NoGradGuard no_grad;
     fake = g_->forward(on_device(own_rows(torch::randn({n, config_.latent}))), labels);
   }
-  auto real_scores = d_->forward(real.x, labels);
+  const bool r1 = config_.r1_gamma > 0;
+  auto real_x = r1 ? real.x.detach().requires_grad_(true) : real.x;
+  auto real_scores = d_->forward(real_x, labels);
   auto fake_scores = d_->forward(fake, labels);
   auto loss = discriminator_loss(config_.loss, real_scores, fake_scores);
   GanStepStats s;
+  if (r1) {
+    auto grads = torch::autograd::grad({real_scores.sum()}, {real_x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    auto penalty = grads.pow(2).flatten(1).sum(1).mean();
+    loss = loss + 0.5 * config_.r1_gamma * penalty;
+    s.penalty = penalty.item<float>();
+  }
   if (config_.loss == GanLoss::WassersteinGP) {
     auto penalty = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, labels); }, real.x, fake,
                                     on_device(own_rows(torch::rand({n}))));

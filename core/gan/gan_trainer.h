@@ -23,7 +23,7 @@ struct GanStepStats {
   float value = 0;          // V(D, G) on the batch
   float d_real = 0, d_fake = 0;  // mean sigmoid(score) on real and generated samples
   float grad_norm_d = 0, grad_norm_g = 0;
-  float penalty = 0;        // WGAN-GP's gradient penalty (0 for the other losses)
+  float penalty = 0;        // WGAN-GP's gradient penalty, or R1's E||grad D(x)||^2 (0 without either)
 };
 
 class GanTrainer : public Trainer {

@@ -53,6 +53,7 @@ struct TrainArgs : RunArgs {
   // ProGAN (steps per resolution, steps per fade) and StyleGAN (mapping network, style mixing)
   int stage_steps = 1000, fade_steps = 1000, mapping_depth = 4, w_dim = 64;
   float mixing_prob = 0.9f;
+  float r1_gamma = -1;  // -1: the model's default (StyleGAN 0.1, others 0)
   // Image-to-image (pix2pix, cyclegan, stargan)
   std::string task = "edges", domains;
   int superres_factor = 4, width = 32;
