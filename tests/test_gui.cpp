@@ -201,3 +201,19 @@ TEST(Gui, ClosingWithUnsavedTrainingAsksFirstAndTheAutosaveKeepsIt) {
   EXPECT_EQ(info.exit_code, 0) << info.err;
   std::filesystem::remove_all(dir);
 }
+
+TEST(Gui, AStyleGanTrainsLiveUnderItsMixingGridAndABadPsiExitsTwo) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_style_mixing.png";
+  std::filesystem::remove(png);
+  CommandResult r = run_command(kXvfb + kApp + " --tab gan --gan-arch stylegan --gan-play --gan-view style-mixing "
+                                               "--gan-mix fine --gan-psi 0.7 --frames 120 --autosave-minutes 0 --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(distinct_colours(png), 100u);  // the grid of generated images, not only the controls
+  CommandResult bad = run_command(kXvfb + kApp + " --frames 2 --gan-psi 2");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--gan-psi"), std::string::npos) << bad.err;
+  CommandResult view = run_command(kXvfb + kApp + " --frames 2 --gan-view mixing");
+  EXPECT_EQ(view.exit_code, 2);
+  EXPECT_NE(view.err.find("mixing"), std::string::npos) << view.err;
+}
