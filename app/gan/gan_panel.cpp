@@ -11,6 +11,7 @@
 #include "app/metrics_view.h"
 #include "app/plot.h"
 #include "app/save_state.h"
+#include "app/widgets.h"
 
 namespace genlab::app {
 
@@ -382,16 +383,7 @@ void GanPanel::draw_metrics(Session& session, const GanLabView& v) {
 
 bool GanPanel::class_combo(Session& session, const char* label, int& value) {
   auto open = session.dataset().get();
-  if (!open) return false;
-  const auto& names = open->value.data->class_names;
-  bool changed = false;
-  ImGui::SetNextItemWidth(160);
-  if (ImGui::BeginCombo(label, size_t(value) < names.size() ? names[size_t(value)].c_str() : "?")) {
-    for (size_t c = 0; c < names.size(); ++c)
-      if (ImGui::Selectable(names[c].c_str(), int(c) == value)) value = int(c), changed = true;
-    ImGui::EndCombo();
-  }
-  return changed;
+  return open && app::class_combo(label, value, open->value.data->class_names);
 }
 
 void GanPanel::draw_view_tabs(const GanLabView& v) {
@@ -606,18 +598,15 @@ void GanPanel::draw_mixing(ImageRenderer& renderer, const GanConfig& c, const Sn
   caption(kTakes[mix]);
   ImGui::PopTextWrapPos();
   ImGui::Spacing();
-  ImGui::Text("sources A (rows)");
-  for (size_t i = 0; i < style_.sources_a.size(); ++i) {
-    if (i > 0) ImGui::SameLine(0, 4);
-    ImGui::PushID(int(i));
-    seed_input("##a", style_.sources_a[i], 52);
-    ImGui::PopID();
-  }
-  ImGui::Text("sources B (columns)");
-  for (size_t i = 0; i < style_.sources_b.size(); ++i) {
-    if (i > 0) ImGui::SameLine(0, 4);
-    ImGui::PushID(int(i));
-    seed_input("##b", style_.sources_b[i], 52);
+  for (auto* sources : {&style_.sources_a, &style_.sources_b}) {
+    ImGui::PushID(sources);
+    ImGui::Text(sources == &style_.sources_a ? "sources A (rows)" : "sources B (columns)");
+    for (size_t i = 0; i < sources->size(); ++i) {
+      if (i > 0) ImGui::SameLine(0, 4);
+      ImGui::PushID(int(i));
+      seed_input("##seed", (*sources)[i], 52);
+      ImGui::PopID();
+    }
     ImGui::PopID();
   }
   if (ImGui::Button("randomise seeds")) {

@@ -11,6 +11,7 @@
 
 #include "app/plot.h"
 #include "app/save_state.h"
+#include "app/widgets.h"
 
 namespace genlab::app {
 
@@ -56,17 +57,6 @@ void help_marker(const char* text) {
 int class_index(const std::vector<std::string>& names, const char* name) {
   auto at = std::find(names.begin(), names.end(), name);
   return at == names.end() ? -1 : int(at - names.begin());
-}
-
-bool class_combo(const char* label, int& index, const std::vector<std::string>& names) {
-  bool changed = false;
-  ImGui::SetNextItemWidth(180);
-  if (ImGui::BeginCombo(label, size_t(index) < names.size() ? names[size_t(index)].c_str() : "?")) {
-    for (size_t c = 0; c < names.size(); ++c)
-      if (ImGui::Selectable(names[c].c_str(), int(c) == index)) index = int(c), changed = true;
-    ImGui::EndCombo();
-  }
-  return changed;
 }
 
 // A loss term on the curves: which field of the history, under which name.
@@ -173,8 +163,8 @@ void TranslatePanel::draw_new_model(Session& session, const TranslateLabView& v,
   } else if (names.size() < 2) {
     cannot = "the open data set has no classes to use as domains";
   } else if (kind == TranslateKind::CycleGan) {
-    class_combo("domain A", domain_a_, names);
-    class_combo("domain B", domain_b_, names);
+    class_combo("domain A", domain_a_, names, 180);
+    class_combo("domain B", domain_b_, names, 180);
     if (domain_a_ == domain_b_) cannot = "pick two different domains";
   } else {
     ImGui::TextDisabled("domains");

@@ -1,0 +1,23 @@
+// Small ImGui widgets the panels share. UI thread only.
+#pragma once
+
+#include <imgui.h>
+
+#include <string>
+#include <vector>
+
+namespace genlab::app {
+
+// A combo of the data set's class names; true on the frame the choice changes.
+inline bool class_combo(const char* label, int& index, const std::vector<std::string>& names, float width = 160) {
+  bool changed = false;
+  ImGui::SetNextItemWidth(width);
+  if (ImGui::BeginCombo(label, size_t(index) < names.size() ? names[size_t(index)].c_str() : "?")) {
+    for (size_t c = 0; c < names.size(); ++c)
+      if (ImGui::Selectable(names[c].c_str(), int(c) == index)) index = int(c), changed = true;
+    ImGui::EndCombo();
+  }
+  return changed;
+}
+
+}  // namespace genlab::app
