@@ -35,7 +35,7 @@ const std::vector<Family>& families() {
        open_with<VaeLab>, {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors"}},
       {"gan", "GAN", {"gan", "progan", "stylegan"},
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
-       {"cgan-fashion.safetensors"},
+       {"cgan-fashion.safetensors", "progan-fashion.safetensors", "stylegan-fashion.safetensors"},
        open_with<GanLab>, {"cgan-fashion.safetensors"}},
       {"diffusion", "Diffusion", {"ddpm"},
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
