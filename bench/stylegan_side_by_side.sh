@@ -4,7 +4,8 @@
 # per-step monitoring and NaN guard, random draws and threads), alternating `runs` times per model in
 # one run. ProGAN runs with --stage-steps 1 --fade-steps 1 on both sides: 7x7, the fade to 14x14,
 # 14x14, the fade to 28x28, then 28x28 from step 4 on, so both time the same short growth and then
-# the full resolution (nothing excluded on either side). StyleGAN runs with genlab's defaults.
+# the full resolution (nothing excluded on either side). StyleGAN runs with genlab's defaults but
+# without R1 (--r1 0), which the Python copy leaves out.
 # Before timing, the first C++ checkpoint of each model is checked against the Python nets (every
 # tensor's name and shape; the script stops on a difference). Prints that check and each run's JSON
 # line, then one line per model with the medians of ms/step and images/s (real + generated images
@@ -19,10 +20,11 @@ here=$(dirname "$0")
 out=$(mktemp -d)
 source "$here/python_torch.sh"
 declare -A args=([progan]="--stage-steps 1 --fade-steps 1" [stylegan]="")
+declare -A cpp_only=([progan]="" [stylegan]="--r1 0")
 for model in progan stylegan; do
   for ((i = 1; i <= runs; i++)); do
     # shellcheck disable=SC2086  # the options are words
-    "$build/cli/genlab-cli" --threads "$threads" train --model "$model" ${args[$model]} --steps "$steps" \
+    "$build/cli/genlab-cli" --threads "$threads" train --model "$model" ${args[$model]} ${cpp_only[$model]} --steps "$steps" \
       --seed "$i" --out "$out/$model.safetensors" 2>/dev/null | tee -a "$out/$model.cpp.jsonl"
     if ((i == 1)); then
       /usr/bin/python3 "$here/stylegan_reference.py" --model "$model" --check-checkpoint "$out/$model.safetensors"
