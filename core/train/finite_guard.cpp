@@ -52,7 +52,9 @@ void TrainingGuard::before_update(const Modules& modules, const std::vector<torc
 void TrainingGuard::after_update(const Modules& modules, int64_t step) {
   if (!all_finite(weights_of(modules)))
     restore_and_throw(modules, step, "the weights became nan or inf at step " + std::to_string(step));
-  if (step % every_ == 0) remember(modules, step);
+  // Only the first update to reach a step is its copy: a GAN's D updates after G's carry G's step
+  // count, and the copy must hold D as it was when G got there.
+  if (step % every_ == 0 && step != good_step_) remember(modules, step);
 }
 
 void TrainingGuard::restore_and_throw(const Modules& modules, int64_t step, const std::string& what) {
