@@ -28,7 +28,7 @@ for m in "${models[@]}"; do
     cyclegan-shoes) args="train --model cyclegan --domains Sneaker,Ankle_boot --lambda-identity 0.5 --epochs 5 --seed 1" ;;
     stargan-footwear) args="train --model stargan --domains Sandal,Sneaker,Ankle_boot --epochs 5 --seed 1" ;;
     progan) args="train --model progan --stage-steps 1500 --fade-steps 1500 --steps 8500 --seed 1" ;;
-    stylegan) args="train --model stylegan --steps 5000 --seed 1" ;;
+    stylegan) args="train --model stylegan --steps 8000 --seed 1" ;;
     *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
   esac
   start=$(date +%s)
