@@ -314,6 +314,10 @@ namespace {
 
 constexpr int kNoiseDraws = 32;  // behind the per-pixel standard deviation
 
+void check_psi(double psi) {
+  if (!(psi >= -1 && psi <= 1)) throw std::invalid_argument("psi " + std::to_string(psi) + " is not in -1..1");
+}
+
 // n x 1 x size x size standard normals from their own seed.
 torch::Tensor seeded_maps(uint64_t seed, int64_t n, int size) {
   return torch::randn({n, 1, size, size}, at::detail::createCPUGenerator(seed));
@@ -326,8 +330,7 @@ void GanLab::explore_style(const StyleRequest& request) {
     GanTrainer& t = state_->trainer_or_throw();
     StyleGenerator* style = t.stylegan();
     if (!style) return;
-    if (!(request.psi >= -1 && request.psi <= 1))
-      throw std::invalid_argument("psi " + std::to_string(request.psi) + " is not in -1..1");
+    check_psi(request.psi);
     if (request.sources_a.empty() || request.sources_b.empty() || request.sources_a.size() > 16 || request.sources_b.size() > 16)
       throw std::invalid_argument("the mixing grid takes 1..16 sources each way");
     if (request.path_steps < 2 || request.path_steps > 32)
@@ -418,8 +421,7 @@ void GanLab::inspect_layers(const LayerRequest& request) {
   session_.worker().request("gan.layers", [this, request](JobContext&) {
     GanTrainer& t = state_->trainer_or_throw();
     if (t.config().mode != GanMode::Images) return;
-    if (!(request.psi >= -1 && request.psi <= 1))
-      throw std::invalid_argument("psi " + std::to_string(request.psi) + " is not in -1..1");
+    check_psi(request.psi);
     const auto t0 = Clock::now();
     const GanConfig& c = t.config();
     torch::Tensor labels = c.conditional ? torch::full({1}, std::clamp(request.label, 0, c.classes - 1), torch::kLong)

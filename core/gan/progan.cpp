@@ -36,12 +36,15 @@ torch::Tensor ProGanGenerator::features(const torch::Tensor& z, int level, std::
   if (record) record->push_back({shape_name("input", x), x});
   x = pixel_norm(leaky(conv_b_[0](x)));
   if (record) record->push_back({shape_name("conv", x), x});
-  for (int l = 1; l <= level; ++l) {
-    x = pixel_norm(leaky(conv_a_[size_t(l)](upsample2(x))));
-    if (record) record->push_back({shape_name("up + conv", x), x});
-    x = pixel_norm(leaky(conv_b_[size_t(l)](x)));
-    if (record) record->push_back({shape_name("conv", x), x});
-  }
+  for (int l = 1; l <= level; ++l) x = block(l, x, record);
+  return x;
+}
+
+torch::Tensor ProGanGenerator::block(int level, const torch::Tensor& below, std::vector<Activation>* record) {
+  auto x = pixel_norm(leaky(conv_a_[size_t(level)](upsample2(below))));
+  if (record) record->push_back({shape_name("up + conv", x), x});
+  x = pixel_norm(leaky(conv_b_[size_t(level)](x)));
+  if (record) record->push_back({shape_name("conv", x), x});
   return x;
 }
 
@@ -54,8 +57,7 @@ ProGanGenerator::Fade ProGanGenerator::fade(const torch::Tensor& z) {
     return out;
   }
   out.old_path = upsample2(to_rgb_[size_t(level - 1)](before));
-  auto x = pixel_norm(leaky(conv_a_[size_t(level)](upsample2(before))));
-  out.new_path = to_rgb_[size_t(level)](pixel_norm(leaky(conv_b_[size_t(level)](x))));
+  out.new_path = to_rgb_[size_t(level)](block(level, before, nullptr));
   out.blended = torch::lerp(out.old_path, out.new_path, double(growth_.alpha));
   return out;
 }

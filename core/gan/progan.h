@@ -35,6 +35,8 @@ class ProGanGenerator : public GeneratorNet {
  private:
   // Features after `level`'s block (level 0: the input block), recording each conv's output.
   torch::Tensor features(const torch::Tensor& z, int level, std::vector<Activation>* record);
+  // Level 1 or 2's block: upsample, two convs, from the features of the level below.
+  torch::Tensor block(int level, const torch::Tensor& below, std::vector<Activation>* record);
 
   GanConfig config_;
   Growth growth_;
