@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
 
   genlab::TrainArgs train_args;
   auto* train = app.add_subcommand("train", "train a model and write a .safetensors checkpoint");
-  train->add_option("--model", train_args.model, "vae, ae, gan, progan, stylegan, ddpm, pix2pix, cyclegan, stargan or classifier (the LeNet behind FID-LeNet)")
+  train->add_option("--model", train_args.model, "vae, ae, vaegan, vqvae, vqprior, gan, progan, stylegan, ddpm, pix2pix, cyclegan, stargan or classifier (the LeNet behind FID-LeNet)")
       ->check(CLI::IsMember(genlab::trainable_kinds()));
   train->add_option("--arch", train_args.arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   train->add_option("--latent", train_args.latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
@@ -215,6 +215,25 @@ int main(int argc, char** argv) {
   train->add_option("--factor", train_args.superres_factor, "pix2pix superres: 2 or 4 (28 -> 14 or 7 -> 28)")
       ->check(CLI::IsMember({2, 4}));
   train->add_option("--domains", train_args.domains, "cyclegan (two), stargan (two or more): classes by name or index, e.g. Sneaker,\"Ankle boot\"");
+  train->add_option("--codes", train_args.codes, "vqvae: K, the codebook's size")->check(CLI::Range(8, 512));
+  train->add_option("--code-dim", train_args.code_dim, "vqvae: length of each code vector")->check(CLI::Range(2, 64));
+  train->add_option("--commitment", train_args.commitment, "vqvae: beta, the commitment weight")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 10.0));
+  train->add_option("--codebook", train_args.codebook, "vqvae: codebook updated by ema (moving averages) or loss")
+      ->check(CLI::IsMember({"ema", "loss"}));
+  bool no_restarts = false;
+  train->add_flag("--no-restarts", no_restarts, "vqvae: leave dead codes dead (default: restart them from encoder outputs)");
+  train->add_option("--vqvae", train_args.vqvae, "vqprior: the VQ-VAE checkpoint whose codes the prior models");
+  train->add_option("--layers", train_args.layers, "vqprior: transformer blocks (--width sets its width, default 64)")
+      ->check(CLI::Range(1, 16));
+  const std::pair<const char*, float*> vaegan_weights[] = {{"--pixel-weight", &train_args.pixel_weight},
+                                                           {"--feature-weight", &train_args.feature_weight},
+                                                           {"--adv-weight", &train_args.adversarial_weight}};
+  for (const auto& [name, value] : vaegan_weights)
+    train->add_option(name, *value, "vaegan: weight of that loss term (pixel BCE, D-feature reconstruction, adversarial)")
+        ->check(kNumber)
+        ->check(CLI::Range(0.0, 1000.0));
   bool no_skips = false;
   train->add_flag("--no-skips", no_skips, "pix2pix, cyclegan, stargan: a U-Net without its skip connections");
   train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan, gan, progan, stylegan: base channel count of G and D")->check(CLI::Range(4, 256));
@@ -274,6 +293,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   sample->add_option("--mix-layers", sample_args.mix_layers, "stylegan: coarse, middle or fine (the layers --mix-from styles)")
       ->check(CLI::IsMember({"coarse", "middle", "fine"}));
+  sample->add_option("--vqvae", sample_args.vqvae, "vqprior: its VQ-VAE (default: the one it names, or that file beside it)");
+  sample->add_option("--temperature", sample_args.temperature, "vqprior: divides the logits (below 1: safer codes)")
+      ->check(kNumber)
+      ->check(CLI::Range(0.05, 5.0));
+  sample->add_option("--top-k", sample_args.top_k, "vqprior: draw from the k likeliest codes only (0: all)")->check(CLI::Range(0, 512));
   sample->add_option("--gif", sample_args.gif, "diffusion: also write the run as an animated GIF, a frame per step");
 
   std::string pack_in, pack_out;
@@ -301,6 +325,11 @@ int main(int argc, char** argv) {
   eval->add_option("--iwae-k", eval_args.iwae_samples, "importance samples per image")->check(CLI::Range(1, 100000));
   eval->add_option("--iwae-images", eval_args.iwae_images, "test images for the IWAE bound")->check(CLI::Range(0, 100000));
   eval->add_option("--seed", eval_args.seed, "random seed");
+  eval->add_option("--vqvae", eval_args.vqvae, "vqprior: its VQ-VAE (default: the one it names)");
+  eval->add_option("--temperature", eval_args.temperature, "vqprior: sampling temperature")
+      ->check(kNumber)
+      ->check(CLI::Range(0.05, 5.0));
+  eval->add_option("--top-k", eval_args.top_k, "vqprior: top-k sampling (0: all codes)")->check(CLI::Range(0, 512));
   eval->add_flag("--json", eval_json, "print one JSON line");
   eval->add_option("--classifier", eval_args.classifier,
                    "classifier for FID-LeNet and accuracy (default: the shipped Fashion-MNIST one)");
@@ -350,6 +379,7 @@ int main(int argc, char** argv) {
       std::signal(SIGTERM, request_stop);
       train_args.given = given_options(*train);
       train_args.binarize = !no_binarize;
+      train_args.restarts = !no_restarts;
       train_args.skips = !no_skips;
       train_args.data_options.channels = train_rgb ? 3 : 1;
       if (nproc > 1) {

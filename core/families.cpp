@@ -13,6 +13,8 @@
 #include "core/translate/translate_run.h"
 #include "core/vae/vae_lab.h"
 #include "core/vae/vae_run.h"
+#include "core/vae/vq_lab.h"
+#include "core/vae/vq_run.h"
 
 namespace genlab {
 
@@ -23,16 +25,22 @@ void open_with(Session& session, const std::string& path) {
   session.lab<L>().load(path);
 }
 
+// The VAE tab holds two labs: Gaussian latents (AE, VAE, VAE-GAN) and discrete codes (VQ-VAE).
+void open_autoencoder(Session& session, const std::string& path) {
+  if (is_vq_kind(read_checkpoint_info(path).model)) return session.lab<VqLab>().load(path);
+  session.lab<VaeLab>().load(path);
+}
+
 }  // namespace
 
 // Each entry: name, title, checkpoint kinds; train, sample, eval; eval needs the classifier,
 // sample takes diffusion's settings; shipped files; how the app opens one, and which it opens at start.
 const std::vector<Family>& families() {
   static const std::vector<Family> table = {
-      {"vae", "VAE / AE", {"vae", "ae"},
+      {"vae", "VAE / AE", {"vae", "ae", "vaegan", "vqvae", "vqprior"},
        train_vae, sample_vae, eval_vae, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
        {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vae-fashion-latent2.safetensors"},
-       open_with<VaeLab>, {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors"}},
+       open_autoencoder, {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors"}},
       {"gan", "GAN", {"gan", "progan", "stylegan"},
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
        {"cgan-fashion.safetensors", "progan-fashion.safetensors", "stylegan-fashion.safetensors"},

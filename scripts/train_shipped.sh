@@ -4,7 +4,8 @@
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
 # models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm pix2pix-edges pix2pix-superres
-# cyclegan-shoes stargan-footwear progan stylegan (default: all). ddpm resumes the shipped one.
+# cyclegan-shoes stargan-footwear progan stylegan vqvae-fashion vqprior-fashion vaegan-fashion (default:
+# the first six). ddpm resumes the shipped one; vqprior-fashion models the codes of vqvae-fashion in out-dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -29,6 +30,9 @@ for m in "${models[@]}"; do
     stargan-footwear) args="train --model stargan --domains Sandal,Sneaker,Ankle_boot --epochs 5 --seed 1" ;;
     progan) args="train --model progan --stage-steps 1500 --fade-steps 1500 --steps 8500 --seed 1" ;;
     stylegan) args="train --model stylegan --steps 8000 --seed 1" ;;
+    vqvae-fashion) args="train --model vqvae --codes 64 --epochs 10 --seed 1" ;;
+    vqprior-fashion) args="train --model vqprior --vqvae $out/vqvae-fashion.safetensors --steps 3500 --seed 1" ;;
+    vaegan-fashion) args="train --model vaegan --latent 16 --steps 1500 --seed 1" ;;
     *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
   esac
   start=$(date +%s)

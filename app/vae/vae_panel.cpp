@@ -16,12 +16,15 @@ namespace genlab::app {
 namespace {
 
 const char* kViewNames[] = {"Training",      "Sliders",    "Manifold", "Interpolation",
-                            "Prior samples", "Latent map", "Metrics"};
+                            "Prior samples", "Latent map", "Compare", "Metrics"};
 constexpr int kViews = int(sizeof kViewNames / sizeof kViewNames[0]);
 const ImU32 kTotalColor = IM_COL32(230, 230, 230, 255), kReconColor = IM_COL32(90, 170, 255, 255),
             kKlColor = IM_COL32(255, 150, 60, 255), kTestColor = IM_COL32(120, 230, 120, 255);
 
 int slot(AutoencoderKind kind) { return int(kind); }
+const char* kSlotNames[kAutoencoderKinds] = {"AE", "VAE", "VAE-GAN"};
+// The slots as the lists show them: the VAE-GAN first, then the VAE and the AE it grew from.
+constexpr int kSlotOrder[kAutoencoderKinds] = {2, 1, 0};
 
 // The model's current identity: the views are requested again when it changes outside training.
 std::string signature(const VaeModelView& m) {
@@ -43,6 +46,13 @@ void show_grid(DisplayImage& image, float width, float max_zoom = 8.f) {
 }  // namespace
 
 void VaePanel::select_view(const std::string& name) {
+  // "vq-usage", "vq-codemap", ...: the discrete-code views.
+  if (name.rfind("vq", 0) == 0) {
+    vq_mode_ = true;
+    vq_.select_view(name.size() > 3 ? name.substr(3) : "usage");
+    return;
+  }
+  vq_mode_ = false;
   for (int i = 0; i < kViews; ++i) {
     std::string lower = kViewNames[i];
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -54,6 +64,7 @@ void VaePanel::select_view(const std::string& name) {
 }
 
 void VaePanel::encode_file(Session& session, const std::string& path) {
+  if (vq_mode_) return vq_.encode_file(session, path);
   auto lab = session.lab<VaeLab>().view().get();
   if (!lab || !lab->value.slot[slot(kind_)].exists) return;
   const VaeConfig& c = lab->value.slot[slot(kind_)].config;
@@ -86,6 +97,9 @@ void VaePanel::request_view(Session& session, const VaeModelView& model) {
     case View::Prior:
       lab.prior_samples(uint64_t(prior_seed_), 32);
       break;
+    case View::Compare:
+      lab.compare(uint64_t(prior_seed_), 500);
+      break;
     case View::Metrics: break;  // measured on request only: it takes a while
     case View::Map:
       if (map_pca_) lab.latent_map(kind_, -1, -1, map_points_);
@@ -98,14 +112,14 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   VaeLab& vae = session.lab<VaeLab>();
   ImGui::Text("Model");
   int kind = slot(kind_);
-  for (int k = 1; k >= 0; --k) {
+  for (int k : kSlotOrder) {
     const VaeModelView& m = lab.slot[k];
     char label[160];
     if (m.exists)
-      snprintf(label, sizeof label, "%s  %s, %d-D · epoch %.1f", k ? "VAE" : "AE ", arch_name(m.config.arch), m.config.latent,
+      snprintf(label, sizeof label, "%-7s %s, %d-D · epoch %.1f", kSlotNames[k], arch_name(m.config.arch), m.config.latent,
                m.epoch);
     else
-      snprintf(label, sizeof label, "%s  (none yet)", k ? "VAE" : "AE ");
+      snprintf(label, sizeof label, "%-7s (none yet)", kSlotNames[k]);
     if (ImGui::RadioButton(label, &kind, k)) kind_ = AutoencoderKind(kind), model_signature_.clear(), model_id_ = 0;
   }
   ImGui::Separator();
@@ -114,7 +128,10 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   new_config_.kind = kind_;
   int arch = int(new_config_.arch);
   ImGui::SetNextItemWidth(120);
+  if (kind_ == AutoencoderKind::VAEGAN) new_config_.arch = AutoencoderArch::Conv;  // D and G are conv nets
+  ImGui::BeginDisabled(kind_ == AutoencoderKind::VAEGAN);
   if (ImGui::Combo("arch", &arch, "MLP\0conv\0")) new_config_.arch = AutoencoderArch(arch);
+  ImGui::EndDisabled();
   ImGui::SetNextItemWidth(120);
   ImGui::SliderInt("latent dims", &new_config_.latent, 2, 64);
   int recon = int(new_config_.recon);
@@ -124,6 +141,9 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   if (ImGui::Button("New model")) {
     new_config_.beta = beta_;
     new_config_.learning_rate = learning_rate_;
+    new_config_.pixel_weight = gan_weights_[0];
+    new_config_.feature_weight = gan_weights_[1];
+    new_config_.adversarial_weight = gan_weights_[2];
     vae.new_model(new_config_);
   }
   ImGui::SameLine();
@@ -153,6 +173,17 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   ImGui::SetNextItemWidth(120);
   if (ImGui::SliderFloat("learning rate", &learning_rate_, 1e-5f, 1e-2f, "%.5f", ImGuiSliderFlags_Logarithmic))
     vae.set_learning_rate(learning_rate_);
+  if (kind_ == AutoencoderKind::VAEGAN) {
+    // Larsen et al.'s weights: the pixel term keeps colours honest, D's features carry the shapes,
+    // the adversarial term pushes the decoder off the blurry average.
+    const char* names[3] = {"pixel BCE weight", "D-feature recon weight", "adversarial weight"};
+    bool changed = false;
+    for (int i = 0; i < 3; ++i) {
+      ImGui::SetNextItemWidth(120);
+      changed |= ImGui::SliderFloat(names[i], &gan_weights_[size_t(i)], 0.f, 100.f, "%.2f", ImGuiSliderFlags_Logarithmic);
+    }
+    if (changed) vae.set_gan_weights(gan_weights_[0], gan_weights_[1], gan_weights_[2]);
+  }
   if (m.exists && m.images_per_s > 0) ImGui::TextDisabled("%.0f images/s", m.images_per_s);
   ImGui::Separator();
 
@@ -169,7 +200,16 @@ void VaePanel::draw_controls(Session& session, const VaeLabView& lab) {
   // The objective with its live numbers.
   if (m.exists) {
     const VaeLosses& l = m.last;
-    if (m.config.kind == AutoencoderKind::VAE) {
+    if (m.config.kind == AutoencoderKind::VAEGAN) {
+      const VaeConfig& c = m.config;
+      ImGui::Text("L_enc = β·KL + w_px·BCE + w_f·‖D_l(x) − D_l(x̃)‖²/2");
+      ImGui::Text("  = %.2f×%.1f + %.2f×%.1f + %.2f×%.1f", c.beta, l.kl, c.pixel_weight, l.recon, c.feature_weight, m.feature);
+      ImGui::Text("L_dec = w_px·BCE + w_f·feat + w_adv·(−log D(x̃), −log D(x_p))");
+      ImGui::Text("  adversarial %.3f × %.2f", m.adversarial, c.adversarial_weight);
+      ImGui::Text("L_D = %.3f   D(x) %.2f   D(decoded) %.2f", m.d_loss, m.d_real, m.d_fake);
+      ImGui::TextDisabled("x̃ = dec(z), z = μ + σ·ε;  x_p = dec(z_p), z_p ~ N(0, I)");
+      ImGui::TextDisabled("D_l: D's second conv layer, the feature space");
+    } else if (variational(m.config.kind)) {
       ImGui::Text("L = recon + β·KL");
       ImGui::Text("  = %.1f + %.2f × %.2f", l.recon, m.config.beta, l.kl);
       ImGui::Text("  = %.1f nats / image", l.total);
@@ -199,13 +239,13 @@ void VaePanel::draw_training(ImageRenderer& renderer, const VaeModelView& m, uin
   caption("loss per image (nats), train smoothed, test per epoch");
   line_plot("loss", {total, recon, test}, ImVec2(half, 170));
   ImGui::SameLine();
-  if (m.config.kind == AutoencoderKind::VAE) {
+  if (variational(m.config.kind)) {
     line_plot("kl", {kl, test_kl}, ImVec2(half, 170));
   } else {
     ImGui::TextDisabled("the AE has no KL term");
   }
 
-  if (m.config.kind == AutoencoderKind::VAE) {
+  if (variational(m.config.kind)) {
     caption("KL per latent dimension on 500 test images: near 0 = collapsed (unused), larger = carries information");
     std::vector<std::string> labels;
     for (size_t d = 0; d < m.kl_per_dim.size(); ++d) labels.push_back(std::to_string(d));
@@ -247,12 +287,12 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
     }
     changed = true;
   }
-  caption(m.config.kind == AutoencoderKind::VAE ? "dims ordered by KL (most used first)" : "AE dims");
+  caption(variational(m.config.kind) ? "dims ordered by KL (most used first)" : "AE dims");
   const std::vector<int>& order = m.dims_by_kl.size() == size_t(latent) ? m.dims_by_kl : std::vector<int>();
   for (int i = 0; i < latent; ++i) {
     int d = order.empty() ? i : order[size_t(i)];
     char label[64];
-    if (m.config.kind == AutoencoderKind::VAE && size_t(d) < m.kl_per_dim.size())
+    if (variational(m.config.kind) && size_t(d) < m.kl_per_dim.size())
       snprintf(label, sizeof label, "z%d  KL %.2f", d, m.kl_per_dim[size_t(d)]);
     else
       snprintf(label, sizeof label, "z%d", d);
@@ -289,7 +329,7 @@ void VaePanel::draw_sliders(Session& session, ImageRenderer& renderer, const Vae
     if (d.from_encoding) {
       if (d.source_index >= 0) ImGui::Text("encoded test image #%" PRId64 ": z = μ", d.source_index);
       else ImGui::Text("encoded a dropped picture: z = μ");
-      if (m.config.kind == AutoencoderKind::VAE) ImGui::Text("KL(q(z|x) ‖ p(z)) = %.2f nats", d.kl);
+      if (variational(m.config.kind)) ImGui::Text("KL(q(z|x) ‖ p(z)) = %.2f nats", d.kl);
     }
   } else {
     caption("move a slider, or click a test image below");
@@ -371,10 +411,11 @@ void VaePanel::draw_interpolation(Session& session, ImageRenderer& renderer, con
   caption("the two test images at the ends; between them, decoded codes along the line (lerp) or the arc (slerp)");
   auto view = session.lab<VaeLab>().interpolation().get();
   if (!view) return;
-  for (int k = 1; k >= 0; --k) {
-    ImGui::Text("%s", k ? "VAE" : "AE");
+  for (int k : kSlotOrder) {
+    ImGui::Text("%s", kSlotNames[k]);
     if (view->value.strip[k].image.empty()) {
-      caption(k ? "no VAE yet" : "no AE yet: create or load one to compare its in-betweens");
+      ImGui::SameLine();
+      caption("none yet: create or load one to compare its in-betweens");
       continue;
     }
     strip_[k].update(renderer, view->stamp, view->value.strip[k].image);
@@ -389,13 +430,13 @@ void VaePanel::draw_interpolation(Session& session, ImageRenderer& renderer, con
   ImGui::SliderInt("in-between", &play_index_, 0, std::max(0, last));
   if (playing_ && ImGui::GetFrameCount() % 12 == 0) play_index_ = play_index_ >= last ? 0 : play_index_ + 1;
   play_index_ = std::clamp(play_index_, 0, std::max(0, last));
-  for (int k = 1; k >= 0; --k) {
+  for (int k : kSlotOrder) {
     const ImageGrid& strip = view->value.strip[k];
     if (strip.image.empty()) continue;
     const uint64_t frame_key = view->stamp * 64 + uint64_t(play_index_);  // changes with the strip or the index
     play_[k].update(renderer, frame_key, grid_cell(strip, play_index_ + 1));  // cell 0 is the start image
     ImGui::BeginGroup();
-    ImGui::Text("%s  t = %.2f", k ? "VAE" : "AE", last > 0 ? float(play_index_) / float(last) : 0.f);
+    ImGui::Text("%s  t = %.2f", kSlotNames[k], last > 0 ? float(play_index_) / float(last) : 0.f);
     float zoom = 6.f;
     image_view(play_[k], zoom, zoom, zoom);
     ImGui::EndGroup();
@@ -410,19 +451,64 @@ void VaePanel::draw_prior(Session& session, ImageRenderer& renderer, const VaeLa
   caption("decoder(z) for z ~ N(0, I): the VAE's KL term shaped its codes to fit this prior; the AE's codes never were");
   auto view = session.lab<VaeLab>().prior().get();
   if (!view) return;
-  const float half = (ImGui::GetContentRegionAvail().x - 8) / 2;
-  for (int k = 1; k >= 0; --k) {
+  const float third = (ImGui::GetContentRegionAvail().x - 16) / 3;
+  for (int k : kSlotOrder) {
     ImGui::BeginGroup();
-    ImGui::Text("%s samples", k ? "VAE" : "AE");
+    ImGui::Text("%s samples", kSlotNames[k]);
     if (view->value.samples[k].image.empty()) {
-      caption(k ? "no VAE yet" : "no AE yet");
+      caption("none yet");
     } else {
       prior_[k].update(renderer, view->stamp, view->value.samples[k].image);
-      show_grid(prior_[k], half, 4);
+      show_grid(prior_[k], third, 4);
     }
     ImGui::EndGroup();
     if (k) ImGui::SameLine();
   }
+}
+
+void VaePanel::draw_compare(Session& session, ImageRenderer& renderer) {
+  ImGui::SetNextItemWidth(120);
+  if (ImGui::InputInt("seed", &prior_seed_)) session.lab<VaeLab>().compare(uint64_t(prior_seed_), 500);
+  ImGui::SameLine();
+  caption("the same test images and the same N(0, I) draws through every model; sharpness = var(Laplacian) / real's");
+  ImGui::TextWrapped(
+      "VAE blur: the decoder is trained to the average of every image its code could have come from, and the KL "
+      "term blurs the codes on purpose. VAE-GAN measures the reconstruction in a discriminator's features and "
+      "adds its adversarial loss, so the decoder is paid for edges a real image would have.");
+  auto view = session.lab<VaeLab>().comparison().get();
+  if (!view) return;
+  const CompareView& v = view->value;
+  const float third = (ImGui::GetContentRegionAvail().x - 16) / 3;
+  compare_originals_.update(renderer, view->stamp, v.originals.image);
+  ImGui::Text("test images (sharpness 1.00 by definition)");
+  show_grid(compare_originals_, third, 3);
+  if (auto latest = session.lab<VaeLab>().quality().get())
+    for (int k = 0; k < kAutoencoderKinds; ++k)
+      if (latest->value.what.rfind(std::string(kind_name(AutoencoderKind(k))) + " ", 0) == 0) quality_[k] = latest;
+  if (ImGui::BeginTable("compare", kAutoencoderKinds, ImGuiTableFlags_SizingStretchSame)) {
+    for (int k : kSlotOrder) {
+      ImGui::TableNextColumn();
+      ImGui::Text("%s", kSlotNames[k]);
+      if (v.reconstructions[k].image.empty()) {
+        caption("none yet");
+        continue;
+      }
+      ImGui::Text("recon sharpness %.2f · BCE %.1f nats", v.recon_sharpness[k], v.recon_bce[k]);
+      compare_recon_[k].update(renderer, view->stamp, v.reconstructions[k].image);
+      show_grid(compare_recon_[k], third - 8, 3);
+      ImGui::Text("prior samples, sharpness %.2f", v.sample_sharpness[k]);
+      compare_samples_[k].update(renderer, view->stamp, v.samples[k].image);
+      show_grid(compare_samples_[k], third - 8, 3);
+      if (quality_[k] && quality_[k]->value.has_main) {
+        const QualityReport& r = quality_[k]->value.main;
+        ImGui::Text("FID-LeNet %.1f · precision %.2f · recall %.2f", r.fid, r.precision, r.recall);
+      } else {
+        caption("FID-LeNet: measure it in Metrics");
+      }
+    }
+    ImGui::EndTable();
+  }
+  ImGui::TextDisabled("%d test images and %d samples behind each sharpness figure", v.images, v.images);
 }
 
 void VaePanel::draw_map(Session& session, const VaeModelView& m) {
@@ -494,19 +580,19 @@ void VaePanel::draw_metrics(Session& session) {
   // The lab keeps one measurement; the panel keeps each slot's newest, told apart by what it says it
   // measured ("vae prior samples, ...").
   if (auto latest = session.lab<VaeLab>().quality().get())
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < kAutoencoderKinds; ++k)
       if (latest->value.what.rfind(std::string(kind_name(AutoencoderKind(k))) + " ", 0) == 0) quality_[k] = latest;
-  const int k = slot(kind_), other = 1 - k;
-  const char* names[2] = {"AE", "VAE"};
+  const int k = slot(kind_);
   char what[96];
-  snprintf(what, sizeof what, "Measure scores the %s (picked on the left): decoder(z) for z ~ N(0, I).", names[k]);
+  snprintf(what, sizeof what, "Measure scores the %s (picked on the left): decoder(z) for z ~ N(0, I).", kSlotNames[k]);
   caption(what);
   if (draw_quality_controls(quality_controls_, session.worker(), false))
     session.lab<VaeLab>().measure_quality(kind_, quality_controls_.options());
-  if (quality_[other] && quality_[other]->value.has_main) {
+  for (int other : kSlotOrder) {
+    if (other == k || !quality_[other] || !quality_[other]->value.has_main) continue;
     const QualityReport& r = quality_[other]->value.main;
-    ImGui::TextDisabled("the %s, measured at step %" PRId64 ": FID-LeNet %.2f · precision %.3f · recall %.3f (%d samples)",
-                        names[other], quality_[other]->value.model_step, r.fid, r.precision, r.recall, r.samples);
+    ImGui::TextDisabled("the %s, measured at step %" PRId64 ": FID-LeNet %.2f · precision %.3f · recall %.3f · sharpness %.2f",
+                        kSlotNames[other], quality_[other]->value.model_step, r.fid, r.precision, r.recall, r.sharpness);
   }
   ImGui::Separator();
   auto open = session.dataset().get();
@@ -515,6 +601,19 @@ void VaePanel::draw_metrics(Session& session) {
 }
 
 void VaePanel::draw(Session& session, ImageRenderer& renderer) {
+  // Two labs share the tab: Gaussian latents (AE, VAE, VAE-GAN) and discrete codes (VQ-VAE). A VQ
+  // model opened from the menu brings its mode forward.
+  if (auto vq = session.lab<VqLab>().view().get(); vq && vq->value.vq.exists && vq->value.vq.id != vq_seen_) {
+    vq_seen_ = vq->value.vq.id;
+    vq_mode_ = true;
+  }
+  int mode = vq_mode_ ? 1 : 0;
+  ImGui::RadioButton("Gaussian latent: AE · VAE · VAE-GAN", &mode, 0);
+  ImGui::SameLine();
+  ImGui::RadioButton("Discrete codes: VQ-VAE + prior", &mode, 1);
+  vq_mode_ = mode == 1;
+  if (vq_mode_) return vq_.draw(session, renderer);
+
   auto lab_snapshot = session.lab<VaeLab>().view().get();
   VaeLabView empty;
   const VaeLabView& lab = lab_snapshot ? lab_snapshot->value : empty;
@@ -530,7 +629,8 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     ImGui::TextWrapped(
         "No %s yet. Pick an architecture and press \"New model\", then \"Train\" — or load a checkpoint. "
         "An autoencoder compresses but cannot create: its codes leave holes. A VAE's KL term pulls every code "
-        "toward N(0, I) and fills the space, at the price of blur. Train both and compare them here.",
+        "toward N(0, I) and fills the space, at the price of blur; VAE-GAN adds a discriminator to take the blur "
+        "back. Train them and compare them here.",
         kind_name(kind_));
     ImGui::EndChild();
     return;
@@ -560,7 +660,7 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     request_view(session, model);
   }
   // One snapshot holds both slots: the slot is part of what an upload shows.
-  const uint64_t slot_stamp = lab_snapshot ? lab_snapshot->stamp * 2 + uint64_t(slot(kind_)) : 0;
+  const uint64_t slot_stamp = lab_snapshot ? lab_snapshot->stamp * kAutoencoderKinds + uint64_t(slot(kind_)) : 0;
   originals_.update(renderer, slot_stamp, model.originals.image);
   switch (view_) {
     case View::Training: draw_training(renderer, model, slot_stamp); break;
@@ -569,6 +669,7 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     case View::Interpolation: draw_interpolation(session, renderer, lab); break;
     case View::Prior: draw_prior(session, renderer, lab); break;
     case View::Map: draw_map(session, model); break;
+    case View::Compare: draw_compare(session, renderer); break;
     case View::Metrics: draw_metrics(session); break;
   }
   ImGui::EndChild();

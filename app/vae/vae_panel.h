@@ -1,5 +1,5 @@
-// The VAE tab: AE vs VAE, beta, live training, latent sliders, manifold grid, interpolation, prior
-// samples and the latent map. Reads the VaeLab's snapshots; every action is a request to the worker.
+// The VAE tab: AE vs VAE vs VAE-GAN, beta, live training, latent sliders, manifold grid, interpolation, prior
+// samples, the latent map and the VAE vs VAE-GAN comparison; the VQ-VAE mode is VqPanel. Reads the VaeLab's snapshots; every action is a request to the worker.
 #pragma once
 
 #include <array>
@@ -12,6 +12,7 @@
 #include "app/layer_view.h"
 #include "app/panel.h"
 #include "app/metrics_view.h"
+#include "app/vae/vq_panel.h"
 #include "core/vae/vae_lab.h"
 
 namespace genlab::app {
@@ -37,7 +38,7 @@ class VaePanel : public Panel {
   const std::array<float, 4>& first_slider_rect() const { return first_slider_rect_; }
 
  private:
-  enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map, Metrics };
+  enum class View { Training, Sliders, Manifold, Interpolation, Prior, Map, Compare, Metrics };
 
   void draw_controls(Session& session, const VaeLabView& lab);
   void draw_training(ImageRenderer& renderer, const VaeModelView& model, uint64_t stamp);
@@ -46,6 +47,7 @@ class VaePanel : public Panel {
   void draw_interpolation(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_prior(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_map(Session& session, const VaeModelView& model);
+  void draw_compare(Session& session, ImageRenderer& renderer);
   void draw_metrics(Session& session);
   void request_view(Session& session, const VaeModelView& model);
 
@@ -79,8 +81,16 @@ class VaePanel : public Panel {
   int map_x_ = 0, map_y_ = 1, map_points_ = 2000;
 
   QualityControls quality_controls_;
-  std::shared_ptr<const Snapshot<QualityView>> quality_[2];  // the newest measurement of each slot
-  DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[2], play_[2], prior_[2];
+  std::shared_ptr<const Snapshot<QualityView>> quality_[kAutoencoderKinds];  // the newest measurement of each slot
+  DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[kAutoencoderKinds], play_[kAutoencoderKinds],
+      prior_[kAutoencoderKinds];
+  DisplayImage compare_originals_, compare_recon_[kAutoencoderKinds], compare_samples_[kAutoencoderKinds];
+  std::array<float, 3> gan_weights_{1.f, 1.f, 1.f};  // VAE-GAN: pixel, feature, adversarial
+
+  // The discrete-code mode: the VQ-VAE lab's panel, and the newest VQ model it was switched to for.
+  bool vq_mode_ = false;
+  VqPanel vq_;
+  uint64_t vq_seen_ = 0;
 };
 
 }  // namespace genlab::app

@@ -19,20 +19,6 @@ float grad_norm(torch::nn::Module& module) {
   return float(std::sqrt(sum));
 }
 
-// Keeps a module's weights out of autograd while it lives.
-class Frozen {
- public:
-  explicit Frozen(torch::nn::Module& module) : weights_(module.parameters()) {
-    for (auto& w : weights_) w.requires_grad_(false);
-  }
-  ~Frozen() {
-    for (auto& w : weights_) w.requires_grad_(true);
-  }
-
- private:
-  std::vector<torch::Tensor> weights_;
-};
-
 void set_lr(torch::optim::Optimizer& opt, float lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }

@@ -13,6 +13,9 @@ struct QualityReport {
   double accuracy = -1;                // conditional: share classified as the class asked for (-1: none asked)
   std::vector<double> class_accuracy;  // per class asked for
   double label_entropy = 0;            // nats; log(classes) when every class is predicted equally often
+  // Variance of the images' Laplacian over that of as many test images: 1 is as sharp as real
+  // images, well below 1 the blur of a decoder that averages what it cannot tell apart.
+  double sharpness = 0;
   double floor_train_vs_test = 0;      // FID of as many training images against the test set
   double floor_test_vs_test = 0;       // FID of as many test images against other test images
 };

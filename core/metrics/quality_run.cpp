@@ -9,7 +9,7 @@ namespace {
 
 nlohmann::json report_json(const QualityReport& r) {
   nlohmann::json j = {{"samples", r.samples}, {"fid", r.fid}, {"precision", r.precision}, {"recall", r.recall},
-                      {"label_entropy", r.label_entropy},
+                      {"label_entropy", r.label_entropy}, {"sharpness", r.sharpness},
                       {"fid_floors", {{"train_vs_test", r.floor_train_vs_test}, {"test_vs_test", r.floor_test_vs_test}}}};
   if (r.accuracy >= 0) j["accuracy"] = r.accuracy, j["class_accuracy"] = r.class_accuracy;
   return j;

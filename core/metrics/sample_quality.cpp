@@ -4,6 +4,15 @@
 
 namespace genlab {
 
+double laplacian_variance(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  const int64_t c = images.size(1);
+  auto kernel = torch::tensor({0.f, 1.f, 0.f, 1.f, -4.f, 1.f, 0.f, 1.f, 0.f}).view({1, 1, 3, 3}).repeat({c, 1, 1, 1});
+  auto lap = torch::nn::functional::conv2d(images.to(torch::kFloat).cpu(), kernel,
+                                           torch::nn::functional::Conv2dFuncOptions().groups(c));
+  return lap.flatten(1).var(1).mean().item<double>();
+}
+
 SampleQuality::SampleQuality(LoadedClassifier classifier, std::shared_ptr<const Dataset> data)
     : classifier_(std::move(classifier)), data_(std::move(data)) {
   const ClassifierConfig& c = classifier_.config;
@@ -48,6 +57,8 @@ QualityReport SampleQuality::evaluate(const torch::Tensor& images, const torch::
   const int classes = classifier_.config.classes;
   auto histogram = torch::bincount(guessed, {}, classes).to(torch::kDouble) / double(r.samples);
   r.label_entropy = -(histogram * (histogram + 1e-12).log()).sum().item<double>();
+  const int64_t real = std::min<int64_t>(r.samples, data_->test.count);
+  r.sharpness = laplacian_variance(images) / std::max(1e-12, laplacian_variance(split_images(Split::Test, 0, real)));
   if (labels.defined()) {
     auto hit = (guessed == labels).to(torch::kDouble);
     r.accuracy = hit.mean().item<double>();

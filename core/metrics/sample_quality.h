@@ -17,6 +17,10 @@
 
 namespace genlab {
 
+// Mean over images of the variance of their 3x3 Laplacian (per channel), for N x C x H x W in [0, 1]:
+// the high-frequency energy blur removes.
+double laplacian_variance(const torch::Tensor& images);
+
 class SampleQuality {
  public:
   // Checks that the classifier takes the data set's images (channels, size, classes).

@@ -45,6 +45,13 @@ struct TrainArgs : RunArgs {
   int latent = 0;  // 0: the family's default
   float beta = 1.f;
   bool binarize = true;
+  // VQ-VAE (K codes of code_dim, commitment beta, codebook by "ema" or "loss", dead-code restarts),
+  // its prior (over the codes of --vqvae; a transformer of `layers` blocks) and VAE-GAN's loss weights
+  int codes = 64, code_dim = 16, layers = 4;
+  float commitment = 0.25f;
+  std::string codebook = "ema", vqvae;
+  bool restarts = true;
+  float pixel_weight = 1.f, feature_weight = 1.f, adversarial_weight = 1.f;
   // GAN and diffusion
   bool conditional = false;
   std::string loss = "ns", toy, optimizer = "adam";
@@ -76,6 +83,10 @@ struct SampleArgs : RunArgs {
   int steps = 50;
   double cfg = 3.0, eta = 0.0;
   std::string gif;
+  // VQ-VAE prior: its VQ-VAE (default: the one it names), temperature and top-k (0: every code)
+  std::string vqvae;
+  double temperature = 1.0;
+  int top_k = 0;
 };
 
 struct EvalArgs : RunArgs {
@@ -90,6 +101,10 @@ struct EvalArgs : RunArgs {
   int steps = 20;
   double cfg = 3.0;
   bool cfg_curve = true, steps_curve = false;
+  // VQ-VAE prior: as in SampleArgs
+  std::string vqvae;
+  double temperature = 1.0;
+  int top_k = 0;
 };
 
 // Throws std::invalid_argument naming the first of `options` that was given: for a family that

@@ -17,6 +17,20 @@ namespace genlab {
 
 class DataParallel;  // core/train/data_parallel.h
 
+// Keeps a module's weights out of autograd while it lives.
+class Frozen {
+ public:
+  explicit Frozen(torch::nn::Module& module) : weights_(module.parameters()) {
+    for (auto& w : weights_) w.requires_grad_(false);
+  }
+  ~Frozen() {
+    for (auto& w : weights_) w.requires_grad_(true);
+  }
+
+ private:
+  std::vector<torch::Tensor> weights_;
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;

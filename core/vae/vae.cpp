@@ -45,7 +45,7 @@ VaeImpl::VaeImpl(const VaeConfig& config) : config_(config) {
     encoder_ = register_module("encoder", conv_encoder(c, h, w));
     decoder_ = register_module("decoder", conv_decoder(latent, c, h, w));
   }
-  const int outputs = config.kind == AutoencoderKind::VAE ? 2 * latent : latent;
+  const int outputs = variational(config.kind) ? 2 * latent : latent;
   head_ = register_module("head", nn::Linear(kHidden, outputs));
 }
 
@@ -67,7 +67,7 @@ std::vector<Activation> VaeImpl::decoder_activations(const torch::Tensor& z) {
 }
 
 VaeOutput VaeImpl::forward(const torch::Tensor& x, bool sample) {
-  const bool noisy = config_.kind == AutoencoderKind::VAE && sample;
+  const bool noisy = variational(config_.kind) && sample;
   return forward(x, noisy ? torch::randn({x.size(0), config_.latent}) : torch::Tensor());
 }
 
@@ -75,9 +75,25 @@ VaeOutput VaeImpl::forward(const torch::Tensor& x, const torch::Tensor& eps) {
   VaeOutput out;
   std::tie(out.mu, out.logvar) = encode(x);
   out.z = out.mu;
-  if (config_.kind == AutoencoderKind::VAE && eps.defined()) out.z = out.mu + torch::exp(0.5 * out.logvar) * eps;
+  if (variational(config_.kind) && eps.defined()) out.z = out.mu + torch::exp(0.5 * out.logvar) * eps;
   out.logits = decode_logits(out.z);
   return out;
+}
+
+VaeGanDiscriminatorImpl::VaeGanDiscriminatorImpl(int c, int h, int w) {
+  auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
+  features_ = register_module("features", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 32, 4).stride(2).padding(1)), lrelu(),
+                                                         nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2).padding(1)), lrelu()));
+  head_ = register_module("head", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(64, 64, 3).padding(1)), lrelu(), nn::Flatten(),
+                                                 nn::Linear(64 * (h / 4) * (w / 4), 1)));
+}
+
+torch::Tensor VaeGanDiscriminatorImpl::features(const torch::Tensor& x) { return features_->forward(x); }
+
+torch::Tensor VaeGanDiscriminatorImpl::logits(const torch::Tensor& features) { return head_->forward(features).squeeze(1); }
+
+torch::Tensor feature_recon(VaeGanDiscriminator& d, const torch::Tensor& x, const torch::Tensor& recon) {
+  return 0.5 * (d->features(x).detach() - d->features(recon)).pow(2).sum() / double(x.size(0));
 }
 
 torch::Tensor gaussian_kl(const torch::Tensor& mu, const torch::Tensor& logvar) {
@@ -92,7 +108,7 @@ VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& target, const VaeCon
   } else {
     loss.recon = (torch::sigmoid(out.logits) - target).pow(2).sum() / batch;
   }
-  if (config.kind == AutoencoderKind::VAE) {
+  if (variational(config.kind)) {
     auto kl = gaussian_kl(out.mu, out.logvar);
     loss.kl_per_dim = kl.mean(0);
     loss.kl = kl.sum() / batch;

@@ -1,4 +1,5 @@
-// Autoencoder and VAE sharing one encoder/decoder design, in an MLP and a conv variant.
+// Autoencoder and VAE sharing one encoder/decoder design, in an MLP and a conv variant, and the
+// discriminator VAE-GAN adds to the conv VAE.
 // Torch header: include only from torch translation units.
 #pragma once
 
@@ -46,6 +47,24 @@ class VaeImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};  // features -> mu (AE) or mu and logvar (VAE)
 };
 TORCH_MODULE(Vae);
+
+// VAE-GAN's discriminator (Larsen et al. 2016): two stride-2 convs whose output is the feature
+// space the reconstruction is measured in, then a conv and a linear layer to one logit per image.
+class VaeGanDiscriminatorImpl : public torch::nn::Module {
+ public:
+  VaeGanDiscriminatorImpl(int channels, int height, int width);
+  torch::Tensor features(const torch::Tensor& x);             // B x 64 x H/4 x W/4
+  torch::Tensor logits(const torch::Tensor& features);         // B
+  torch::Tensor forward(const torch::Tensor& x) { return logits(features(x)); }
+
+ private:
+  torch::nn::Sequential features_{nullptr}, head_{nullptr};
+};
+TORCH_MODULE(VaeGanDiscriminator);
+
+// Half the squared distance of two images in D's features, summed per image, mean over the batch
+// (a Gaussian log-likelihood in feature space, up to a constant): VAE-GAN's reconstruction term.
+torch::Tensor feature_recon(VaeGanDiscriminator& d, const torch::Tensor& x, const torch::Tensor& recon);
 
 // Closed-form KL(N(mu, exp(logvar)) || N(0, I)) per dimension, per image: B x L.
 torch::Tensor gaussian_kl(const torch::Tensor& mu, const torch::Tensor& logvar);

@@ -6,7 +6,11 @@
 
 namespace genlab {
 
-enum class AutoencoderKind { AE, VAE };
+// VAEGAN: the VAE with a discriminator on its outputs, its reconstruction term measured in D's
+// features (Larsen et al. 2016).
+enum class AutoencoderKind { AE, VAE, VAEGAN };
+constexpr int kAutoencoderKinds = 3;
+inline bool variational(AutoencoderKind kind) { return kind != AutoencoderKind::AE; }
 enum class AutoencoderArch { MLP, Conv };
 enum class ReconLoss { Bernoulli, Gaussian };  // BCE on logits, or squared error
 
@@ -18,6 +22,10 @@ struct VaeConfig {
   ReconLoss recon = ReconLoss::Bernoulli;
   bool binarize = true;        // dynamic binarisation of training images (Bernoulli decoder)
   float learning_rate = 1e-3f;
+  // VAE-GAN: weights of the pixel reconstruction, the reconstruction in D's features and the
+  // adversarial term, and D's learning rate.
+  float pixel_weight = 1.f, feature_weight = 1.f, adversarial_weight = 1.f;
+  float d_learning_rate = 2e-4f;
   int batch_size = 128;
   uint64_t seed = 1;
   // Set from the data set when training starts.
@@ -29,7 +37,8 @@ struct VaeConfig {
   void validate() const;
 };
 
-const char* kind_name(AutoencoderKind kind);   // "ae", "vae"
+const char* kind_name(AutoencoderKind kind);   // "ae", "vae", "vaegan"
+const char* kind_title(AutoencoderKind kind);  // "autoencoder", "VAE", "VAE-GAN"
 const char* arch_name(AutoencoderArch arch);   // "mlp", "conv"
 const char* recon_name(ReconLoss recon);       // "bernoulli", "gaussian"
 AutoencoderKind parse_kind(const std::string& name);

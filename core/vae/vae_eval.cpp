@@ -25,7 +25,7 @@ VaeEvalResult evaluate_vae(VaeTrainer& trainer, const VaeEvalOptions& options,
   VaeEvalResult result;
   const int64_t n_test = trainer.data().test.count;
   result.test_images = n_test;
-  result.has_bounds = config.kind == AutoencoderKind::VAE && config.recon == ReconLoss::Bernoulli;
+  result.has_bounds = variational(config.kind) && config.recon == ReconLoss::Bernoulli;
   const int64_t iwae_images = result.has_bounds ? std::min<int64_t>(options.iwae_images, n_test) : 0;
   const int64_t total_work = n_test + iwae_images;
   auto bce_per_image = [](const torch::Tensor& logits, const torch::Tensor& x) {

@@ -11,6 +11,7 @@
 #include "core/lab/lab_training.h"
 #include "core/train/history.h"
 #include "core/lab/quality_job.h"
+#include "core/metrics/sample_quality.h"
 #include "core/io/tensors.h"
 #include "core/vae/vae_trainer.h"
 
@@ -30,11 +31,17 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 struct VaeLab::State {
-  std::unique_ptr<VaeTrainer> trainer[2];
-  VaeModelView view[2];
+  std::unique_ptr<VaeTrainer> trainer[kAutoencoderKinds];
+  VaeModelView view[kAutoencoderKinds];
   torch::Tensor fixed_indices;  // test images for the reconstruction panel
   // The newest request of each view, so training can redraw them as the weights change.
-  std::function<void()> redraw_decode, redraw_manifold, redraw_interpolation, redraw_prior, redraw_map;
+  std::function<void()> redraw_decode, redraw_manifold, redraw_interpolation, redraw_prior, redraw_map, redraw_compare;
+
+  VaeLabView lab_view() const {
+    VaeLabView out;
+    for (int k = 0; k < kAutoencoderKinds; ++k) out.slot[k] = view[k];
+    return out;
+  }
 
   // Redraws the given views; one that fails (its request no longer fits the model) is dropped
   // rather than stopping the training that called it.
@@ -64,7 +71,7 @@ std::vector<UnsavedTraining> VaeLab::unsaved_training() const {
   if (auto v = view_.get())
     for (const VaeModelView& m : v->value.slot)
       if (m.exists)
-        for (UnsavedTraining& u : m.saved.unsaved(m.config.kind == AutoencoderKind::VAE ? "VAE" : "autoencoder", m.step))
+        for (UnsavedTraining& u : m.saved.unsaved(kind_title(m.config.kind), m.step))
           out.push_back(std::move(u));
   return out;
 }
@@ -82,11 +89,11 @@ void refresh_model_view(VaeTrainer& t, VaeModelView& v, const torch::Tensor& fix
   const int64_t n = std::min<int64_t>(kKlImages, t.data().test.count);
   auto kl_x = t.images(Split::Test, torch::arange(n));
   auto [kl_mu, kl_logvar] = t.model()->encode(kl_x);
-  v.kl_per_dim = t.config().kind == AutoencoderKind::VAE ? to_vector(gaussian_kl(kl_mu, kl_logvar).mean(0))
+  v.kl_per_dim = variational(t.config().kind) ? to_vector(gaussian_kl(kl_mu, kl_logvar).mean(0))
                                                           : std::vector<float>(size_t(t.config().latent), 0.f);
   v.dims_by_kl.resize(v.kl_per_dim.size());
   std::iota(v.dims_by_kl.begin(), v.dims_by_kl.end(), 0);
-  if (t.config().kind == AutoencoderKind::VAE)
+  if (variational(t.config().kind))
     std::stable_sort(v.dims_by_kl.begin(), v.dims_by_kl.end(),
                      [&](int a, int b) { return v.kl_per_dim[size_t(a)] > v.kl_per_dim[size_t(b)]; });
   v.exists = true;
@@ -188,7 +195,7 @@ void VaeLab::new_model(const VaeConfig& config) {
     s.view[slot].id = next_stamp();
     s.fixed_indices = pick_fixed_indices(*data);
     refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
-    view_.publish({{s.view[0], s.view[1]}});
+    view_.publish(s.lab_view());
   });
 }
 
@@ -202,7 +209,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
     auto last_publish = Clock::now(), last_redraw = Clock::now(), last_map = Clock::now();
     auto t0 = Clock::now();
     VaeCurveRecorder curve(v.train);
-    auto publish = [&] { view_.publish({{s.view[0], s.view[1]}}); };
+    auto publish = [&] { view_.publish(s.lab_view()); };
     LabTraining run;
     run.file = kind_name(kind);
     run.steps = target - start;
@@ -210,8 +217,15 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
       float lr = learning_rate_.exchange(-1.f), beta = beta_.exchange(-1.f);
       if (lr > 0) t.set_learning_rate(lr);
       if (beta >= 0) t.set_beta(beta);
+      {
+        std::lock_guard<std::mutex> lock(gan_weights_mutex_);
+        if (!gan_weights_.empty() && kind == AutoencoderKind::VAEGAN)
+          t.set_gan_weights(gan_weights_[0], gan_weights_[1], gan_weights_[2]);
+        gan_weights_.clear();
+      }
       VaeStepLosses l = t.train_step();
       v.last = {t.step(), l.recon, l.kl, l.total};
+      v.feature = l.feature, v.adversarial = l.adversarial, v.d_loss = l.d_loss, v.d_real = l.d_real, v.d_fake = l.d_fake;
       curve.add(v.last);
       const bool epoch_end = t.step() % t.steps_per_epoch() == 0 || t.step() == target;
       if (epoch_end) {
@@ -227,7 +241,8 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
         last_publish = now;
       }
       if (now - last_redraw > std::chrono::milliseconds(400)) {
-        s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior});
+        s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior,
+                  &State::redraw_compare});
         last_redraw = now;
       }
       if (now - last_map > std::chrono::seconds(2)) {
@@ -246,7 +261,7 @@ void VaeLab::train(AutoencoderKind kind, double epochs) {
     refresh_model_view(t, v, s.fixed_indices);
     publish();
     s.redraw({&State::redraw_decode, &State::redraw_manifold, &State::redraw_interpolation, &State::redraw_prior,
-              &State::redraw_map});
+              &State::redraw_map, &State::redraw_compare});
   });
 }
 
@@ -257,7 +272,7 @@ void VaeLab::save(AutoencoderKind kind, const std::string& path) {
     VaeTrainer& t = s.trainer_for(kind);
     VaeModelView& v = s.view[slot_of(kind)];
     save_as(v.saved, t, [&](const std::string& to) { save_model(t, v, to); }, path);
-    view_.publish({{s.view[0], s.view[1]}});
+    view_.publish(s.lab_view());
   });
 }
 
@@ -286,7 +301,7 @@ void VaeLab::load(const std::string& path) {
       s.view[slot].test.push_back({s.trainer[slot]->step(), test.recon, test.kl, test.total});
     s.view[slot].last = s.view[slot].test.back();
     refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
-    view_.publish({{s.view[0], s.view[1]}});
+    view_.publish(s.lab_view());
   });
 }
 
@@ -356,7 +371,7 @@ LatentDecode encode_one(VaeTrainer& t, AutoencoderKind kind, const torch::Tensor
   LatentDecode out = decode_code(t, kind, mu);
   out.from_encoding = true;
   out.source_index = source_index;
-  if (kind == AutoencoderKind::VAE) {
+  if (variational(kind)) {
     out.sigma = to_vector(torch::exp(0.5 * logvar));
     out.kl = gaussian_kl(mu, logvar).sum().item<double>();
   }
@@ -412,7 +427,7 @@ void VaeLab::manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, i
 void VaeLab::interpolate(int64_t a, int64_t b, int steps, bool slerp_mode) {
   request_live("vae.interpolate", &State::redraw_interpolation, [this, a, b, steps, slerp_mode](uint64_t) {
     InterpolationView out{a, b, steps, slerp_mode, {}};
-    for (int slot = 0; slot < 2; ++slot) {
+    for (int slot = 0; slot < kAutoencoderKinds; ++slot) {
       auto& t = state_->trainer[slot];
       if (!t) continue;
       if (a < 0 || b < 0 || a >= t->data().test.count || b >= t->data().test.count)
@@ -445,7 +460,7 @@ void VaeLab::prior_samples(uint64_t seed, int n) {
   request_live("vae.prior", &State::redraw_prior, [this, seed, n](uint64_t) {
     PriorSamplesView out;
     out.seed = seed;
-    for (int slot = 0; slot < 2; ++slot) {
+    for (int slot = 0; slot < kAutoencoderKinds; ++slot) {
       auto& t = state_->trainer[slot];
       if (!t) continue;
       torch::NoGradGuard no_grad;
@@ -455,6 +470,44 @@ void VaeLab::prior_samples(uint64_t seed, int n) {
       out.samples[slot] = tensor_grid(t->model()->decode(z), 8);
     }
     prior_.publish(std::move(out));
+  });
+}
+
+void VaeLab::set_gan_weights(float pixel, float feature, float adversarial) {
+  std::lock_guard<std::mutex> lock(gan_weights_mutex_);
+  gan_weights_ = {pixel, feature, adversarial};
+}
+
+void VaeLab::compare(uint64_t seed, int images) {
+  request_live("vae.compare", &State::redraw_compare, [this, seed, images](uint64_t) {
+    if (images < 16 || images > 5000) throw std::invalid_argument("compare: images " + std::to_string(images) + " is not in 16..5000");
+    CompareView out;
+    torch::Tensor real;
+    for (int slot = 0; slot < kAutoencoderKinds; ++slot) {
+      auto& t = state_->trainer[slot];
+      if (!t) continue;
+      torch::NoGradGuard no_grad;
+      t->model()->eval();
+      const int64_t n = std::min<int64_t>(images, t->data().test.count);
+      auto x = t->images(Split::Test, torch::arange(n));
+      if (!real.defined()) {
+        real = x;
+        out.images = int(n);
+        out.originals = tensor_grid(x.slice(0, 0, 16), 8);
+      }
+      auto logits = t->model()->decode_logits(t->model()->encode(x).first).view_as(x);
+      auto recon = torch::sigmoid(logits);
+      auto gen = at::detail::createCPUGenerator(seed);
+      auto samples = t->model()->decode(at::randn({n, t->config().latent}, gen)).view_as(x);
+      const double real_sharpness = std::max(1e-12, laplacian_variance(x));
+      out.reconstructions[slot] = tensor_grid(recon.slice(0, 0, 16), 8);
+      out.samples[slot] = tensor_grid(samples.slice(0, 0, 16), 8);
+      out.recon_sharpness[slot] = laplacian_variance(recon) / real_sharpness;
+      out.sample_sharpness[slot] = laplacian_variance(samples) / real_sharpness;
+      out.recon_bce[slot] =
+          torch::binary_cross_entropy_with_logits(logits, x, {}, {}, torch::Reduction::Sum).item<double>() / double(n);
+    }
+    compare_.publish(std::move(out));
   });
 }
 

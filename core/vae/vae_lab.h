@@ -61,11 +61,14 @@ struct VaeModelView {
   std::vector<int> dims_by_kl;     // latent dims, most informative first
   ImageGrid originals, reconstructions;  // the fixed test batch and what the model makes of it
   double images_per_s = 0;
+  // VAE-GAN: the newest step's reconstruction in D's features, adversarial loss, D's loss and its
+  // mean verdict on real and on decoded images
+  float feature = 0, adversarial = 0, d_loss = 0, d_real = 0, d_fake = 0;
   SaveState saved;
 };
 
 struct VaeLabView {
-  VaeModelView slot[2];  // indexed by AutoencoderKind
+  VaeModelView slot[kAutoencoderKinds];  // indexed by AutoencoderKind
 };
 
 // A decoded code, for the sliders.
@@ -92,12 +95,22 @@ struct InterpolationView {
   int64_t a = 0, b = 1;
   int steps = 0;
   bool slerp = false;
-  ImageGrid strip[2];  // per kind; empty when that slot has no model
+  ImageGrid strip[kAutoencoderKinds];  // per kind; empty when that slot has no model
 };
 
 struct PriorSamplesView {
   uint64_t seed = 0;
-  ImageGrid samples[2];  // per kind, decoded from the same N(0, I) draws
+  ImageGrid samples[kAutoencoderKinds];  // per kind, decoded from the same N(0, I) draws
+};
+
+// The blur the texts describe, measured: the same test images through each slot's model, and
+// prior samples of each, with their sharpness relative to real images (1: as sharp).
+struct CompareView {
+  ImageGrid originals;
+  ImageGrid reconstructions[kAutoencoderKinds], samples[kAutoencoderKinds];  // empty: no model in that slot
+  double recon_sharpness[kAutoencoderKinds] = {}, sample_sharpness[kAutoencoderKinds] = {};
+  double recon_bce[kAutoencoderKinds] = {};  // nats per image against the gray test images
+  int images = 0;                            // test images and samples behind the figures
 };
 
 struct LatentMapView {
@@ -120,6 +133,8 @@ class VaeLab : public Lab {
   void train(AutoencoderKind kind, double epochs);
   void set_learning_rate(float lr) { learning_rate_ = lr; }
   void set_beta(float beta) { beta_ = beta; }
+  // VAE-GAN's loss weights, live (pixel BCE, reconstruction in D's features, adversarial).
+  void set_gan_weights(float pixel, float feature, float adversarial);
   void save(AutoencoderKind kind, const std::string& path);  // written at the next step while it trains
   void load(const std::string& path);  // the slot follows the checkpoint's kind
 
@@ -134,6 +149,8 @@ class VaeLab : public Lab {
   void manifold(AutoencoderKind kind, int dim_x, int dim_y, float range, int n, const std::vector<float>& base);
   void interpolate(int64_t a, int64_t b, int steps, bool slerp);
   void prior_samples(uint64_t seed, int n);
+  // VAE vs VAE-GAN (and the AE) on the same test images and prior draws (newest request wins).
+  void compare(uint64_t seed, int images);
   // dim_x = dim_y = -1 projects onto the first two principal components instead.
   void latent_map(AutoencoderKind kind, int dim_x, int dim_y, int points);
 
@@ -146,6 +163,7 @@ class VaeLab : public Lab {
   const Latest<InterpolationView>& interpolation() const { return interpolation_; }
   const Latest<PriorSamplesView>& prior() const { return prior_; }
   const Latest<LatentMapView>& latent_map_view() const { return latent_map_; }
+  const Latest<CompareView>& comparison() const { return compare_; }
 
   struct State;  // worker-thread state (models, requests); defined in vae_lab.cpp
 
@@ -157,6 +175,8 @@ class VaeLab : public Lab {
 
   Session& session_;
   std::atomic<float> learning_rate_{-1.f}, beta_{-1.f};  // < 0: no change requested
+  std::mutex gan_weights_mutex_;
+  std::vector<float> gan_weights_;  // pixel, feature, adversarial; empty: no change requested
   SaveMailbox saves_;
   Latest<VaeLabView> view_;
   Latest<LatentDecode> decoded_;
@@ -164,6 +184,7 @@ class VaeLab : public Lab {
   Latest<InterpolationView> interpolation_;
   Latest<PriorSamplesView> prior_;
   Latest<LatentMapView> latent_map_;
+  Latest<CompareView> compare_;
   Latest<QualityView> quality_;
   Latest<LayerView> layers_;
   std::unique_ptr<State> state_;  // touched only on the worker thread

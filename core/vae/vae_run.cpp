@@ -12,6 +12,7 @@
 #include "core/vae/vae_lab.h"
 #include "core/vae/vae_eval.h"
 #include "core/vae/vae_trainer.h"
+#include "core/vae/vq_run.h"
 
 namespace genlab {
 
@@ -66,6 +67,7 @@ nlohmann::json eval_bounds(const EvalArgs& request, const LogLine& log) {
 }  // namespace
 
 std::string train_vae(const TrainArgs& request, const LogLine& log) {
+  if (is_vq_kind(request.model)) return train_vq(request, log);
   VaeConfig config;
   config.kind = parse_kind(request.model);
   config.arch = parse_arch(request.arch);
@@ -76,6 +78,10 @@ std::string train_vae(const TrainArgs& request, const LogLine& log) {
   config.learning_rate = request.lr;
   config.batch_size = request.batch;
   config.seed = request.seed;
+  config.pixel_weight = request.pixel_weight;
+  config.feature_weight = request.feature_weight;
+  config.adversarial_weight = request.adversarial_weight;
+  config.d_learning_rate = request.lr_d;
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   VaeTrainer trainer(config, data);
   trainer.move_to(training_device(request));
@@ -121,6 +127,7 @@ std::string train_vae(const TrainArgs& request, const LogLine& log) {
 }
 
 std::string sample_vae(const SampleArgs& args) {
+  if (is_vq_kind(read_checkpoint_info(args.checkpoint).model)) return sample_vq(args);
   if (args.has("--class")) throw std::invalid_argument("--class: " + args.checkpoint + " is not a conditional model");
   if (args.n < 1 || args.n > 4096) throw std::invalid_argument("--n " + std::to_string(args.n) + " is not in 1..4096");
   check_samples_path(args.out);
@@ -138,6 +145,7 @@ std::string sample_vae(const SampleArgs& args) {
 }
 
 std::string eval_vae(const EvalArgs& args, const LogLine& log) {
+  if (is_vq_kind(read_checkpoint_info(args.checkpoint).model)) return eval_vq(args, log);
   nlohmann::json out = eval_bounds(args, log);
   if (args.classifier.empty()) return out.dump();
   // With a classifier at hand, the prior samples are scored too.

@@ -9,9 +9,9 @@
 
 namespace genlab {
 
-// The family's genlab-cli entry points (see core/families.cpp): train --model vae|ae, sample (the
-// prior's samples: decoded z ~ N(0, I)), eval (the bounds; the prior samples' quality too when a
-// classifier is given).
+// The family's genlab-cli entry points (see core/families.cpp): train --model vae|ae|vaegan, sample
+// (the prior's samples: decoded z ~ N(0, I)), eval (the bounds; the prior samples' quality too when
+// a classifier is given). VQ-VAE and prior checkpoints (--model vqvae|vqprior) go on to vq_run.h.
 std::string train_vae(const TrainArgs& args, const LogLine& log);
 std::string sample_vae(const SampleArgs& args);
 std::string eval_vae(const EvalArgs& args, const LogLine& log);

@@ -18,8 +18,7 @@ torch::Tensor bytes_view(const Dataset& data, const ImageSet& set) {
 }  // namespace
 
 VaeTrainer::VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data)
-    : Trainer(config.seed, config.kind == AutoencoderKind::VAE ? "VAE" : "autoencoder"), config_(std::move(config)),
-      data_(std::move(data)), model_(nullptr) {
+    : Trainer(config.seed, kind_title(config.kind)), config_(std::move(config)), data_(std::move(data)), model_(nullptr) {
   config_.channels = data_->channels;
   config_.height = data_->height;
   config_.width = data_->width;
@@ -28,6 +27,7 @@ VaeTrainer::VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data)
   {
     RandomStream::Scope scope(rng_);
     model_ = Vae(config_);
+    if (config_.kind == AutoencoderKind::VAEGAN) disc_ = VaeGanDiscriminator(config_.channels, config_.height, config_.width);
   }
   remember_weights();
   reset_optimizers();
@@ -41,6 +41,20 @@ VaeTrainer::VaeTrainer(VaeConfig config, std::shared_ptr<const Dataset> data)
 
 void VaeTrainer::reset_optimizers() {
   optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  // DCGAN's Adam(0.5, 0.999) for the discriminator, as the GAN tab trains its D.
+  if (disc_)
+    d_optimizer_ = std::make_unique<torch::optim::Adam>(
+        disc_->parameters(), torch::optim::AdamOptions(config_.d_learning_rate).betas({0.5, 0.999}));
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> VaeTrainer::checkpointed() {
+  if (!disc_) return {{"", model_.get()}};
+  return {{"vae", model_.get()}, {"discriminator", disc_.get()}};
+}
+
+std::vector<torch::optim::Optimizer*> VaeTrainer::optimizers() {
+  if (!disc_) return {optimizer_.get()};
+  return {optimizer_.get(), d_optimizer_.get()};
 }
 
 int64_t VaeTrainer::steps_per_epoch() const {
@@ -70,14 +84,47 @@ VaeStepLosses VaeTrainer::train_step() {
     x = (on_device(own_rows(torch::rand({n, data_->channels, data_->height, data_->width}))) < x).to(torch::kFloat);
   auto out = model_->forward(x, on_device(own_rows(torch::randn({n, config_.latent}))));
   auto loss = vae_loss(out, x, config_);
+  VaeStepLosses losses;
+  torch::Tensor total = loss.total;
+  if (disc_) {
+    // Larsen et al.: D tells real images from reconstructions and prior samples; the encoder
+    // learns from the KL and the reconstruction (in pixels and in D's features), the decoder also
+    // from fooling D. The adversarial images decode a detached z, so no GAN gradient reaches the encoder.
+    auto z_prior = on_device(own_rows(torch::randn({n, config_.latent})));
+    auto decoded = model_->decode(torch::cat({out.z.detach(), z_prior}));
+    discriminator_step(x, decoded.detach(), losses);
+    Frozen d_weights(*disc_);  // G's loss moves the VAE, not D
+    auto feature = feature_recon(disc_, x, torch::sigmoid(out.logits));
+    auto adversarial = torch::binary_cross_entropy_with_logits(disc_->forward(decoded), torch::ones({2 * n}, x.options()));
+    total = config_.pixel_weight * loss.recon + config_.beta * loss.kl + config_.feature_weight * feature +
+            config_.adversarial_weight * adversarial;
+    losses.feature = feature.item<float>();
+    losses.adversarial = adversarial.item<float>();
+  }
   optimizer_->zero_grad();
-  loss.total.backward();
-  VaeStepLosses losses{loss.recon.item<float>(), loss.kl.item<float>(), loss.total.item<float>()};
+  total.backward();
+  losses.recon = loss.recon.item<float>();
+  losses.kl = loss.kl.item<float>();
+  losses.total = total.item<float>();
   guarded_update(model_->parameters(), losses.total, "the loss", step_ + 1, [&] { optimizer_->step(); },
-                 {&losses.recon, &losses.kl});
+                 {&losses.recon, &losses.kl, &losses.feature, &losses.adversarial});
   ++step_;
   last_ = losses;
   return losses;
+}
+
+void VaeTrainer::discriminator_step(const torch::Tensor& real, const torch::Tensor& decoded, VaeStepLosses& losses) {
+  disc_->train();
+  auto real_logits = disc_->forward(real), fake_logits = disc_->forward(decoded);
+  auto loss = torch::binary_cross_entropy_with_logits(real_logits, torch::ones_like(real_logits)) +
+              torch::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
+  d_optimizer_->zero_grad();
+  loss.backward();
+  losses.d_loss = loss.item<float>();
+  losses.d_real = torch::sigmoid(real_logits).mean().item<float>();
+  losses.d_fake = torch::sigmoid(fake_logits).mean().item<float>();
+  guarded_update(disc_->parameters(), losses.d_loss, "the discriminator loss", step_ + 1, [&] { d_optimizer_->step(); },
+                 {&losses.d_real, &losses.d_fake});
 }
 
 VaeStepLosses VaeTrainer::test_losses(int64_t max_images) {
@@ -96,7 +143,7 @@ VaeStepLosses VaeTrainer::test_losses(int64_t max_images) {
   if (n == 0) return out;
   out.recon = float(recon / double(n));
   out.kl = float(kl / double(n));
-  out.total = out.recon + (config_.kind == AutoencoderKind::VAE ? config_.beta * out.kl : 0.f);
+  out.total = out.recon + (variational(config_.kind) ? config_.beta * out.kl : 0.f);
   return out;
 }
 
@@ -108,6 +155,13 @@ void VaeTrainer::set_learning_rate(float lr) {
 
 void VaeTrainer::set_beta(float beta) { config_.beta = beta; }
 
+void VaeTrainer::set_gan_weights(float pixel, float feature, float adversarial) {
+  config_.pixel_weight = pixel;
+  config_.feature_weight = feature;
+  config_.adversarial_weight = adversarial;
+  config_.validate();
+}
+
 void VaeTrainer::check_same_model(const std::string& path) const {
   VaeConfig saved = read_vae_config(path);
   if (saved.kind != config_.kind || saved.arch != config_.arch || saved.latent != config_.latent)
@@ -117,8 +171,8 @@ void VaeTrainer::check_same_model(const std::string& path) const {
 
 VaeConfig read_vae_config(const std::string& path, std::string* metadata_json) {
   CheckpointInfo info = read_checkpoint_info(path);
-  if (info.model != "vae" && info.model != "ae")
-    throw CheckpointError(path + ": holds a '" + info.model + "' model, not an AE or VAE");
+  if (info.model != "vae" && info.model != "ae" && info.model != "vaegan")
+    throw CheckpointError(path + ": holds a '" + info.model + "' model, not an AE, VAE or VAE-GAN");
   try {
     VaeConfig config = VaeConfig::from_json(info.config_json);
     if (metadata_json) *metadata_json = info.metadata_json;

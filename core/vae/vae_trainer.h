@@ -16,6 +16,9 @@ namespace genlab {
 
 struct VaeStepLosses {
   float recon = 0, kl = 0, total = 0;
+  // VAE-GAN: the reconstruction in D's features, G's adversarial loss, D's loss and its mean
+  // verdicts on real images and on decoded ones (reconstructions and prior samples)
+  float feature = 0, adversarial = 0, d_loss = 0, d_real = 0, d_fake = 0;
 };
 
 class VaeTrainer : public Trainer {
@@ -33,6 +36,8 @@ class VaeTrainer : public Trainer {
 
   void set_learning_rate(float lr);
   void set_beta(float beta);
+  // VAE-GAN's loss weights (pixel, feature, adversarial), live.
+  void set_gan_weights(float pixel, float feature, float adversarial);
 
   double epoch() const override { return double(step_) * config_.batch_size / double(train_count()); }
   int64_t batch_images() const override { return config_.batch_size; }
@@ -41,6 +46,7 @@ class VaeTrainer : public Trainer {
   const VaeConfig& config() const { return config_; }
   const Dataset& data() const { return *data_; }
   Vae& model() { return model_; }
+  VaeGanDiscriminator& discriminator() { return disc_; }  // null unless VAE-GAN
   torch::optim::Adam& optimizer() { return *optimizer_; }
 
   // [0, 1] float images of a split, B x C x H x W.
@@ -52,8 +58,10 @@ class VaeTrainer : public Trainer {
   std::string kind() const override { return kind_name(config_.kind); }
   std::string config_json() const override { return config_.to_json(); }
   std::string dataset_spec() const override { return data_->spec; }
-  std::vector<std::pair<std::string, torch::nn::Module*>> checkpointed() override { return {{"", model_.get()}}; }
-  std::vector<torch::optim::Optimizer*> optimizers() override { return {optimizer_.get()}; }
+  std::vector<std::pair<std::string, torch::nn::Module*>> checkpointed() override;
+  std::vector<torch::optim::Optimizer*> optimizers() override;
+  // VAE-GAN's discriminator update on real images and the decoded ones; returns its figures.
+  void discriminator_step(const torch::Tensor& real, const torch::Tensor& decoded, VaeStepLosses& losses);
   void reset_optimizers() override;
   void check_same_model(const std::string& path) const override;
   int64_t order_size() const override { return train_count(); }
@@ -64,6 +72,8 @@ class VaeTrainer : public Trainer {
   torch::Tensor test_binary_;               // fixed binarisation of the test split
   Vae model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  VaeGanDiscriminator disc_{nullptr};
+  std::unique_ptr<torch::optim::Adam> d_optimizer_;
   VaeStepLosses last_;
 };
 
