@@ -9,6 +9,8 @@ namespace genlab {
 
 namespace {
 
+constexpr double kNoClassShare = 0.1;
+
 torch::Tensor bytes_view(const Dataset& data, const ImageSet& set) {
   // The data set is immutable and outlives the trainer (shared_ptr), so no copy is needed.
   return torch::from_blob(const_cast<uint8_t*>(set.pixels.data()), {set.count, data.channels, data.height, data.width},
@@ -222,6 +224,8 @@ float VqPriorTrainer::train_step() {
   auto rows = own_rows(next_in_order(train_codes_.size(0), config_.batch_size, /*keep_short=*/true));
   auto labels = train_labels_.index_select(0, rows);
   if (config_.classes == 0) labels.fill_(-1);
+  // One batch row in ten learns the "no class" token, so the prior also samples without a class.
+  else labels.masked_fill_(torch::rand({labels.size(0)}) < kNoClassShare, -1);
   auto loss = prior_->loss(on_device(train_codes_.index_select(0, rows)), on_device(labels));
   optimizer_->zero_grad();
   loss.backward();
