@@ -156,10 +156,12 @@ void VaeTrainer::set_learning_rate(float lr) {
 void VaeTrainer::set_beta(float beta) { config_.beta = beta; }
 
 void VaeTrainer::set_gan_weights(float pixel, float feature, float adversarial) {
-  config_.pixel_weight = pixel;
-  config_.feature_weight = feature;
-  config_.adversarial_weight = adversarial;
-  config_.validate();
+  VaeConfig changed = config_;
+  changed.pixel_weight = pixel;
+  changed.feature_weight = feature;
+  changed.adversarial_weight = adversarial;
+  changed.validate();  // a bad weight leaves the run as it was
+  config_ = changed;
 }
 
 void VaeTrainer::check_same_model(const std::string& path) const {
