@@ -77,7 +77,8 @@ VaeStepLosses VaeTrainer::train_step() {
   RandomStream::Scope scope(rng_);
   const torch::Tensor whole = next_in_order(train_count(), config_.batch_size, /*keep_short=*/true);
   const int64_t n = whole.size(0);
-  auto x = images(Split::Train, own_rows(whole));
+  const torch::Tensor gray = images(Split::Train, own_rows(whole));
+  auto x = gray;
   // Dynamic binarisation (a new sample every time) and the reparameterisation noise, drawn for the
   // whole batch like the batch itself.
   if (config_.binarize)
@@ -91,10 +92,12 @@ VaeStepLosses VaeTrainer::train_step() {
     // learns from the KL and the reconstruction (in pixels and in D's features), the decoder also
     // from fooling D. The adversarial images decode a detached z, so no GAN gradient reaches the encoder.
     auto z_prior = on_device(own_rows(torch::randn({n, config_.latent})));
+    // D compares gray images with the decoder's means: shown binarised samples as the real ones, it
+    // would teach the decoder to draw black-and-white speckle.
     auto decoded = model_->decode(torch::cat({out.z.detach(), z_prior}));
-    discriminator_step(x, decoded.detach(), losses);
+    discriminator_step(gray, decoded.detach(), losses);
     Frozen d_weights(*disc_);  // G's loss moves the VAE, not D
-    auto feature = feature_recon(disc_, x, torch::sigmoid(out.logits));
+    auto feature = feature_recon(disc_, gray, torch::sigmoid(out.logits));
     auto adversarial = torch::binary_cross_entropy_with_logits(disc_->forward(decoded), torch::ones({2 * n}, x.options()));
     total = config_.pixel_weight * loss.recon + config_.beta * loss.kl + config_.feature_weight * feature +
             config_.adversarial_weight * adversarial;
