@@ -269,7 +269,11 @@ int main(int argc, char** argv) {
   cli.add_option("--follow", opt.follow,
                  "open a checkpoint in its lab and reload it whenever it is replaced (a run that writes it, here or "
                  "through a shared folder)");
-  cli.add_option("--vae-view", opt.vae_view, "VAE view to open: training, sliders, manifold, interpolation, prior, latent, metrics");
+  cli.add_option("--vae-view", opt.vae_view,
+                 "VAE view to open: training, sliders, manifold, interpolation, prior, latent, compare, metrics; or the "
+                 "VQ-VAE's vq-usage, vq-codemap, vq-codebook, vq-prior")
+      ->check(CLI::IsMember({"training", "sliders", "manifold", "interpolation", "prior", "latent", "compare", "metrics",
+                             "vq-usage", "vq-codemap", "vq-codebook", "vq-prior"}));
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");

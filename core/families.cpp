@@ -39,8 +39,10 @@ const std::vector<Family>& families() {
   static const std::vector<Family> table = {
       {"vae", "VAE / AE", {"vae", "ae", "vaegan", "vqvae", "vqprior"},
        train_vae, sample_vae, eval_vae, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
-       {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vae-fashion-latent2.safetensors"},
-       open_autoencoder, {"ae-fashion-conv16.safetensors", "vae-fashion-conv16.safetensors"}},
+       {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vae-fashion-latent2.safetensors",
+        "vaegan-fashion.safetensors", "vqvae-fashion.safetensors", "vqprior-fashion.safetensors"},
+       // The VAE first: the tab shows the first model to appear. The VQ-VAE opens when its mode is first shown.
+       open_autoencoder, {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vaegan-fashion.safetensors"}},
       {"gan", "GAN", {"gan", "progan", "stylegan"},
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
        {"cgan-fashion.safetensors", "progan-fashion.safetensors", "stylegan-fashion.safetensors"},
@@ -103,6 +105,8 @@ std::string sample_model(const SampleArgs& args) {
   if (!family.sampling_steps)
     refuse_options(args, {"--sampler", "--steps", "--cfg", "--eta", "--gif"},
                    args.checkpoint + " is not a diffusion model, it has no sampling steps");
+  if (read_checkpoint_info(args.checkpoint).model != "vqprior")
+    refuse_options(args, {"--temperature", "--top-k", "--vqvae"}, args.checkpoint + " is not a prior over VQ-VAE codes");
   return family.sample(args);
 }
 

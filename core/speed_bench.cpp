@@ -13,6 +13,7 @@
 #include "core/gan/gan_trainer.h"
 #include "core/train/run_util.h"
 #include "core/vae/vae_trainer.h"
+#include "core/vae/vq_trainer.h"
 
 namespace genlab {
 
@@ -69,6 +70,29 @@ std::string model_speeds_json(int repeats) {
     vae.model()->eval();
     auto z = torch::randn({1, vae_config.latent});
     out["vae_decode_ms"] = 1000 * median_seconds(repeats, 20, [&] { vae.model()->decode(z); });
+  }
+
+  VaeConfig vaegan_config;  // VAE-GAN: the same VAE with its discriminator
+  vaegan_config.kind = AutoencoderKind::VAEGAN;
+  VaeTrainer vaegan(vaegan_config, data);
+  out["vaegan_train_images_per_s"] = vaegan_config.batch_size / median_seconds(repeats, 3, [&] { vaegan.train_step(); });
+
+  VqConfig vq_config;  // K 64, D 16, EMA, restarts, batch 128
+  VqTrainer vq(vq_config, data);
+  out["vqvae_train_images_per_s"] = vq_config.batch_size / median_seconds(repeats, 10, [&] { vq.train_step(); });
+  {
+    // The prior's 49 positions, drawn one after the other (no cache: each position runs the prefix).
+    VqPriorConfig prior_config;
+    prior_config.classes = 10;
+    prior_config.codes = vq_config.codes;
+    CodePrior prior(prior_config);
+    prior->eval();
+    for (int batch : {1, 64}) {
+      auto labels = torch::zeros({batch}, torch::kLong);
+      auto generator = at::detail::createCPUGenerator(1);
+      out["vq_prior_sample_ms_batch" + std::to_string(batch)] =
+          1000 * median_seconds(repeats, 1, [&] { prior->sample(labels, PriorSampling{}, generator); });
+    }
   }
 
   GanConfig gan_config;  // the conditional DCGAN of `train --model gan --cond`, batch 64

@@ -91,10 +91,12 @@ TEST(Cli, BenchReportsTheMachine) {
   EXPECT_GT(j["unet_step_ms"]["batch16_cfg"].get<double>(), j["unet_step_ms"]["batch16"].get<double>());
   EXPECT_GT(j["unet_step_ms"]["batch1"].get<double>(), 0);
   for (const char* figure : {"vae_train_images_per_s", "gan_train_images_per_s", "ddpm_train_images_per_s",
-                             "classifier_train_images_per_s", "vae_decode_ms", "gan_sample_ms_batch1"})
+                             "classifier_train_images_per_s", "vae_decode_ms", "gan_sample_ms_batch1",
+                             "vaegan_train_images_per_s", "vqvae_train_images_per_s", "vq_prior_sample_ms_batch1"})
     EXPECT_GT(j["models"][figure].get<double>(), 0) << figure;
   // Sampling 64 images costs more than one.
   EXPECT_GT(j["models"]["gan_sample_ms_batch64"].get<double>(), j["models"]["gan_sample_ms_batch1"].get<double>());
+  EXPECT_GT(j["models"]["vq_prior_sample_ms_batch64"].get<double>(), j["models"]["vq_prior_sample_ms_batch1"].get<double>());
 }
 
 TEST(Cli, WarnsOnStderrWhenLibTorchRunsOnTheReferenceBlas) {
@@ -598,6 +600,59 @@ TEST(Cli, ProGanAndStyleGanTrainSampleWithPsiAndMixingAndEvalPathLengths) {
       {"sample --ckpt " + pro + " --out " + dir + "/x.png --psi 0.5", {"--psi", pro, "not a StyleGAN"}},
       {"train --model progan --cond --steps 1 --out " + dir + "/m.safetensors", {"progan is unconditional"}},
       {"train --model stylegan --mixing-prob 2 --out " + dir + "/m.safetensors", {"--mixing-prob", "2"}},
+  };
+  for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, VqVaePriorAndVaeGanTrainSampleAndEvaluate) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("vq");
+  const std::string vq = dir + "/vq.safetensors", prior = dir + "/prior.safetensors", vg = dir + "/vg.safetensors";
+  CommandResult v = run_command(kCli + " --threads 1 train --model vqvae --codes 16 --code-dim 4 --steps 3 --batch 16 --out " + vq);
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  auto trained = nlohmann::json::parse(v.out);
+  EXPECT_EQ(trained["model"], "vqvae");
+  EXPECT_GT(trained["test"]["perplexity"].get<double>(), 1.0);
+  EXPECT_LE(trained["test"]["used_codes"].get<int>(), 16);
+  CommandResult p = run_command(kCli + " --threads 1 train --model vqprior --vqvae " + vq +
+                                " --width 16 --layers 1 --steps 2 --batch 16 --out " + prior);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(p.out)["classes"], 10);
+  CommandResult s = run_command(kCli + " sample --ckpt " + prior + " --n 4 --temperature 0.7 --top-k 3 --class 2 --out " +
+                                dir + "/s.png");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(s.out)["top_k"], 3);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/s.png"));
+  CommandResult e = run_command(kCli + " --threads 1 eval --ckpt " + prior + " --samples 20 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto scored = nlohmann::json::parse(e.out);
+  EXPECT_GT(scored["test_nats_per_code"].get<double>(), 0);
+  EXPECT_GT(scored["prior_samples"]["sharpness"].get<double>(), 0);
+  CommandResult g = run_command(kCli + " --threads 1 train --model vaegan --latent 4 --steps 2 --batch 8 --adv-weight 5 --out " + vg);
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(nlohmann::json::parse(g.out)["model"], "vaegan");
+
+  // A prior over 8 codes beside the 16-code VQ-VAE: the mismatch names both files.
+  const std::string vq8 = dir + "/vq8.safetensors", prior8 = dir + "/prior8.safetensors";
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model vqvae --codes 8 --code-dim 4 --steps 1 --batch 8 --out " + vq8).exit_code, 0);
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model vqprior --vqvae " + vq8 +
+                        " --width 16 --layers 1 --steps 1 --batch 8 --out " + prior8).exit_code, 0);
+  const std::string out = " --out " + dir + "/x.png";
+  const struct {
+    std::string args;
+    std::vector<std::string> fragments;
+  } cases[] = {
+      {"train --model vqvae --codes 4 --out " + dir + "/m.safetensors", {"--codes", "4"}},
+      {"train --model vqvae --commitment 20 --out " + dir + "/m.safetensors", {"--commitment", "20"}},
+      {"train --model vqprior --out " + dir + "/m.safetensors", {"--vqvae"}},
+      {"train --model vqprior --vqvae " + vg + " --out " + dir + "/m.safetensors", {vg, "not a VQ-VAE"}},
+      {"sample --ckpt " + vq + out, {vq, "prior over its codes"}},
+      {"sample --ckpt " + prior8 + " --vqvae " + vq + out, {prior8, vq, "8 codes", "16 codes"}},
+      {"sample --ckpt " + prior + " --top-k 17" + out, {"top-k", "17"}},
+      {"sample --ckpt " + prior + " --class 10" + out, {"--class", "10"}},
+      {"sample --ckpt " + vg + " --temperature 0.5" + out, {"--temperature", vg, "not a prior"}},
   };
   for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));

@@ -217,3 +217,24 @@ TEST(Gui, AStyleGanTrainsLiveUnderItsMixingGridAndABadPsiExitsTwo) {
   EXPECT_EQ(view.exit_code, 2);
   EXPECT_NE(view.err.find("mixing"), std::string::npos) << view.err;
 }
+
+TEST(Gui, TheVqVaeCodeMapAndVaeGanComparisonDraw) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string base = ::testing::TempDir() + "genlab_gui_vq_" + std::to_string(getpid());
+  const std::string cli = GENLAB_CLI;
+  ASSERT_EQ(run_command(cli + " --threads 1 train --model vqvae --codes 32 --steps 3 --batch 16 --out " + base + ".safetensors").exit_code, 0);
+  // The code map of test image 0 opens with the model: 49 cells painted in the codes' colours.
+  CommandResult r = run_command(kXvfb + kApp + " --frames 60 --tab vae --vae-view vq-codemap --load " + base +
+                                ".safetensors --screenshot " + base + ".png");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(distinct_colours(base + ".png"), 100u);
+  ASSERT_EQ(run_command(cli + " --threads 1 train --model vaegan --latent 4 --steps 2 --batch 8 --out " + base + "-vg.safetensors").exit_code, 0);
+  CommandResult compare = run_command(kXvfb + kApp + " --frames 60 --tab vae --vae-view compare --load " + base +
+                                      "-vg.safetensors --screenshot " + base + "-vg.png");
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  EXPECT_GT(distinct_colours(base + "-vg.png"), 100u);
+  CommandResult bad = run_command(kXvfb + kApp + " --frames 2 --vae-view vq-codes");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("vq-codes"), std::string::npos) << bad.err;
+  for (const std::string& suffix : {".safetensors", ".png", "-vg.safetensors", "-vg.png"}) std::filesystem::remove(base + suffix);
+}

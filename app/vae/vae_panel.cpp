@@ -10,6 +10,7 @@
 #include "app/metrics_view.h"
 #include "app/plot.h"
 #include "app/save_state.h"
+#include "core/io/shipped.h"
 
 namespace genlab::app {
 
@@ -612,11 +613,25 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
   ImGui::SameLine();
   ImGui::RadioButton("Discrete codes: VQ-VAE + prior", &mode, 1);
   vq_mode_ = mode == 1;
+  if (vq_mode_ && !vq_opened_) {
+    // The first time the mode shows without a VQ model: the shipped VQ-VAE and its prior.
+    vq_opened_ = true;
+    auto vq = session.lab<VqLab>().view().get();
+    const std::string shipped = find_shipped_model("vqprior-fashion.safetensors");
+    if ((!vq || !vq->value.vq.exists) && !shipped.empty() && session.dataset().get()) session.lab<VqLab>().load(shipped);
+  }
   if (vq_mode_) return vq_.draw(session, renderer);
 
   auto lab_snapshot = session.lab<VaeLab>().view().get();
   VaeLabView empty;
   const VaeLabView& lab = lab_snapshot ? lab_snapshot->value : empty;
+  // A model that appears (opened from the menu or --load) while an empty slot is picked comes forward;
+  // picking an empty slot on purpose (to create a model there) stays as it is.
+  for (int k : kSlotOrder) {
+    if (lab.slot[k].id == slot_ids_[k]) continue;
+    slot_ids_[k] = lab.slot[k].id;
+    if (lab.slot[k].exists && !lab.slot[slot(kind_)].exists) kind_ = AutoencoderKind(k);
+  }
   const VaeModelView& model = lab.slot[slot(kind_)];
 
   ImGui::BeginChild("vae-controls", ImVec2(300, 0), true);

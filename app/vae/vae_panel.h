@@ -60,6 +60,7 @@ class VaePanel : public Panel {
   bool view_from_flag_ = false;
   std::string model_signature_;  // what the views were last requested for
   uint64_t model_id_ = 0;        // the model the dim pickers were set up for
+  uint64_t slot_ids_[kAutoencoderKinds] = {};  // each slot's model as last seen
 
   std::vector<float> z_;
   uint64_t decoded_stamp_ = 0;
@@ -91,6 +92,7 @@ class VaePanel : public Panel {
   bool vq_mode_ = false;
   VqPanel vq_;
   uint64_t vq_seen_ = 0;
+  bool vq_opened_ = false;  // the shipped VQ model was offered (opened once, when the mode first showed)
 };
 
 }  // namespace genlab::app

@@ -135,4 +135,21 @@ void write_samples(const std::string& out, const torch::Tensor& images, int cols
   }
 }
 
+torch::Tensor varied_test_indices(const Dataset& data, int count) {
+  std::vector<int64_t> picked;
+  const int classes = int(data.class_names.size());
+  if (classes > 0) {
+    std::vector<int> taken(size_t(classes), 0);
+    const int per_class = std::max(1, count / classes);
+    for (int64_t i = 0; i < data.test.count && int(picked.size()) < count; ++i) {
+      int label = data.test.labels[size_t(i)];
+      if (label >= 0 && label < classes && taken[size_t(label)] < per_class) ++taken[size_t(label)], picked.push_back(i);
+    }
+  }
+  for (int64_t i = 0; i < data.test.count && int(picked.size()) < count; ++i)
+    if (std::find(picked.begin(), picked.end(), i) == picked.end()) picked.push_back(i);
+  std::sort(picked.begin(), picked.end());
+  return torch::tensor(picked, torch::kLong);
+}
+
 }  // namespace genlab

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/dataset.h"
 #include "core/data/image.h"
 #include "core/data/layer_view.h"
 
@@ -51,5 +52,9 @@ torch::Tensor cycling_labels(int64_t first, int64_t count, int classes);
 
 // n x latent standard-normal codes from their own seed, independent of torch's global generator.
 torch::Tensor seeded_noise(uint64_t seed, int64_t n, int latent);
+
+// `count` test images for a fixed display batch: as many of each class as fit when the data set has
+// labels (a varied batch), else the first ones; sorted.
+torch::Tensor varied_test_indices(const Dataset& data, int count);
 
 }  // namespace genlab

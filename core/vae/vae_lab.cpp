@@ -104,24 +104,6 @@ void refresh_model_view(VaeTrainer& t, VaeModelView& v, const torch::Tensor& fix
   v.steps_per_epoch = t.steps_per_epoch();
 }
 
-// Two test images of each class when labels exist (a varied batch), else the first ones.
-torch::Tensor pick_fixed_indices(const Dataset& data) {
-  std::vector<int64_t> picked;
-  const int classes = int(data.class_names.size());
-  if (classes > 0) {
-    std::vector<int> taken(size_t(classes), 0);
-    const int per_class = std::max(1, kFixedBatch / classes);
-    for (int64_t i = 0; i < data.test.count && int(picked.size()) < kFixedBatch; ++i) {
-      int label = data.test.labels[size_t(i)];
-      if (label >= 0 && label < classes && taken[size_t(label)] < per_class) ++taken[size_t(label)], picked.push_back(i);
-    }
-  }
-  for (int64_t i = 0; i < data.test.count && int(picked.size()) < kFixedBatch; ++i)
-    if (std::find(picked.begin(), picked.end(), i) == picked.end()) picked.push_back(i);
-  std::sort(picked.begin(), picked.end());
-  return torch::tensor(picked, torch::kLong);
-}
-
 }  // namespace
 
 namespace {
@@ -193,7 +175,7 @@ void VaeLab::new_model(const VaeConfig& config) {
     s.trainer[slot] = std::make_unique<VaeTrainer>(config, data);
     s.view[slot] = VaeModelView{};
     s.view[slot].id = next_stamp();
-    s.fixed_indices = pick_fixed_indices(*data);
+    s.fixed_indices = varied_test_indices(*data, kFixedBatch);
     refresh_model_view(*s.trainer[slot], s.view[slot], s.fixed_indices);
     view_.publish(s.lab_view());
   });
@@ -293,7 +275,7 @@ void VaeLab::load(const std::string& path) {
     s.view[slot] = VaeModelView{};
     s.view[slot].id = next_stamp();
     s.view[slot].saved.saved_at(path, s.trainer[slot]->step());
-    s.fixed_indices = pick_fixed_indices(*data);
+    s.fixed_indices = varied_test_indices(*data, kFixedBatch);
     // The curves it was trained with, then its test figures now.
     read_vae_curves(metadata, s.view[slot].train, s.view[slot].test);
     VaeStepLosses test = s.trainer[slot]->test_losses(kTestImages);
@@ -493,15 +475,15 @@ void VaeLab::compare(uint64_t seed, int images) {
       if (!real.defined()) {
         real = x;
         out.images = int(n);
-        out.originals = tensor_grid(x.slice(0, 0, 16), 8);
+        out.originals = tensor_grid(x.slice(0, 0, 16), 4);
       }
       auto logits = t->model()->decode_logits(t->model()->encode(x).first).view_as(x);
       auto recon = torch::sigmoid(logits);
       auto gen = at::detail::createCPUGenerator(seed);
       auto samples = t->model()->decode(at::randn({n, t->config().latent}, gen)).view_as(x);
       const double real_sharpness = std::max(1e-12, laplacian_variance(x));
-      out.reconstructions[slot] = tensor_grid(recon.slice(0, 0, 16), 8);
-      out.samples[slot] = tensor_grid(samples.slice(0, 0, 16), 8);
+      out.reconstructions[slot] = tensor_grid(recon.slice(0, 0, 16), 4);
+      out.samples[slot] = tensor_grid(samples.slice(0, 0, 16), 4);
       out.recon_sharpness[slot] = laplacian_variance(recon) / real_sharpness;
       out.sample_sharpness[slot] = laplacian_variance(samples) / real_sharpness;
       out.recon_bce[slot] =

@@ -118,18 +118,6 @@ void refresh_prior_view(VqPriorTrainer& t, VqPriorView& v) {
   v.steps_per_epoch = t.steps_per_epoch();
 }
 
-// Test images of each class in turn when labels exist, else the first ones.
-torch::Tensor pick_fixed_indices(const Dataset& data) {
-  std::vector<int64_t> picked;
-  const int classes = int(data.class_names.size());
-  std::vector<int> taken(size_t(std::max(classes, 1)), 0);
-  for (int64_t i = 0; i < data.test.count && int(picked.size()) < kFixedBatch; ++i) {
-    const int label = data.test.labels[size_t(i)];
-    if (classes == 0 || (label >= 0 && label < classes && taken[size_t(label)]++ < 2)) picked.push_back(i);
-  }
-  return torch::tensor(picked, torch::kLong);
-}
-
 void save_vq(VqTrainer& t, const VqModelView& v, const std::string& path) {
   nlohmann::json metrics = {{"test", {{"recon_bce", v.test_recon_bce}, {"recon_mse", v.test_recon_mse},
                                       {"perplexity", v.test_perplexity}, {"used_codes", v.test_used}}}};
@@ -153,7 +141,7 @@ void VqLab::new_model(const VqConfig& config) {
     s.map_image = torch::Tensor();
     s.view = VqLabView{};
     s.view.vq.id = next_stamp();
-    s.fixed_indices = pick_fixed_indices(*data);
+    s.fixed_indices = varied_test_indices(*data, kFixedBatch);
     refresh_test_figures(*s.vq, s.view.vq);
     refresh_vq_view(*s.vq, s.view.vq, s.fixed_indices);
     publish();
@@ -339,7 +327,7 @@ void VqLab::load(const std::string& path) {
       s.view.vq.id = next_stamp();
       s.view.vq.saved.saved_at(vq_path, s.vq->step());
       s.view.vq.curve = read_vq_curve(metadata);
-      s.fixed_indices = pick_fixed_indices(*data);
+      s.fixed_indices = varied_test_indices(*data, kFixedBatch);
       s.map_image = torch::Tensor();
       refresh_test_figures(*s.vq, s.view.vq);
       refresh_vq_view(*s.vq, s.view.vq, s.fixed_indices);

@@ -165,8 +165,10 @@ std::string eval_vq(const EvalArgs& args, const LogLine& log) {
     VqTrainer trainer(config, std::make_shared<const Dataset>(load_dataset(spec)));
     trainer.resume(args.checkpoint);
     log("reconstructing the test set");
+    // The first 1000 test images too: the VAE's eval reports its reconstruction BCE over those.
     return nlohmann::json({{"model", "vqvae"}, {"checkpoint", args.checkpoint}, {"dataset", spec},
-                           {"step", trainer.step()}, {"codes", config.codes}, {"test", test_json(trainer.test_figures())}})
+                           {"step", trainer.step()}, {"codes", config.codes}, {"test", test_json(trainer.test_figures())},
+                           {"test_first_1000", test_json(trainer.test_figures(1000))}})
         .dump();
   }
   LoadedPrior p = load_prior(args.checkpoint, args.vqvae);
