@@ -1,7 +1,8 @@
 // Every model shipped in assets/models reproduces the figure its provenance record (the .json
 // beside it) states, within the stated tolerance: the classifier's test accuracy, the autoencoders'
-// reconstruction BCE, the class accuracy of the cGAN's and the DDPM's samples, and the
-// image-to-image models' test figures.
+// reconstruction BCE, the class accuracy of the cGAN's and the DDPM's samples, FID-LeNet of the
+// unconditional generators (ProGAN, StyleGAN, VAE-GAN, the VQ-VAE's prior), and the image-to-image
+// models' test figures.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -18,6 +19,8 @@
 #include "core/translate/translate_run.h"
 #include "core/translate/translate_trainer.h"
 #include "core/vae/vae_trainer.h"
+#include "core/vae/vq_trainer.h"
+#include "core/io/checkpoint.h"
 
 using namespace genlab;
 
@@ -84,6 +87,28 @@ TEST_F(Shipped, GrownAndStyleGansKeepTheirFid) {
     Samples s = gan_samples(gan)(1000, 1, {});
     expect_reproduced(name, quality_->evaluate(s.images, s.labels).fid);
   }
+}
+
+// The VQ-VAE: reconstruction BCE of the first 1000 gray test images; its prior: FID-LeNet of 1000
+// decoded samples (seed 1, temperature 1, every code, classes in turn); the VAE-GAN: FID-LeNet of
+// 1000 prior samples.
+TEST_F(Shipped, VqVaeItsPriorAndVaeGanKeepTheirFigures) {
+  VqTrainer vq(read_vq_config(path("vqvae-fashion")), data_);
+  vq.resume(path("vqvae-fashion"));
+  expect_reproduced("vqvae-fashion", vq.test_figures(1000).recon_bce);
+
+  const std::string prior_path = path("vqprior-fashion");
+  const VqPriorConfig config = read_prior_config(prior_path);
+  CodePrior prior(config);
+  load_module(*prior, read_safetensors(prior_path), prior_path);
+  VqVae codes = load_vqvae(prior_vqvae_path(prior_path, config));  // found beside it, by name
+  Samples s = vq_prior_samples(prior, codes, PriorSampling{})(1000, 1, {});
+  expect_reproduced("vqprior-fashion", quality_->evaluate(s.images, s.labels).fid);
+
+  VaeTrainer vaegan(read_vae_config(path("vaegan-fashion")), data_);
+  vaegan.resume(path("vaegan-fashion"));
+  Samples g = vae_prior_samples(vaegan)(1000, 1, {});
+  expect_reproduced("vaegan-fashion", quality_->evaluate(g.images).fid);
 }
 
 TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {

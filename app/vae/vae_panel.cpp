@@ -618,7 +618,8 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     vq_opened_ = true;
     auto vq = session.lab<VqLab>().view().get();
     const std::string shipped = find_shipped_model("vqprior-fashion.safetensors");
-    if ((!vq || !vq->value.vq.exists) && !shipped.empty() && session.dataset().get()) session.lab<VqLab>().load(shipped);
+    // (Queued behind the start's data set job, so it finds the data open.)
+    if ((!vq || !vq->value.vq.exists) && !shipped.empty()) session.lab<VqLab>().load(shipped);
   }
   if (vq_mode_) return vq_.draw(session, renderer);
 

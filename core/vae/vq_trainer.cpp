@@ -273,9 +273,10 @@ VqVae load_vqvae(const std::string& path) {
 std::string prior_vqvae_path(const std::string& prior_path, const VqPriorConfig& prior, const std::string& given) {
   namespace fs = std::filesystem;
   if (!given.empty()) return given;
-  if (fs::exists(prior.vqvae)) return prior.vqvae;
+  // Beside the prior first: a prior and its VQ-VAE copied (or shipped) together stay a pair.
   const fs::path beside = fs::path(prior_path).parent_path() / fs::path(prior.vqvae).filename();
   if (fs::exists(beside)) return beside.string();
+  if (fs::exists(prior.vqvae)) return prior.vqvae;
   throw CheckpointError(prior_path + ": its VQ-VAE " + prior.vqvae + " is neither there nor beside it (pass --vqvae)");
 }
 

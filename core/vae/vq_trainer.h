@@ -121,8 +121,8 @@ VqConfig read_vq_config(const std::string& path);
 VqPriorConfig read_prior_config(const std::string& path);
 // A VQ-VAE's weights, ready to encode and decode.
 VqVae load_vqvae(const std::string& path);
-// The VQ-VAE a prior models: `given` when not empty, else the path in its config, else that file's
-// name beside the prior. Throws CheckpointError naming both files when its codebook size or code
+// The VQ-VAE a prior models: `given` when not empty, else the file of that name beside the prior,
+// else the path in its config. Throws CheckpointError naming both files when its codebook size or code
 // grid differ from the prior's.
 std::string prior_vqvae_path(const std::string& prior_path, const VqPriorConfig& prior, const std::string& given = "");
 void check_prior_matches(const VqPriorConfig& prior, const std::string& prior_path, const VqConfig& vq,
