@@ -98,9 +98,7 @@ void VaePanel::request_view(Session& session, const VaeModelView& model) {
     case View::Prior:
       lab.prior_samples(uint64_t(prior_seed_), 32);
       break;
-    case View::Compare:
-      lab.compare(uint64_t(prior_seed_), 500);
-      break;
+    case View::Compare: break;  // draw_compare asks whenever any slot changes
     case View::Metrics: break;  // measured on request only: it takes a while
     case View::Map:
       if (map_pca_) lab.latent_map(kind_, -1, -1, map_points_);
@@ -467,9 +465,16 @@ void VaePanel::draw_prior(Session& session, ImageRenderer& renderer, const VaeLa
   }
 }
 
-void VaePanel::draw_compare(Session& session, ImageRenderer& renderer) {
+void VaePanel::draw_compare(Session& session, ImageRenderer& renderer, const VaeLabView& lab) {
+  // Asked again whenever any slot's model changes (one appears, trains, loads), not only the picked one.
+  std::string slots;
+  for (const VaeModelView& m : lab.slot) slots += std::to_string(m.id) + "/" + std::to_string(m.step) + " ";
   ImGui::SetNextItemWidth(120);
-  if (ImGui::InputInt("seed", &prior_seed_)) session.lab<VaeLab>().compare(uint64_t(prior_seed_), 500);
+  const bool reseeded = ImGui::InputInt("seed", &prior_seed_);
+  if (reseeded || slots != compare_slots_) {
+    compare_slots_ = slots;
+    session.lab<VaeLab>().compare(uint64_t(prior_seed_), 500);
+  }
   ImGui::SameLine();
   caption("the same test images and the same N(0, I) draws through every model; sharpness = var(Laplacian) / real's");
   ImGui::TextWrapped(
@@ -479,36 +484,45 @@ void VaePanel::draw_compare(Session& session, ImageRenderer& renderer) {
   auto view = session.lab<VaeLab>().comparison().get();
   if (!view) return;
   const CompareView& v = view->value;
-  const float third = (ImGui::GetContentRegionAvail().x - 16) / 3;
-  compare_originals_.update(renderer, view->stamp, v.originals.image);
-  ImGui::Text("test images (sharpness 1.00 by definition)");
-  show_grid(compare_originals_, third, 3);
   if (auto latest = session.lab<VaeLab>().quality().get())
     for (int k = 0; k < kAutoencoderKinds; ++k)
       if (latest->value.what.rfind(std::string(kind_name(AutoencoderKind(k))) + " ", 0) == 0) quality_[k] = latest;
-  if (ImGui::BeginTable("compare", kAutoencoderKinds, ImGuiTableFlags_SizingStretchSame)) {
-    for (int k : kSlotOrder) {
-      ImGui::TableNextColumn();
-      ImGui::Text("%s", kSlotNames[k]);
-      if (v.reconstructions[k].image.empty()) {
-        caption("none yet");
-        continue;
-      }
-      ImGui::Text("recon sharpness %.2f · BCE %.1f nats", v.recon_sharpness[k], v.recon_bce[k]);
-      compare_recon_[k].update(renderer, view->stamp, v.reconstructions[k].image);
-      show_grid(compare_recon_[k], third - 8, 3);
-      ImGui::Text("prior samples, sharpness %.2f", v.sample_sharpness[k]);
-      compare_samples_[k].update(renderer, view->stamp, v.samples[k].image);
-      show_grid(compare_samples_[k], third - 8, 3);
-      if (quality_[k] && quality_[k]->value.has_main) {
-        const QualityReport& r = quality_[k]->value.main;
-        ImGui::Text("FID-LeNet %.1f · precision %.2f · recall %.2f", r.fid, r.precision, r.recall);
-      } else {
-        caption("FID-LeNet: measure it in Metrics");
-      }
+  const float column = (ImGui::GetContentRegionAvail().x - 24) / 4;
+  if (!ImGui::BeginTable("compare", 1 + kAutoencoderKinds, ImGuiTableFlags_SizingStretchSame)) return;
+  // Row 1: the test images and each model's reconstructions of them.
+  ImGui::TableNextColumn();
+  ImGui::Text("test images");
+  ImGui::TextDisabled("sharpness 1.00 by definition");
+  compare_originals_.update(renderer, view->stamp, v.originals.image);
+  show_grid(compare_originals_, column - 8, 3);
+  for (int k : kSlotOrder) {
+    ImGui::TableNextColumn();
+    ImGui::Text("%s reconstructions", kSlotNames[k]);
+    if (v.reconstructions[k].image.empty()) {
+      caption("none yet");
+      continue;
     }
-    ImGui::EndTable();
+    ImGui::Text("sharpness %.2f · BCE %.1f nats", v.recon_sharpness[k], v.recon_bce[k]);
+    compare_recon_[k].update(renderer, view->stamp, v.reconstructions[k].image);
+    show_grid(compare_recon_[k], column - 8, 3);
   }
+  // Row 2: each model's decodes of the same prior draws.
+  ImGui::TableNextColumn();
+  ImGui::TextWrapped("prior samples: decoder(z), z ~ N(0, I), the same z for every model");
+  for (int k : kSlotOrder) {
+    ImGui::TableNextColumn();
+    if (v.samples[k].image.empty()) continue;
+    ImGui::Text("%s samples: sharpness %.2f", kSlotNames[k], v.sample_sharpness[k]);
+    compare_samples_[k].update(renderer, view->stamp, v.samples[k].image);
+    show_grid(compare_samples_[k], column - 8, 3);
+    if (quality_[k] && quality_[k]->value.has_main) {
+      const QualityReport& r = quality_[k]->value.main;
+      ImGui::Text("FID-LeNet %.1f · P %.2f · R %.2f", r.fid, r.precision, r.recall);
+    } else {
+      caption("FID-LeNet: Metrics › Measure");
+    }
+  }
+  ImGui::EndTable();
   ImGui::TextDisabled("%d test images and %d samples behind each sharpness figure", v.images, v.images);
 }
 
@@ -685,7 +699,7 @@ void VaePanel::draw(Session& session, ImageRenderer& renderer) {
     case View::Interpolation: draw_interpolation(session, renderer, lab); break;
     case View::Prior: draw_prior(session, renderer, lab); break;
     case View::Map: draw_map(session, model); break;
-    case View::Compare: draw_compare(session, renderer); break;
+    case View::Compare: draw_compare(session, renderer, lab); break;
     case View::Metrics: draw_metrics(session); break;
   }
   ImGui::EndChild();

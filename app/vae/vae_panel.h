@@ -47,7 +47,7 @@ class VaePanel : public Panel {
   void draw_interpolation(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_prior(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_map(Session& session, const VaeModelView& model);
-  void draw_compare(Session& session, ImageRenderer& renderer);
+  void draw_compare(Session& session, ImageRenderer& renderer, const VaeLabView& lab);
   void draw_metrics(Session& session);
   void request_view(Session& session, const VaeModelView& model);
 
@@ -85,6 +85,7 @@ class VaePanel : public Panel {
   std::shared_ptr<const Snapshot<QualityView>> quality_[kAutoencoderKinds];  // the newest measurement of each slot
   DisplayImage originals_, reconstructions_, decoded_, manifold_, strip_[kAutoencoderKinds], play_[kAutoencoderKinds],
       prior_[kAutoencoderKinds];
+  std::string compare_slots_;  // every slot's model and step when Compare was last asked for
   DisplayImage compare_originals_, compare_recon_[kAutoencoderKinds], compare_samples_[kAutoencoderKinds];
   std::array<float, 3> gan_weights_{1.f, 1.f, 1.f};  // VAE-GAN: pixel, feature, adversarial
 
