@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <unistd.h>
 
 #include "core/io/checkpoint.h"
@@ -332,7 +333,15 @@ TEST(VqLab, CodeMapEditsAndPriorSamplingThroughTheWorker) {
   EXPECT_EQ(sample->value.decoded.size(), 49u);
   EXPECT_EQ(std::count(sample->value.frames[0].begin(), sample->value.frames[0].end(), -1), 48);
   EXPECT_EQ(sample->value.batch.indices.size(), 4u);
-  EXPECT_EQ(sample->value.probabilities.size(), 32u);
+  ASSERT_EQ(sample->value.probabilities.size(), 49u);
+  // Each position's distribution sums to 1 and gives the drawn code a chance; top-k 5 keeps 5 codes.
+  for (int i = 0; i < 49; ++i) {
+    const std::vector<float>& p = sample->value.probabilities[size_t(i)];
+    ASSERT_EQ(p.size(), 32u);
+    EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-4);
+    EXPECT_LE(std::count_if(p.begin(), p.end(), [](float x) { return x > 0; }), 5);
+    EXPECT_GT(p[size_t(sample->value.frames[size_t(i)][size_t(i)])], 0.f);
+  }
   // Saving the prior before its VQ-VAE is refused: the prior's file names the VQ-VAE's.
   lab.save_prior(temp_path("unsaved-prior.safetensors"));
   session.worker().wait_idle();

@@ -667,7 +667,7 @@ void VqPanel::draw_sample_run(ImageRenderer& renderer, const PriorSampleView& ru
   ImGui::TextDisabled("codes after position %d", shown + 1);
   const GridHover hover =
       code_grid("sample-map", codes, run.grid_h, run.grid_w,
-                std::max(side / float(std::max(1, run.grid_w)), number_cell(int(run.probabilities.size()))), shown);
+                std::max(side / float(std::max(1, run.grid_w)), number_cell(int(run.probabilities.empty() ? 0 : run.probabilities[0].size()))), shown);
   if (hover.cell >= 0) {
     const int code = size_t(hover.cell) < codes.size() ? codes[size_t(hover.cell)] : -1;
     if (code >= 0) ImGui::SetTooltip("row %d, col %d: code %d", hover.cell / run.grid_w, hover.cell % run.grid_w, code);
@@ -685,14 +685,17 @@ void VqPanel::draw_sample_run(ImageRenderer& renderer, const PriorSampleView& ru
   ImGui::EndGroup();
   ImGui::SameLine();
   ImGui::BeginGroup();
-  ImGui::TextDisabled("p(code) at position %d, the newest; framed: the code drawn", run.filled);
-  std::vector<int> order(run.probabilities.size());
-  std::iota(order.begin(), order.end(), 0);
-  const int under = code_bars("probabilities", run.probabilities, order,
-                             ImVec2(std::max(200.f, ImGui::GetContentRegionAvail().x), side), run.last_code, 0.f);
-  if (under >= 0)
-    ImGui::SetTooltip("code %d: p = %.4f%s", under, run.probabilities[size_t(under)],
-                      under == run.last_code ? " (drawn)" : "");
+  if (size_t(shown) < run.probabilities.size()) {
+    // The distribution of the position on screen (the newest while the run is followed).
+    const std::vector<float>& p = run.probabilities[size_t(shown)];
+    const int drawn = size_t(shown) < codes.size() ? codes[size_t(shown)] : -1;
+    ImGui::TextDisabled("p(code) at position %d; framed: the code drawn", shown + 1);
+    std::vector<int> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    const int under = code_bars("probabilities", p, order, ImVec2(std::max(200.f, ImGui::GetContentRegionAvail().x), side),
+                               drawn, 0.f);
+    if (under >= 0) ImGui::SetTooltip("code %d: p = %.4f%s", under, p[size_t(under)], under == drawn ? " (drawn)" : "");
+  }
   ImGui::EndGroup();
   note("The prior draws the code map one position at a time in raster order, each code from a distribution over "
        "the K codes given the class and every code before it, after temperature and top-k.");

@@ -477,8 +477,7 @@ void VqLab::sample_prior(int label, const PriorSampling& sampling, uint64_t seed
     p.prior()->sample(labels, sampling, generator, [&](int position, const torch::Tensor& codes) {
       auto logits = p.prior()->forward(codes.slice(1, 0, position + 1).clamp_min(0), labels).select(1, position);
       auto probs = torch::softmax(shape_logits(logits, sampling), -1)[0].contiguous();
-      out.probabilities.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-      out.last_code = int(codes[0][position].item<int64_t>());
+      out.probabilities.emplace_back(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
       out.frames.push_back(int_vector(codes[0]));
       auto filled = torch::where(codes < 0, torch::full_like(codes, filler), codes).view({1, pc.grid_h, pc.grid_w});
       out.decoded.push_back(tensor_image(t.model()->decode_codes(filled)[0]));

@@ -85,8 +85,9 @@ struct PriorSampleView {
   int filled = 0;                  // positions drawn so far (grid_h * grid_w when done)
   std::vector<std::vector<int>> frames;  // codes after each position (-1: not drawn yet)
   std::vector<ImageBuffer> decoded;      // the decode of each frame (undrawn cells: the commonest code)
-  std::vector<float> probabilities;      // the distribution the newest position was drawn from (K)
-  int last_code = -1;                    // the code drawn there
+  // The distribution each position was drawn from (K each, after temperature and top-k); the code
+  // drawn there is frames[i][i].
+  std::vector<std::vector<float>> probabilities;
   ImageGrid batch;                       // a grid of finished samples of the same settings
   double seconds = 0;
 };
