@@ -758,6 +758,9 @@ void VqPanel::draw(Session& session, ImageRenderer& renderer) {
   ImGui::BeginChild("vq-views", ImVec2(0, 0));
   if (!lab.vq.exists) {
     ImGui::Spacing();
+    // The shipped pair opens on the worker when the mode first shows, behind any job before it.
+    const std::string job = session.worker().status()->value.job;
+    if (job.rfind("load", 0) == 0) ImGui::TextDisabled("Opening %s …", job.substr(5).c_str());
     ImGui::TextWrapped(
         "No VQ-VAE yet. Set its codebook and press \"New VQ-VAE\", then \"Train\" — or load a checkpoint. Its encoder "
         "gives a grid of vectors (7×7 for 28×28 images) and each is replaced by the nearest of K learned code "
