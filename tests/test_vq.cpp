@@ -209,8 +209,9 @@ TEST(VqPrior, TopOneSamplingIsGreedyAndTopKKeepsKCodes) {
   // top-1: every draw is the argmax given the codes before, so two seeds give the same map.
   auto labels = torch::full({2}, -1, torch::kLong);
   int calls = 0;
-  auto a = prior->sample(labels, {1.f, 1}, at::detail::createCPUGenerator(1), [&](int position, const torch::Tensor& codes) {
+  auto a = prior->sample(labels, {1.f, 1}, at::detail::createCPUGenerator(1), [&](int position, const torch::Tensor& codes, const torch::Tensor& probs) {
     EXPECT_EQ(position, calls++);
+    EXPECT_EQ(probs.size(1), 16);
     EXPECT_EQ((codes >= 0).sum().item<int64_t>(), 2 * (position + 1));
     return true;
   });
@@ -221,7 +222,7 @@ TEST(VqPrior, TopOneSamplingIsGreedyAndTopKKeepsKCodes) {
   EXPECT_TRUE(torch::equal(greedy, a));
   // The callback can stop a run (a cancelled job): the rest stays undrawn.
   auto stopped = prior->sample(labels, {1.f, 0}, at::detail::createCPUGenerator(1),
-                               [](int position, const torch::Tensor&) { return position < 9; });
+                               [](int position, const torch::Tensor&, const torch::Tensor&) { return position < 9; });
   EXPECT_EQ((stopped >= 0).sum().item<int64_t>(), 2 * 10);
 }
 

@@ -464,7 +464,7 @@ void VaeLab::compare(uint64_t seed, int images) {
   request_live("vae.compare", &State::redraw_compare, [this, seed, images](uint64_t) {
     if (images < 16 || images > 5000) throw std::invalid_argument("compare: images " + std::to_string(images) + " is not in 16..5000");
     CompareView out;
-    torch::Tensor real;
+    double real_sharpness = 0;  // of the test images, the same for every slot
     for (int slot = 0; slot < kAutoencoderKinds; ++slot) {
       auto& t = state_->trainer[slot];
       if (!t) continue;
@@ -472,16 +472,15 @@ void VaeLab::compare(uint64_t seed, int images) {
       t->model()->eval();
       const int64_t n = std::min<int64_t>(images, t->data().test.count);
       auto x = t->images(Split::Test, torch::arange(n));
-      if (!real.defined()) {
-        real = x;
+      if (out.images == 0) {
         out.images = int(n);
         out.originals = tensor_grid(x.slice(0, 0, 16), 4);
+        real_sharpness = std::max(1e-12, laplacian_variance(x));
       }
       auto logits = t->model()->decode_logits(t->model()->encode(x).first).view_as(x);
       auto recon = torch::sigmoid(logits);
       auto gen = at::detail::createCPUGenerator(seed);
       auto samples = t->model()->decode(at::randn({n, t->config().latent}, gen)).view_as(x);
-      const double real_sharpness = std::max(1e-12, laplacian_variance(x));
       out.reconstructions[slot] = tensor_grid(recon.slice(0, 0, 16), 4);
       out.samples[slot] = tensor_grid(samples.slice(0, 0, 16), 4);
       out.recon_sharpness[slot] = laplacian_variance(recon) / real_sharpness;

@@ -57,6 +57,39 @@ struct VqLab::State {
     if (!vq) throw std::runtime_error("no VQ-VAE yet: create or load one first");
     return *vq;
   }
+
+  // The map image's codes as the encoder gives them now, and with the edits (each 1 x h x w).
+  std::pair<torch::Tensor, torch::Tensor> map_codes() {
+    torch::NoGradGuard no_grad;
+    vq->model()->eval();
+    auto encoded = vq->model()->quantize(vq->model()->encode(map_image)).indices;
+    auto edited = encoded.clone();
+    auto flat = edited.view({-1});
+    for (const auto& [cell, code] : edits) flat[cell] = int64_t(code);
+    return {encoded, edited};
+  }
+
+  // The code map view of the map image and its edits, from the newest weights.
+  CodeMapView code_map_view() {
+    torch::NoGradGuard no_grad;
+    const VqConfig& c = vq->config();
+    CodeMapView out;
+    out.model_id = view.vq.id;
+    out.source_index = map_index;
+    out.request = map_request;
+    out.grid_h = c.grid_h();
+    out.grid_w = c.grid_w();
+    out.original = tensor_image(map_image[0]);
+    const auto [encoded, edited] = map_codes();
+    out.encoded = int_vector(encoded);
+    out.codes = int_vector(edited);
+    auto unedited_logits = vq->model()->decode_logits(vq->model()->lookup(encoded));
+    out.decoded_unedited = tensor_image(torch::sigmoid(unedited_logits)[0]);
+    out.decoded = tensor_image(vq->model()->decode_codes(edited)[0]);
+    out.recon_bce =
+        torch::binary_cross_entropy_with_logits(unedited_logits, map_image, {}, {}, torch::Reduction::Sum).item<double>();
+    return out;
+  }
   VqPriorTrainer& prior_trainer() {
     if (!prior) throw std::runtime_error("no prior yet: create or load one over the VQ-VAE's codes first");
     return *prior;
@@ -148,36 +181,6 @@ void VqLab::new_model(const VqConfig& config) {
   });
 }
 
-namespace {
-
-// The code map view of the state's image and edits (newest weights).
-CodeMapView draw_code_map(VqTrainer& t, const torch::Tensor& image, int64_t index, const std::map<int, int>& edits,
-                          uint64_t model_id) {
-  torch::NoGradGuard no_grad;
-  t.model()->eval();
-  const VqConfig& c = t.config();
-  CodeMapView out;
-  out.model_id = model_id;
-  out.source_index = index;
-  out.grid_h = c.grid_h();
-  out.grid_w = c.grid_w();
-  out.original = tensor_image(image[0]);
-  auto encoded = t.model()->quantize(t.model()->encode(image)).indices;  // 1 x h x w
-  auto edited = encoded.clone();
-  auto flat = edited.view({-1});
-  for (const auto& [cell, code] : edits) flat[cell] = int64_t(code);
-  out.encoded = int_vector(encoded);
-  out.codes = int_vector(edited);
-  auto unedited_logits = t.model()->decode_logits(t.model()->lookup(encoded));
-  out.decoded_unedited = tensor_image(torch::sigmoid(unedited_logits)[0]);
-  out.decoded = tensor_image(t.model()->decode_codes(edited)[0]);
-  out.recon_bce =
-      torch::binary_cross_entropy_with_logits(unedited_logits, image, {}, {}, torch::Reduction::Sum).item<double>();
-  return out;
-}
-
-}  // namespace
-
 void VqLab::train(double epochs) {
   session_.worker().submit("train VQ-VAE", [this, epochs](JobContext& ctx) {
     State& s = *state_;
@@ -204,11 +207,7 @@ void VqLab::train(double epochs) {
         v.images_per_s = double(t.step() - start) * t.config().batch_size / std::chrono::duration<double>(now - t0).count();
         refresh_vq_view(t, v, s.fixed_indices);
         publish();
-        if (s.map_image.defined()) {
-          CodeMapView map = draw_code_map(t, s.map_image, s.map_index, s.edits, v.id);
-          map.request = s.map_request;
-          code_map_.publish(std::move(map));
-        }
+        if (s.map_image.defined()) code_map_.publish(s.code_map_view());
         last_publish = now;
       }
     };
@@ -422,9 +421,7 @@ uint64_t VqLab::request_map() {
     s.map_index = asked.index;
     s.edits = edits;
     s.map_request = ctx.request_stamp();
-    CodeMapView map = draw_code_map(t, s.map_image, s.map_index, s.edits, s.view.vq.id);
-    map.request = s.map_request;
-    code_map_.publish(std::move(map));
+    code_map_.publish(s.code_map_view());
   });
 }
 
@@ -435,11 +432,7 @@ void VqLab::inspect_layers(int layer) {
     if (!s.map_image.defined()) throw std::runtime_error("encode an image first: the layer view shows its code map's decode");
     const auto t0 = Clock::now();
     torch::NoGradGuard no_grad;
-    t.model()->eval();
-    auto codes = t.model()->quantize(t.model()->encode(s.map_image)).indices;
-    auto flat = codes.view({-1});
-    for (const auto& [cell, code] : s.edits) flat[cell] = int64_t(code);
-    LayerView out = layer_view(t.model()->decoder_activations(codes), layer);
+    LayerView out = layer_view(t.model()->decoder_activations(s.map_codes().second), layer);
     out.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     layers_.publish(std::move(out));
   });
@@ -474,10 +467,9 @@ void VqLab::sample_prior(int label, const PriorSampling& sampling, uint64_t seed
     auto labels = torch::full({1}, int64_t(label), torch::kLong);
     auto generator = at::detail::createCPUGenerator(seed);
     auto last_publish = Clock::now();
-    p.prior()->sample(labels, sampling, generator, [&](int position, const torch::Tensor& codes) {
-      auto logits = p.prior()->forward(codes.slice(1, 0, position + 1).clamp_min(0), labels).select(1, position);
-      auto probs = torch::softmax(shape_logits(logits, sampling), -1)[0].contiguous();
-      out.probabilities.emplace_back(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    p.prior()->sample(labels, sampling, generator, [&](int position, const torch::Tensor& codes, const torch::Tensor& probs) {
+      const torch::Tensor drawn_from = probs[0].contiguous();
+      out.probabilities.emplace_back(drawn_from.data_ptr<float>(), drawn_from.data_ptr<float>() + drawn_from.numel());
       out.frames.push_back(int_vector(codes[0]));
       auto filled = torch::where(codes < 0, torch::full_like(codes, filler), codes).view({1, pc.grid_h, pc.grid_w});
       out.decoded.push_back(tensor_image(t.model()->decode_codes(filled)[0]));

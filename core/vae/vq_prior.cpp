@@ -74,7 +74,7 @@ torch::Tensor shape_logits(const torch::Tensor& logits, const PriorSampling& sam
 }
 
 torch::Tensor CodePriorImpl::sample(const torch::Tensor& labels, const PriorSampling& sampling, at::Generator generator,
-                                    const std::function<bool(int, const torch::Tensor&)>& filled) {
+                                    const Filled& filled) {
   sampling.validate(config_.codes);
   torch::NoGradGuard no_grad;
   const int64_t b = labels.size(0), p = config_.positions();
@@ -85,7 +85,7 @@ torch::Tensor CodePriorImpl::sample(const torch::Tensor& labels, const PriorSamp
     auto logits = forward(prefix, labels).select(1, i);
     auto probs = torch::softmax(shape_logits(logits, sampling), -1);
     codes.select(1, i).copy_(torch::multinomial(probs, 1, false, generator).squeeze(1));
-    if (filled && !filled(int(i), codes)) break;
+    if (filled && !filled(int(i), codes, probs)) break;
   }
   return codes;
 }

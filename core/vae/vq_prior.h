@@ -34,10 +34,12 @@ class CodePriorImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& codes, const torch::Tensor& labels);
   // Mean cross-entropy of the codes under the prior, in nats per position.
   torch::Tensor loss(const torch::Tensor& codes, const torch::Tensor& labels);
-  // Draws codes position by position (B x P); after each position `filled(position, codes)` is
-  // called with the codes so far (later positions -1) and may return false to stop (cancelled).
+  // Draws codes position by position (B x P); after each position `filled(position, codes, probs)`
+  // is called with the codes so far (later positions -1) and the B x K distribution that position
+  // was drawn from, and may return false to stop (cancelled).
+  using Filled = std::function<bool(int, const torch::Tensor&, const torch::Tensor&)>;
   torch::Tensor sample(const torch::Tensor& labels, const PriorSampling& sampling, at::Generator generator,
-                       const std::function<bool(int, const torch::Tensor&)>& filled = {});
+                       const Filled& filled = {});
 
   const VqPriorConfig& config() const { return config_; }
 
