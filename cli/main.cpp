@@ -15,6 +15,7 @@
 
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
+#include "core/diffusion/ldm_run.h"
 #include "core/families.h"
 #include "core/io/safetensors.h"
 #include "core/speed_bench.h"
@@ -176,7 +177,7 @@ int main(int argc, char** argv) {
   train->add_option("--arch", train_args.arch, "mlp or conv")->check(CLI::IsMember({"mlp", "conv"}));
   train->add_option("--latent", train_args.latent, "latent size (VAE/AE 2..64, default 16; GAN default 64, toy 8)")
       ->check(CLI::Range(1, 512));
-  train->add_option("--beta", train_args.beta, "weight of the KL term (1: the VAE)")
+  train->add_option("--beta", train_args.beta, "weight of the KL term (1: the VAE; klae default 0.01)")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 100.0));
   train->add_option("--recon", train_args.recon, "bernoulli (BCE) or gaussian (squared error)")
@@ -234,6 +235,9 @@ int main(int argc, char** argv) {
     train->add_option(name, *value, "vaegan: weight of that loss term (pixel BCE, D-feature reconstruction, adversarial)")
         ->check(kNumber)
         ->check(CLI::Range(0.0, 1000.0));
+  train->add_option("--autoencoder", train_args.autoencoder, "ldm: its first stage, a klae checkpoint (genlab-cli train --model klae)");
+  train->add_option("--hold-out", train_args.hold_out,
+                    std::string("ldm: attribute-class pairs no caption shows, or none (Fashion-MNIST default: ") + genlab::kDefaultHeldOut + ")");
   bool no_skips = false;
   train->add_flag("--no-skips", no_skips, "pix2pix, cyclegan, stargan: a U-Net without its skip connections");
   train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan, gan, progan, stylegan: base channel count of G and D")->check(CLI::Range(4, 256));
@@ -293,6 +297,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   sample->add_option("--mix-layers", sample_args.mix_layers, "stylegan: coarse, middle or fine (the layers --mix-from styles)")
       ->check(CLI::IsMember({"coarse", "middle", "fine"}));
+  sample->add_option("--prompt", sample_args.prompt, "ldm: the text, e.g. \"a dark wide pullover\" (empty: unconditional)");
+  sample->add_option("--negative", sample_args.negative, "ldm: the negative prompt; guidance steers away from it");
   sample->add_option("--vqvae", sample_args.vqvae, "vqprior: its VQ-VAE (default: the one it names, or that file beside it)");
   sample->add_option("--temperature", sample_args.temperature, "vqprior: divides the logits (below 1: safer codes)")
       ->check(kNumber)

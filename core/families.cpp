@@ -47,7 +47,7 @@ const std::vector<Family>& families() {
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
        {"cgan-fashion.safetensors", "progan-fashion.safetensors", "stylegan-fashion.safetensors"},
        open_with<GanLab>, {"cgan-fashion.safetensors"}},
-      {"diffusion", "Diffusion", {"ddpm"},
+      {"diffusion", "Diffusion", {"ddpm", "klae", "ldm"},
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
        {"ddpm-fashion-cond.safetensors"},
        open_with<DiffusionLab>, {"ddpm-fashion-cond.safetensors"}},
@@ -105,8 +105,10 @@ std::string sample_model(const SampleArgs& args) {
   if (!family.sampling_steps)
     refuse_options(args, {"--sampler", "--steps", "--cfg", "--eta", "--gif"},
                    args.checkpoint + " is not a diffusion model, it has no sampling steps");
-  if (read_checkpoint_info(args.checkpoint).model != "vqprior")
+  const std::string kind = read_checkpoint_info(args.checkpoint).model;
+  if (kind != "vqprior")
     refuse_options(args, {"--temperature", "--top-k", "--vqvae"}, args.checkpoint + " is not a prior over VQ-VAE codes");
+  if (kind != "ldm") refuse_options(args, {"--prompt", "--negative"}, args.checkpoint + " is not a text-to-image model");
   return family.sample(args);
 }
 

@@ -9,6 +9,8 @@
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/data/image.h"
 #include "core/diffusion/diffusion_lab.h"
+#include "core/diffusion/ldm_run.h"
+#include "core/io/checkpoint.h"
 #include "core/metrics/quality_run.h"
 #include "core/train/cli_training.h"
 #include "core/io/gif.h"
@@ -19,6 +21,7 @@
 namespace genlab {
 
 std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
+  if (is_latent_kind(request.model)) return train_latent(request, log);
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   DiffusionConfig config;
   config.conditional = request.conditional;
@@ -56,6 +59,7 @@ std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
 }
 
 std::string sample_ddpm(const SampleArgs& args) {
+  if (is_latent_kind(read_checkpoint_info(args.checkpoint).model)) return sample_latent(args);
   // The checkpoint and the settings, as the PNG records them (the CLI's defaults: DDIM, 50 steps,
   // w = 3, every class in turn, 64 samples).
   const SamplingRecord record{SamplingParams{args.sampler, args.steps, args.cfg, args.eta, args.label, args.seed, args.n},
@@ -101,6 +105,7 @@ std::string sample_ddpm(const SampleArgs& args) {
 }
 
 std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
+  if (is_latent_kind(read_checkpoint_info(args.checkpoint).model)) return eval_latent(args, log);
   DiffusionConfig config = read_diffusion_config(args.checkpoint);
   // Before the data and the classifier load: more steps than the chain has is a typo, not a run.
   if (args.steps < 1 || args.steps > config.T)

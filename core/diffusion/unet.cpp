@@ -17,22 +17,21 @@ void check_range(const char* name, int value, int lo, int hi) {
                                 ".." + std::to_string(hi));
 }
 
-// The largest group count up to 8 that divides `channels`, so any width gets a valid GroupNorm.
+torch::Tensor upsample2x(const torch::Tensor& x) {
+  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+}
+
+}  // namespace
+
 nn::GroupNorm group_norm(int channels) {
   int groups = 8;
   while (channels % groups) --groups;
   return nn::GroupNorm(groups, channels);
 }
 
-nn::Conv2d conv3x3(int in, int out, int stride = 1) {
+nn::Conv2d conv3x3(int in, int out, int stride) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
 }
-
-torch::Tensor upsample2x(const torch::Tensor& x) {
-  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
-}
-
-}  // namespace
 
 void UNetConfig::validate() const {
   if (channels != 1 && channels != 3) throw std::invalid_argument("channels " + std::to_string(channels) + " is not 1 or 3");
@@ -69,27 +68,21 @@ UNetConfig UNetConfig::from_json(const std::string& text) {
   return c;
 }
 
-struct UNetImpl::ResBlock : nn::Module {
-  nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-  nn::Conv2d conv1{nullptr}, conv2{nullptr}, skip{nullptr};
-  nn::Linear embed{nullptr};
+TimeResBlockImpl::TimeResBlockImpl(int in, int out, int embedding_dim) {
+  norm1_ = register_module("norm1", group_norm(in));
+  conv1_ = register_module("conv1", conv3x3(in, out));
+  embed_ = register_module("embed", nn::Linear(embedding_dim, out));
+  norm2_ = register_module("norm2", group_norm(out));
+  conv2_ = register_module("conv2", conv3x3(out, out));
+  if (in != out) skip_ = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
+}
 
-  ResBlock(int in, int out, int time_dim) {
-    norm1 = register_module("norm1", group_norm(in));
-    conv1 = register_module("conv1", conv3x3(in, out));
-    embed = register_module("embed", nn::Linear(time_dim, out));
-    norm2 = register_module("norm2", group_norm(out));
-    conv2 = register_module("conv2", conv3x3(out, out));
-    if (in != out) skip = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
-  }
-
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb) {
-    auto h = conv1->forward(torch::silu(norm1->forward(x)));
-    h = h + embed->forward(emb).unsqueeze(-1).unsqueeze(-1);
-    h = conv2->forward(torch::silu(norm2->forward(h)));
-    return h + (skip ? skip->forward(x) : x);
-  }
-};
+torch::Tensor TimeResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
+  auto h = conv1_->forward(torch::silu(norm1_->forward(x)));
+  h = h + embed_->forward(embedding).unsqueeze(-1).unsqueeze(-1);
+  h = conv2_->forward(torch::silu(norm2_->forward(h)));
+  return h + (skip_ ? skip_->forward(x) : x);
+}
 
 UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   config.validate();
@@ -98,15 +91,15 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   time_out_ = register_module("time_out", nn::Linear(td, td));
   if (config.classes > 0) class_embedding_ = register_module("class_embedding", nn::Embedding(config.classes + 1, td));
   in_conv_ = register_module("in_conv", conv3x3(c, base));
-  enc1_ = register_module("enc1", std::make_shared<ResBlock>(base, base, td));
+  enc1_ = register_module("enc1", TimeResBlock(base, base, td));
   down1_ = register_module("down1", conv3x3(base, mid, 2));
-  enc2_ = register_module("enc2", std::make_shared<ResBlock>(mid, mid, td));
+  enc2_ = register_module("enc2", TimeResBlock(mid, mid, td));
   down2_ = register_module("down2", conv3x3(mid, mid, 2));
-  middle_ = register_module("middle", std::make_shared<ResBlock>(mid, mid, td));
+  middle_ = register_module("middle", TimeResBlock(mid, mid, td));
   up2_ = register_module("up2", conv3x3(mid, mid));
-  dec2_ = register_module("dec2", std::make_shared<ResBlock>(2 * mid, mid, td));
+  dec2_ = register_module("dec2", TimeResBlock(2 * mid, mid, td));
   up1_ = register_module("up1", conv3x3(mid, base));
-  dec1_ = register_module("dec1", std::make_shared<ResBlock>(2 * base, base, td));
+  dec1_ = register_module("dec1", TimeResBlock(2 * base, base, td));
   out_norm_ = register_module("out_norm", group_norm(base));
   out_conv_ = register_module("out_conv", conv3x3(base, c));
   // A zero output layer makes the untrained net predict eps = 0, a calm start for the MSE loss.

@@ -22,6 +22,24 @@ struct UNetConfig {
   void validate() const;                                  // throws std::invalid_argument naming the value
 };
 
+// The U-Nets' residual block: GroupNorm, SiLU, 3x3 conv, plus the embedding (time, class) as a
+// per-channel shift, twice, with a 1x1 skip when the width changes. Shared with the latent U-Net.
+class TimeResBlockImpl : public torch::nn::Module {
+ public:
+  TimeResBlockImpl(int in, int out, int embedding_dim);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding);
+
+ private:
+  torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, skip_{nullptr};
+  torch::nn::Linear embed_{nullptr};
+};
+TORCH_MODULE(TimeResBlock);
+
+// GroupNorm with the largest group count up to 8 that divides `channels`.
+torch::nn::GroupNorm group_norm(int channels);
+torch::nn::Conv2d conv3x3(int in, int out, int stride = 1);
+
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(const UNetConfig& config);
@@ -33,13 +51,11 @@ class UNetImpl : public torch::nn::Module {
   int null_label() const { return config_.classes; }
 
  private:
-  struct ResBlock;  // defined in unet.cpp
-
   UNetConfig config_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr};
   torch::nn::Embedding class_embedding_{nullptr};  // only when classes > 0
   torch::nn::Conv2d in_conv_{nullptr}, down1_{nullptr}, down2_{nullptr}, up2_{nullptr}, up1_{nullptr};
-  std::shared_ptr<ResBlock> enc1_, enc2_, middle_, dec2_, dec1_;
+  TimeResBlock enc1_{nullptr}, enc2_{nullptr}, middle_{nullptr}, dec2_{nullptr}, dec1_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};
   torch::nn::Conv2d out_conv_{nullptr};
 };

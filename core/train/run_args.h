@@ -66,6 +66,9 @@ struct TrainArgs : RunArgs {
   int superres_factor = 4, width = 32;
   bool skips = true;
   float lambda_l1 = 100.f, lambda_cycle = 10.f, lambda_identity = 5.f, lambda_cls = 1.f, lambda_rec = 10.f;
+  // Latent diffusion: the first stage (klae) an ldm trains on, and the attribute-class pairs no
+  // training caption shows ("dark sneaker, wide dress"; "none" for none)
+  std::string autoencoder, hold_out;
   ParallelOptions parallel;
 };
 
@@ -87,6 +90,8 @@ struct SampleArgs : RunArgs {
   std::string vqvae;
   double temperature = 1.0;
   int top_k = 0;
+  // Latent diffusion: the prompt and the negative prompt (guidance pushes away from it, not from "")
+  std::string prompt, negative;
 };
 
 struct EvalArgs : RunArgs {

@@ -7,27 +7,6 @@ namespace genlab {
 
 namespace nn = torch::nn;
 
-CausalBlockImpl::CausalBlockImpl(int width, int heads) : heads_(heads) {
-  norm1_ = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({width})));
-  qkv_ = register_module("qkv", nn::Linear(width, 3 * width));
-  proj_ = register_module("proj", nn::Linear(width, width));
-  norm2_ = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({width})));
-  up_ = register_module("up", nn::Linear(width, 4 * width));
-  down_ = register_module("down", nn::Linear(4 * width, width));
-}
-
-torch::Tensor CausalBlockImpl::forward(const torch::Tensor& x) {
-  const int64_t b = x.size(0), t = x.size(1), width = x.size(2), head = width / heads_;
-  auto qkv = qkv_->forward(norm1_->forward(x)).view({b, t, 3, heads_, head}).permute({2, 0, 3, 1, 4});
-  auto q = qkv[0], k = qkv[1], v = qkv[2];  // B x heads x T x head
-  auto scores = q.matmul(k.transpose(-2, -1)) / std::sqrt(double(head));
-  auto future = torch::ones({t, t}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-  scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
-  auto attended = torch::softmax(scores, -1).matmul(v).transpose(1, 2).reshape({b, t, width});
-  auto h = x + proj_->forward(attended);
-  return h + down_->forward(torch::gelu(up_->forward(norm2_->forward(h))));
-}
-
 CodePriorImpl::CodePriorImpl(const VqPriorConfig& config) : config_(config) {
   config.validate();
   const int width = config.width;
@@ -36,7 +15,7 @@ CodePriorImpl::CodePriorImpl(const VqPriorConfig& config) : config_(config) {
   class_embedding_ = register_module("class_embedding", nn::Embedding(config.classes + 1, width));
   positions_ = register_parameter("positions", torch::randn({config.positions(), width}) * 0.02);
   blocks_ = register_module("blocks", nn::ModuleList());
-  for (int i = 0; i < config.layers; ++i) blocks_->push_back(CausalBlock(width, config.heads));
+  for (int i = 0; i < config.layers; ++i) blocks_->push_back(TransformerBlock(width, config.heads, /*causal=*/true));
   norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({width})));
   head_ = register_module("head", nn::Linear(width, config.codes));
 }
@@ -55,7 +34,7 @@ torch::Tensor CodePriorImpl::forward(const torch::Tensor& codes, const torch::Te
   auto x = start_tokens(labels);
   if (t > 1) x = torch::cat({x, code_embedding_->forward(codes.slice(1, 0, t - 1))}, 1);
   x = x + positions_.slice(0, 0, t).unsqueeze(0);
-  for (const auto& block : *blocks_) x = block->as<CausalBlock>()->forward(x);
+  for (const auto& block : *blocks_) x = block->as<TransformerBlock>()->forward(x);
   return head_->forward(norm_->forward(x));
 }
 

@@ -9,21 +9,10 @@
 
 #include <functional>
 
+#include "core/train/transformer_block.h"
 #include "core/vae/vq_config.h"
 
 namespace genlab {
-
-class CausalBlockImpl : public torch::nn::Module {
- public:
-  CausalBlockImpl(int width, int heads);
-  torch::Tensor forward(const torch::Tensor& x);  // B x T x width, each position sees itself and earlier ones
-
- private:
-  int heads_;
-  torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
-  torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, up_{nullptr}, down_{nullptr};
-};
-TORCH_MODULE(CausalBlock);
 
 class CodePriorImpl : public torch::nn::Module {
  public:
