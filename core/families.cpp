@@ -5,6 +5,7 @@
 #include "core/classifier/classifier_run.h"
 #include "core/diffusion/diffusion_lab.h"
 #include "core/diffusion/diffusion_run.h"
+#include "core/diffusion/ldm_lab.h"
 #include "core/gan/gan_lab.h"
 #include "core/gan/gan_run.h"
 #include "core/io/safetensors.h"
@@ -31,6 +32,12 @@ void open_autoencoder(Session& session, const std::string& path) {
   session.lab<VaeLab>().load(path);
 }
 
+// The Diffusion tab holds two labs: pixel diffusion guided by class, and latent text-to-image.
+void open_diffusion(Session& session, const std::string& path) {
+  if (read_checkpoint_info(path).model == "ddpm") return session.lab<DiffusionLab>().load(path);
+  session.lab<LdmLab>().load(path);  // an ldm; a klae alone is refused there, naming the file
+}
+
 }  // namespace
 
 // Each entry: name, title, checkpoint kinds; train, sample, eval; eval needs the classifier,
@@ -50,7 +57,7 @@ const std::vector<Family>& families() {
       {"diffusion", "Diffusion", {"ddpm", "klae", "ldm"},
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
        {"ddpm-fashion-cond.safetensors"},
-       open_with<DiffusionLab>, {"ddpm-fashion-cond.safetensors"}},
+       open_diffusion, {"ddpm-fashion-cond.safetensors"}},
       {"translate", "Image to image", {"pix2pix", "cyclegan", "stargan"},
        train_translate, nullptr, eval_translate, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
        {"pix2pix-fashion-edges.safetensors", "pix2pix-fashion-superres4.safetensors", "cyclegan-fashion-sneaker-boot.safetensors",

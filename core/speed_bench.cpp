@@ -14,6 +14,7 @@
 #include "core/train/run_util.h"
 #include "core/vae/vae_trainer.h"
 #include "core/vae/vq_trainer.h"
+#include "core/diffusion/ldm_trainer.h"
 
 namespace genlab {
 
@@ -108,6 +109,25 @@ std::string model_speeds_json(int repeats) {
   DiffusionConfig ddpm_config;  // the class-conditional U-Net, batch 64
   DiffusionTrainer ddpm(ddpm_config, data);
   out["ddpm_train_images_per_s"] = ddpm_config.batch_size / median_seconds(repeats, 5, [&] { ddpm.train_step(); });
+
+  // Latent diffusion: the autoencoder, then the text encoder + latent U-Net (its first step, which
+  // encodes every training image once, is left out), and guided steps beside the pixel U-Net's.
+  LatentAeTrainingConfig klae_config;
+  LatentAeTrainer klae(klae_config, data);
+  out["klae_train_images_per_s"] = klae_config.batch_size / median_seconds(repeats, 5, [&] { klae.train_once(); });
+  LdmConfig ldm_config;
+  LdmTrainer ldm(ldm_config, klae.autoencoder(), data);
+  ldm.train_once();
+  out["ldm_train_images_per_s"] = ldm_config.batch_size / median_seconds(repeats, 5, [&] { ldm.train_once(); });
+  for (int batch : {1, 64}) {
+    const std::string b = std::to_string(batch);
+    const Denoiser guided = ldm.denoiser(ldm.prompt_ids(std::vector<std::string>(size_t(batch), "a dark wide pullover")),
+                                         ldm.prompt_ids(std::vector<std::string>(size_t(batch), "")), 3.0);
+    auto z = torch::randn({batch, ldm.config().unet.latent_channels, ldm.config().unet.latent_size, ldm.config().unet.latent_size});
+    out["ldm_step_ms_batch" + b] = 1000 * median_seconds(repeats, 5, [&] { guided(z, 500); });
+    out["ddpm_step_ms_batch" + b] = unet_step_ms(batch, /*guided=*/true, repeats);
+    out["ldm_decode_ms_batch" + b] = 1000 * median_seconds(repeats, 5, [&] { ldm.decode(z); });
+  }
 
   ClassifierConfig lenet_config;  // the LeNet behind FID-LeNet, batch 128
   LeNet lenet(lenet_config);

@@ -4,8 +4,10 @@
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
 # models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm pix2pix-edges pix2pix-superres
-# cyclegan-shoes stargan-footwear progan stylegan vqvae-fashion vqprior-fashion vaegan-fashion (default:
-# the first six). ddpm resumes the shipped one; vqprior-fashion models the codes of vqvae-fashion in out-dir.
+# cyclegan-shoes stargan-footwear progan stylegan vqvae-fashion vqprior-fashion vaegan-fashion klae-fashion
+# ldm-fashion (default:
+# the first six). ddpm resumes the shipped one; vqprior-fashion models the codes of vqvae-fashion in out-dir,
+# ldm-fashion trains on klae-fashion in out-dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

@@ -242,8 +242,8 @@ std::string write_caption(const CaptionSpec& spec, int label, const std::array<i
   }
 }
 
-PromptRequest read_prompt(const CaptionSpec& spec, const std::string& prompt) {
-  PromptRequest request;
+PromptMeaning read_prompt(const CaptionSpec& spec, const std::string& prompt) {
+  PromptMeaning request;
   auto words = split_words(prompt);
   for (size_t i = 0; i < words.size();) {
     const auto [label, length] = class_at(spec, words, i);

@@ -81,10 +81,10 @@ std::string write_caption(const CaptionSpec& spec, int label, const std::array<i
 
 // What a prompt asks for, read with the caption words: its class (-1: none named) and each
 // attribute (-1: not named, 0: the low word, 1: the high word). Words it does not know are ignored.
-struct PromptRequest {
+struct PromptMeaning {
   int label = -1;
   std::array<int, kAttributes> attributes{-1, -1, -1, -1};
 };
-PromptRequest read_prompt(const CaptionSpec& spec, const std::string& prompt);
+PromptMeaning read_prompt(const CaptionSpec& spec, const std::string& prompt);
 
 }  // namespace genlab

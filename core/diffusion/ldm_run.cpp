@@ -125,15 +125,6 @@ std::string train_ldm(const TrainArgs& request, const LogLine& log) {
       .dump();
 }
 
-// The model of an ldm checkpoint, ready to sample (its data set is not needed).
-std::unique_ptr<LdmTrainer> open_ldm(const std::string& path) {
-  LdmConfig config = read_ldm_config(path);
-  auto shape = blank_dataset(config.ae.channels, config.ae.image_size, config.ae.image_size, int(config.captions.class_names.size()));
-  auto trainer = std::make_unique<LdmTrainer>(config, LatentAutoencoder(config.ae), shape);
-  trainer->resume(path);
-  return trainer;
-}
-
 }  // namespace
 
 std::string train_latent(const TrainArgs& request, const LogLine& log) {

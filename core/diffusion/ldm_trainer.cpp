@@ -297,25 +297,23 @@ float LdmTrainer::train_once() {
 Denoiser LdmTrainer::denoiser(const torch::Tensor& ids, const torch::Tensor& negative_ids, double w,
                               std::shared_ptr<torch::Tensor> attention) {
   LdmNet net = ema_;
-  return [net, ids, negative_ids, w, attention](const torch::Tensor& z, int t) mutable {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  // The prompts are encoded once per run, not once a step: the text does not change as z does.
+  const bool both = attention || (w != 0.0 && w != 1.0);
+  const torch::Tensor used = both ? torch::cat({ids, negative_ids}) : w == 1.0 ? ids : negative_ids;
+  const torch::Tensor context = net->text->forward(used), keep = used != Vocabulary::kPad;
+  return [net, context, keep, both, w, attention](const torch::Tensor& z, int t) mutable {
     torch::NoGradGuard no_grad;
     net->eval();
     const int64_t n = z.size(0);
-    auto steps = torch::full({n}, t - 1, torch::kLong);
+    if (!both) return net->unet->forward(z, torch::full({n}, t - 1, torch::kLong), context, keep);
     torch::Tensor maps;
-    torch::Tensor* record = attention ? &maps : nullptr;
-    torch::Tensor eps;
-    if (w == 1.0 && !attention) {
-      eps = net->forward(z, steps, ids);
-    } else if (w == 0.0 && !attention) {
-      eps = net->forward(z, steps, negative_ids);
-    } else {
-      auto both = net->forward(torch::cat({z, z}), torch::cat({steps, steps}), torch::cat({ids, negative_ids}), record);
-      auto parts = both.chunk(2, 0);
-      eps = classifier_free_guidance(parts[1], parts[0], w);
-      if (attention) *attention = maps.slice(0, 0, n);
-    }
-    return eps;
+    auto parts = net->unet->forward(torch::cat({z, z}), torch::full({2 * n}, t - 1, torch::kLong), context, keep,
+                                    attention ? &maps : nullptr)
+                     .chunk(2, 0);
+    if (attention) *attention = maps.slice(0, 0, n);
+    return classifier_free_guidance(parts[1], parts[0], w);
   };
 }
 
@@ -347,6 +345,14 @@ LdmConfig read_ldm_config(const std::string& path) {
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": " + e.what());
   }
+}
+
+std::unique_ptr<LdmTrainer> open_ldm(const std::string& path) {
+  LdmConfig config = read_ldm_config(path);
+  auto shape = blank_dataset(config.ae.channels, config.ae.image_size, config.ae.image_size, int(config.captions.class_names.size()));
+  auto trainer = std::make_unique<LdmTrainer>(config, LatentAutoencoder(config.ae), shape);
+  trainer->resume(path);
+  return trainer;
 }
 
 void check_autoencoder_matches(const LdmConfig& ldm, const std::string& ldm_path, const LatentAeConfig& ae,

@@ -157,6 +157,8 @@ class LdmTrainer : public Trainer {
 };
 
 LdmConfig read_ldm_config(const std::string& path);  // throws CheckpointError for another model's file
+// The model of an ldm checkpoint, ready to sample (its data set is not needed, nor trained on).
+std::unique_ptr<LdmTrainer> open_ldm(const std::string& path);
 
 // Throws CheckpointError naming both files when an autoencoder does not give the latent the
 // denoiser was trained on.
