@@ -36,7 +36,7 @@ for m in "${models[@]}"; do
     vqprior-fashion) args="train --model vqprior --vqvae $out/vqvae-fashion.safetensors --steps 3500 --seed 1" ;;
     vaegan-fashion) args="train --model vaegan --latent 16 --adv-weight 5 --steps 2500 --seed 1" ;;
     klae-fashion) args="train --model klae --steps 3000 --seed 1" ;;
-    ldm-fashion) args="train --model ldm --autoencoder $out/klae-fashion.safetensors --steps 5000 --seed 1" ;;
+    ldm-fashion) args="train --model ldm --autoencoder $out/klae-fashion.safetensors --steps 6000 --seed 1" ;;
     *) echo "train_shipped.sh: unknown model '$m'" >&2; exit 2 ;;
   esac
   start=$(date +%s)

@@ -178,7 +178,7 @@ void LdmLab::measure_cost() {
                                 [&](int64_t b) { return torch::randn({b, c.ae.channels, size, size}); }));
     cost_.publish(view);
     if (ctx.cancelled()) return;
-    LdmNet latent(c.text, c.unet);
+    LdmNet latent(c.text, c.unet, trainer.schedule());
     auto ids = trainer.prompt_ids({"a dark wide pullover"});
     view.rows.push_back(measure("latent U-Net + text encoder", *latent, int64_t(lc) * s * s,
                                 [&](int64_t b) {

@@ -179,14 +179,24 @@ LdmConfig LdmConfig::from_json(const std::string& text) {
   return c;
 }
 
-LdmNetImpl::LdmNetImpl(const TextEncoderConfig& text_config, const LatentUNetConfig& unet_config) {
+LdmNetImpl::LdmNetImpl(const TextEncoderConfig& text_config, const LatentUNetConfig& unet_config,
+                       const NoiseSchedule& schedule) {
   text = register_module("text", TextEncoder(text_config));
   unet = register_module("unet", LatentUNet(unet_config));
+  std::vector<float> skip;
+  for (int t = 1; t <= schedule.T; ++t) skip.push_back(float(schedule.noise(t)));
+  skip_ = torch::tensor(skip);
+}
+
+torch::Tensor LdmNetImpl::eps(const torch::Tensor& z, const torch::Tensor& t, const torch::Tensor& context,
+                              const torch::Tensor& keep, torch::Tensor* attention) {
+  auto skip = skip_.to(z.device()).index_select(0, t).view({-1, 1, 1, 1});
+  return skip * z + unet->forward(z, t, context, keep, attention);
 }
 
 torch::Tensor LdmNetImpl::forward(const torch::Tensor& z, const torch::Tensor& t, const torch::Tensor& ids,
                                   torch::Tensor* attention) {
-  return unet->forward(z, t, text->forward(ids), ids != Vocabulary::kPad, attention);
+  return eps(z, t, text->forward(ids), ids != Vocabulary::kPad, attention);
 }
 
 LdmTrainer::LdmTrainer(LdmConfig config, LatentAutoencoder ae, std::shared_ptr<const Dataset> data)
@@ -224,8 +234,8 @@ LdmTrainer::LdmTrainer(LdmConfig config, LatentAutoencoder ae, std::shared_ptr<c
   pool_ = torch::tensor(pool, torch::kLong);
   {
     RandomStream::Scope scope(rng_);
-    net_ = LdmNet(config_.text, config_.unet);
-    ema_ = LdmNet(config_.text, config_.unet);
+    net_ = LdmNet(config_.text, config_.unet, schedule_);
+    ema_ = LdmNet(config_.text, config_.unet, schedule_);
   }
   copy_weights(*net_, *ema_);
   for (auto& w : ae_->parameters()) w.requires_grad_(false);  // the first stage stays as it was trained
@@ -307,11 +317,11 @@ Denoiser LdmTrainer::denoiser(const torch::Tensor& ids, const torch::Tensor& neg
     torch::NoGradGuard no_grad;
     net->eval();
     const int64_t n = z.size(0);
-    if (!both) return net->unet->forward(z, torch::full({n}, t - 1, torch::kLong), context, keep);
+    if (!both) return net->eps(z, torch::full({n}, t - 1, torch::kLong), context, keep);
     torch::Tensor maps;
-    auto parts = net->unet->forward(torch::cat({z, z}), torch::full({2 * n}, t - 1, torch::kLong), context, keep,
-                                    attention ? &maps : nullptr)
-                     .chunk(2, 0);
+    auto parts =
+        net->eps(torch::cat({z, z}), torch::full({2 * n}, t - 1, torch::kLong), context, keep, attention ? &maps : nullptr)
+            .chunk(2, 0);
     if (attention) *attention = maps.slice(0, 0, n);
     return classifier_free_guidance(parts[1], parts[0], w);
   };

@@ -75,7 +75,7 @@ struct LdmConfig {
   std::string autoencoder;  // the klae file the first stage came from (provenance)
   BetaSchedule schedule = BetaSchedule::Linear;
   int T = 1000;
-  float learning_rate = 5e-4f;
+  float learning_rate = 1e-3f;  // the pixel U-Net's
   int batch_size = 64;
   float prompt_dropout = 0.1f;
   float ema_decay = 0.999f;
@@ -85,15 +85,27 @@ struct LdmConfig {
   static LdmConfig from_json(const std::string& text);  // throws std::invalid_argument
 };
 
-// The text encoder and the denoiser as one module, so the EMA and the checkpoint take both.
+// The text encoder and the denoiser as one module, so the EMA and the checkpoint take both. Its eps
+// is sqrt(1 - alpha_bar_t) * z_t + the U-Net's output: the best guess for unit-variance data plus a
+// learned correction (EDM's skip preconditioning). Where z_t is almost all noise that guess is
+// almost exact, and the U-Net only adds a small term; asked to rebuild z_t itself there, it misses
+// by ~0.1 per value, which the step's x0 = (z_t - sqrt(1 - ab) eps) / sqrt(ab) multiplies by up to
+// 1 / sqrt(ab_T) ~ 160 (the pixel model hides this by clipping x0 to the image range; a latent has
+// no range to clip to).
 class LdmNetImpl : public torch::nn::Module {
  public:
-  LdmNetImpl(const TextEncoderConfig& text, const LatentUNetConfig& unet);
+  LdmNetImpl(const TextEncoderConfig& text, const LatentUNetConfig& unet, const NoiseSchedule& schedule);
   // eps for latents z at 0-based steps t and prompt ids (B x L); `attention` as LatentUNet's.
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& t, const torch::Tensor& ids,
                         torch::Tensor* attention = nullptr);
+  // The same from the text encoder's output (context B x L x D, keep B x L).
+  torch::Tensor eps(const torch::Tensor& z, const torch::Tensor& t, const torch::Tensor& context,
+                    const torch::Tensor& keep, torch::Tensor* attention = nullptr);
   TextEncoder text{nullptr};
   LatentUNet unet{nullptr};
+
+ private:
+  torch::Tensor skip_;  // sqrt(1 - alpha_bar) per 0-based step: not a weight, not saved
 };
 TORCH_MODULE(LdmNet);
 
