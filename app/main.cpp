@@ -122,6 +122,11 @@ void print_frame_stats(const std::vector<double>& frame_ms, const std::vector<do
     std::printf(",\"diffusion_change_to_step_ms\":{\"runs\":%zu,\"first_p50\":%.1f,\"first_p95\":%.1f,"
                 "\"last_p50\":%.1f,\"last_p95\":%.1f}",
                 last.size(), percentile(first, 50), percentile(first, 95), percentile(last, 50), percentile(last, 95));
+  const std::vector<double>&pfirst = diffusion.prompt_view().first_step_ms(), &plast = diffusion.prompt_view().last_step_ms();
+  if (!plast.empty())
+    std::printf(",\"prompt_change_to_step_ms\":{\"runs\":%zu,\"first_p50\":%.1f,\"first_p95\":%.1f,"
+                "\"last_p50\":%.1f,\"last_p95\":%.1f}",
+                plast.size(), percentile(pfirst, 50), percentile(pfirst, 95), percentile(plast, 50), percentile(plast, 95));
   const std::vector<double>& canvas_ms = translate.canvas_latencies_ms();
   if (!canvas_ms.empty())
     std::printf(",\"canvas_to_output_ms\":{\"n\":%zu,\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f}", canvas_ms.size(),
@@ -157,9 +162,9 @@ void setup_style() {
   // The installed tree's copy, else Debian's fonts-dejavu-core.
   std::string font = genlab::installed_data_dir() + "/fonts/DejaVuSans.ttf";
   if (!std::filesystem::exists(font)) font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  // Latin, Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
+  // Latin (with ẑ), Greek (with ᾱ), punctuation, sub/superscripts, arrows, math operators and shapes: the labs
   // write their formulas (β·KL, √ᾱ_t, ε_w) in text.
-  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0300, 0x03FF, 0x1F00, 0x1FFF, 0x2000, 0x209F,
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0300, 0x03FF, 0x1E00, 0x1FFF, 0x2000, 0x209F,
                                    0x2190, 0x21FF, 0x2200, 0x22FF, 0x25A0, 0x25FF, 0};
   if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font.c_str(), 15.f, nullptr, ranges);
   io.IniFilename = nullptr;  // layout is code; no imgui.ini littering the working folder
@@ -278,7 +283,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");
   cli.add_option("--diffusion", opt.diffusion_settings,
-                 "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...");
+                 "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...; view=prompt with prompt negative step image cost");
   cli.add_flag("--gan-play", opt.gan_play,
                "train the GAN from the start until stopped (a new cGAN, or of --gan-arch, unless --load gave one)");
   cli.add_option("--gan-arch", opt.gan_arch, "the GAN tab's architecture for a new model: dcgan, progan, stylegan")

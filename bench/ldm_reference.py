@@ -22,12 +22,13 @@ and `genlab-cli sample`:
     padded to max_tokens, so the nets' work does not depend on the words). The initial weights are
     this script's own draws, not genlab's.
   - --sample: LdmTrainer::denoiser (guided, w = --cfg: prompt and negative as one batch of 2B
-    through the text encoder and the U-Net every step) and DiffusionTrainer::denoiser (the pixel
+    through the U-Net every step, the text encoded once per run; eps = sqrt(1 - ab_t) z_t + the
+    U-Net's output) and DiffusionTrainer::denoiser (the pixel
     U-Net, labels 0..9 in turn and the null class as one batch of 2B) under genlab-cli sample's
     DDIM (eta 0; the pixel model's x0 clipped to [-1, 1], the latent model's not), from
     seeded_noise(--seed) as genlab-cli draws it, on the EMA weights of genlab's checkpoints. Times
-    the sampling loop (a warm-up step first), the text encoder alone on the 2B prompts (it runs
-    every step, for the same prompts) and the autoencoder's decode of a batch, in-process;
+    the sampling loop (a warm-up step first), the text encoder alone on the 2B prompts (once per
+    run) and the autoencoder's decode of a batch, in-process;
     with --compare DIR it checks the final images against genlab-cli's .npy files of the same
     checkpoints, prompt, steps and seed (ldm_b{N}_s{S}.npy, ddpm_b{N}_s{S}.npy).
 Not included (genlab-cli's, negligible or outside its timer too): its log line every 2 s, the loss
@@ -207,15 +208,21 @@ class LatentUNet(nn.Module):
 
 
 class LdmNet(nn.Module):
-    def __init__(self, text, unet):
+    """eps = sqrt(1 - alpha_bar_t) z_t + the U-Net's correction (ldm_trainer.cpp's skip preconditioning)."""
+
+    def __init__(self, text, unet, T=1000):
         super().__init__()
+        self.register_buffer("skip", torch.tensor([math.sqrt(1 - ab) for ab in alpha_bar(T)]), persistent=False)
         self.text = TextEncoder(len(text["words"]) + 2, text["max_tokens"], text["width"], text["layers"],
                                 text["heads"])
         self.unet = LatentUNet(unet["latent_channels"], unet["latent_size"], unet["base"], unet["mid"],
                                unet["context_width"], unet["heads"], unet["time_dim"])
 
+    def eps(self, z, t, context, keep):
+        return self.skip.index_select(0, t).view(-1, 1, 1, 1) * z + self.unet(z, t, context, keep)
+
     def forward(self, z, t, ids):
-        return self.unet(z, t, self.text(ids), ids != PAD)
+        return self.eps(z, t, self.text(ids), ids != PAD)
 
 
 class LdmCheckpoint(nn.Module):
@@ -225,8 +232,8 @@ class LdmCheckpoint(nn.Module):
         super().__init__()
         ae = config["ae"]
         self.ae = LatentAutoencoder(ae["channels"], ae["latent_channels"], ae["width"])
-        self.net = LdmNet(config["text"], config["unet"])
-        self.ema = LdmNet(config["text"], config["unet"])
+        self.net = LdmNet(config["text"], config["unet"], config["T"])
+        self.ema = LdmNet(config["text"], config["unet"], config["T"])
 
 
 class DdpmCheckpoint(nn.Module):
@@ -547,10 +554,13 @@ def sample(a):
         ids = vocabulary.batch_ids([a.prompt] * n, max_tokens)
         negative = vocabulary.batch_ids([a.negative] * n, max_tokens)
 
+        # The prompts are encoded once per run, as LdmTrainer::denoiser does.
+        both_ids = torch.cat([ids, negative])
+        context, keep = ldm.ema.text(both_ids), both_ids != PAD
+
         def denoise(z, t):
-            steps = torch.full((n,), t - 1, dtype=torch.long)
-            both = ldm.ema(torch.cat([z, z]), torch.cat([steps, steps]), torch.cat([ids, negative]))
-            cond, uncond = both.chunk(2, 0)
+            steps = torch.full((2 * n,), t - 1, dtype=torch.long)
+            cond, uncond = ldm.ema.eps(torch.cat([z, z]), steps, context, keep).chunk(2, 0)
             return uncond + a.cfg * (cond - uncond)
         return denoise
 
@@ -594,7 +604,7 @@ def sample(a):
                 diff = (theirs - images).abs().max().item() if same else None
                 record["compare"] = {"npy": os.path.basename(path), "same_shape": same, "max_abs_diff": diff,
                                      "ok": bool(same and diff < 1e-3)}
-            if model == "ldm":  # the share of a step the text encoder takes (it runs every step)
+            if model == "ldm":  # what encoding the prompts costs, once per run
                 ids = torch.cat([vocabulary.batch_ids([a.prompt] * n, max_tokens),
                                  vocabulary.batch_ids([a.negative] * n, max_tokens)])
                 ts = []

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in build-fuzz (clang, ASan + UBSan, no torch) and runs each for
 # SECONDS (default 60), one after another: bash fuzz/run.sh [SECONDS [TARGET...]], TARGET one of
-# idx safetensors png_text sampling_params (default all). New inputs are kept in build-fuzz/corpus/
+# idx safetensors png_text sampling_params prompt (default all). New inputs are kept in build-fuzz/corpus/
 # <target> (the seeds in fuzz/corpus/<target> are read, never written); a crash, leak, timeout or
 # out-of-memory input lands in build-fuzz/findings/<target>/ (emptied at each run). Exits 1 on a
 # finding.
 set -euo pipefail
 seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
-targets=${*:-idx safetensors png_text sampling_params}
+targets=${*:-idx safetensors png_text sampling_params prompt}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DGENLAB_FUZZ=ON >/dev/null
@@ -21,6 +21,7 @@ for target in $targets; do
     idx | safetensors) max_len=65536 ;;
     png_text) max_len=16384 ;;
     sampling_params) max_len=4096 ;;
+    prompt) max_len=1024 ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
   corpus=$build/corpus/$target findings=$build/findings/$target log=$build/logs/$target.log
@@ -30,6 +31,7 @@ for target in $targets; do
   case $target in
     safetensors) dict=(-dict="$root/fuzz/safetensors.dict") ;;
     png_text | sampling_params) dict=(-dict="$root/fuzz/sampling_params.dict") ;;
+    prompt) dict=(-dict="$root/fuzz/prompt.dict") ;;
   esac
   "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$corpus" "$root/fuzz/corpus/$target" \

@@ -658,3 +658,80 @@ TEST(Cli, VqVaePriorAndVaeGanTrainSampleAndEvaluate) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
   std::filesystem::remove_all(dir);
 }
+
+// Latent text-to-image on a tiny folder of two classes: the first stage, the denoiser on it with a
+// held-out pair, a prompt with a negative; one line and exit code 2 for each wrong use.
+TEST(LdmCli, TrainsBothStagesSamplesAPromptAndRefusesBadUse) {
+  const std::string dir = temp_folder("ldm");
+  for (int i = 0; i < 20; ++i)
+    for (const std::string cls : {"dress", "sneaker"}) {
+      std::string pixels(784, '\0');
+      const int w = 6 + (i * 5) % 15, h = 6 + (i * 7) % 15, value = 90 + (i * 53) % 160;
+      for (int y = (28 - h) / 2; y < (28 - h) / 2 + h; ++y)
+        for (int x = (28 - w) / 2; x < (28 - w) / 2 + w; ++x) pixels[size_t(y * 28 + x)] = char(value);
+      write_bytes(dir + "/data/" + cls + "/" + std::to_string(i) + ".pgm", "P5\n28 28\n255\n" + pixels);
+    }
+  const std::string data = " --dataset folder:" + dir + "/data";
+  const std::string klae = dir + "/klae.safetensors", ldm = dir + "/ldm.safetensors";
+  CommandResult first = run_command(kCli + " --threads 1 train --model klae" + data + " --steps 2 --batch 8 --out " + klae);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto ae = nlohmann::json::parse(first.out);
+  EXPECT_EQ(ae["model"], "klae");
+  EXPECT_EQ(ae["steps"], 2);
+  EXPECT_EQ(ae["latent"], nlohmann::json({4, 7, 7}));
+  EXPECT_GT(ae["metrics"]["test_bce"].get<double>(), 0);
+  CommandResult scored = run_command(kCli + " --threads 1 eval --ckpt " + klae);
+  ASSERT_EQ(scored.exit_code, 0) << scored.err;
+  EXPECT_EQ(nlohmann::json::parse(scored.out)["model"], "klae");
+
+  CommandResult second = run_command(kCli + " --threads 1 train --model ldm --autoencoder " + klae + data +
+                                     " --hold-out \"dark sneaker\" --width 8 --steps 2 --batch 8 --out " + ldm);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto trained = nlohmann::json::parse(second.out);
+  EXPECT_EQ(trained["model"], "ldm");
+  EXPECT_EQ(trained["steps"], 2);
+  EXPECT_EQ(trained["held_out"], nlohmann::json({"dark sneaker"}));
+  EXPECT_GT(trained["held_out_images"].get<int>(), 0);
+  EXPECT_LT(trained["held_out_images"].get<int>(), 18);
+  // 40 images, every 10th a test image: 36 to train on, the held-out ones among them.
+  EXPECT_EQ(trained["training_images"].get<int>() + trained["held_out_images"].get<int>(), 36);
+  EXPECT_GT(trained["scale_factor"].get<double>(), 0);
+  EXPECT_GT(trained["vocabulary"].get<int>(), 10);
+
+  CommandResult s = run_command(kCli + " --threads 1 sample --ckpt " + ldm +
+                                " --prompt \"A light dress, wide\" --negative \"a purple sneaker\" --steps 3 --n 2 --seed 4 --out " +
+                                dir + "/s.png");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto sampled = nlohmann::json::parse(s.out);
+  EXPECT_EQ(sampled["prompt"], "A light dress, wide");
+  EXPECT_EQ(sampled["negative"], "a purple sneaker");
+  EXPECT_EQ(sampled["n"], 2);
+  EXPECT_NE(sampled["notes"]["negative"].get<std::string>().find("unknown: purple"), std::string::npos) << s.out;
+  EXPECT_FALSE(sampled["notes"].contains("prompt")) << s.out;
+  EXPECT_NE(read_bytes(dir + "/s.png").find("A light dress, wide"), std::string::npos);  // the PNG's text
+
+  // A pixel-space model to ask for a prompt.
+  const std::string ddpm = dir + "/ddpm.safetensors";
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm" + data + " --steps 1 --batch 4 --out " + ddpm).exit_code, 0);
+  const std::string out = " --out " + dir + "/x.png";
+  const struct {
+    std::string args;
+    std::vector<std::string> fragments;
+  } cases[] = {
+      {"sample --ckpt " + ldm + " --prompt \"purple hat\"" + out, {"purple hat", "vocabulary"}},
+      {"sample --ckpt " + ldm + " --negative \"purple hat\"" + out, {"purple hat", "vocabulary"}},
+      {"sample --ckpt " + ldm + " --class 1" + out, {"--class", "--prompt"}},
+      {"sample --ckpt " + klae + out, {klae, "first stage"}},
+      {"sample --ckpt " + ddpm + " --prompt \"a dress\"" + out, {"--prompt", ddpm, "not a text-to-image model"}},
+      {"train --model ldm" + data + " --steps 1 --out " + dir + "/m.safetensors", {"--autoencoder"}},
+      {"train --model ldm --autoencoder " + ldm + data + " --steps 1 --out " + dir + "/m.safetensors",
+       {ldm, "not a latent autoencoder"}},
+      {"train --model ldm --autoencoder " + klae + data + " --hold-out \"purple sneaker\" --steps 1 --out " + dir +
+           "/m.safetensors",
+       {"purple sneaker"}},
+  };
+  for (const auto& c : cases) expect_bad_input(c.args, c.fragments);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.safetensors"));
+  std::filesystem::remove_all(dir);
+}

@@ -1,6 +1,6 @@
 // Every model shipped in assets/models reproduces the figure its provenance record (the .json
 // beside it) states, within the stated tolerance: the classifier's test accuracy, the autoencoders'
-// reconstruction BCE, the class accuracy of the cGAN's and the DDPM's samples, FID-LeNet of the
+// reconstruction BCE, the class accuracy of the cGAN's, the DDPM's and the text-to-image model's samples, FID-LeNet of the
 // unconditional generators (ProGAN, StyleGAN, VAE-GAN, the VQ-VAE's prior), and the image-to-image
 // models' test figures.
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include "core/data/dataset.h"
 #include "core/diffusion/diffusion_trainer.h"
+#include "core/diffusion/ldm_trainer.h"
 #include "core/io/shipped.h"
 #include "core/metrics/model_samples.h"
 #include "core/metrics/sample_quality.h"
@@ -117,6 +118,20 @@ TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {
   ddpm.resume(path("ddpm-fashion-cond"));
   Samples s = diffusion_samples(ddpm, "dpmpp2m", 20, 3.0)(100, 1, {});
   expect_reproduced("ddpm-fashion-cond", quality_->evaluate(s.images, s.labels).accuracy);
+}
+
+// The text-to-image model: its autoencoder's test reconstruction, and the class of its samples for
+// the prompts "a <class>" (the classifier's verdict), guided at w = 3.
+TEST_F(Shipped, TextToImageSamplesFollowTheirPrompt) {
+  LatentAeTrainer klae(read_latent_ae_config(path("klae-fashion")), data_);
+  klae.resume(path("klae-fashion"));
+  expect_reproduced("klae-fashion", klae.test_reconstruction(1000).bce);
+
+  auto ldm = open_ldm(path("ldm-fashion"));
+  std::vector<std::string> prompts;
+  for (const std::string& name : data_->class_names) prompts.push_back("a " + class_words(name).front());
+  Samples s = ldm_samples(*ldm, prompts, "dpmpp2m", 20, 3.0)(200, 1, {});
+  expect_reproduced("ldm-fashion", quality_->evaluate(s.images, s.labels).accuracy);
 }
 
 // The image-to-image models: Pix2Pix's PSNR to the ground truth on 500 test images (the task's

@@ -8,6 +8,7 @@
 
 #include "app/image_view.h"
 #include "app/metrics_view.h"
+#include "app/playback.h"
 #include "app/plot.h"
 #include "app/save_state.h"
 #include "core/io/png_text.h"
@@ -202,41 +203,7 @@ void DiffusionPanel::draw_playback(DiffusionLab& lab, const SamplingView& run, c
   const bool has_branch = branching_ && !branch.frames.empty();
   const int length = std::max(int(run.frames.size()), has_branch ? path_length(run, branch) : 0);
   const int total = std::max(run.total, has_branch ? branch.total : 0);
-  const int last = length - 1;
-  int shown = frame_ < 0 ? last : std::min(frame_, last);
-  // Play: advance `speed_` steps a second; stop at the newest step.
-  if (playing_) {
-    play_clock_ += ImGui::GetIO().DeltaTime * speed_;
-    const int advance = int(play_clock_);
-    play_clock_ -= advance;
-    shown = std::min(shown + advance, last);
-    frame_ = shown;
-    if (shown == last) playing_ = false;
-  }
-  if (ImGui::Button("|<")) frame_ = shown = 0, playing_ = false;
-  ImGui::SameLine();
-  if (ImGui::Button("<")) frame_ = shown = std::max(0, shown - 1), playing_ = false;
-  ImGui::SameLine();
-  if (ImGui::Button(playing_ ? "Pause" : "Play", ImVec2(52, 0))) {
-    playing_ = !playing_;
-    play_clock_ = 0;
-    if (playing_ && shown == last) frame_ = shown = 0;  // play again from the start
-  }
-  ImGui::SameLine();
-  if (ImGui::Button(">")) frame_ = shown = std::min(last, shown + 1), playing_ = false;
-  ImGui::SameLine();
-  if (ImGui::Button(">|")) frame_ = -1, shown = last, playing_ = false;
-  ImGui::SameLine();
-  ImGui::SetNextItemWidth(110);
-  ImGui::SliderFloat("steps/s", &speed_, 1.f, 60.f, "%.0f", ImGuiSliderFlags_Logarithmic);
-  ImGui::SameLine();
-  ImGui::SetNextItemWidth(std::max(120.f, ImGui::GetContentRegionAvail().x - 250));
-  char label[48];
-  snprintf(label, sizeof label, "step %d of %d", shown + 1, total);
-  if (ImGui::SliderInt("##step", &shown, 0, last, label)) {
-    playing_ = false;
-    frame_ = shown >= last && !(has_branch ? branch.done : run.done) ? -1 : shown;
-  }
+  const int shown = playback_bar(playback_, length, total, has_branch ? branch.done : run.done);
   ImGui::SameLine();
   const SamplingView& timed = has_branch ? branch : run;
   ImGui::TextDisabled("first %.0f ms, last %.0f ms", 1000 * timed.seconds_first, 1000 * timed.seconds_last);
@@ -319,7 +286,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
           : none;
 
   if (show_when_done_ >= 0 && pending_branch_ < 0 && run_view.done && (!branching_ || branch_view.done)) {
-    frame_ = show_when_done_;
+    playback_.frame = show_when_done_;
     show_when_done_ = -1;
   }
   // This frame draws the awaited run's newest step: time it from the change.
@@ -337,7 +304,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
   ImGui::Separator();
   // The formulas at the step on screen, with its numbers.
   const int length = std::max(int(run_view.frames.size()), branch_view.frames.empty() ? 0 : path_length(run_view, branch_view));
-  const int shown = frame_ < 0 ? length - 1 : std::min(frame_, length - 1);
+  const int shown = playback_.shown(length);
   const SamplingParams& steering = branching_ ? branch_params_ : params_;
   ImGui::PushTextWrapPos(0.f);
   ImGui::Text("ε̃ = ε(x_t, ∅) + w·(ε(x_t, c) − ε(x_t, ∅))");
@@ -400,7 +367,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
       asked_at_ = std::chrono::steady_clock::now();
     }
     sampled_for_model_ = model->stamp;
-    frame_ = -1;  // follow the newest step as the picture re-forms
+    playback_.frame = -1;  // follow the newest step as the picture re-forms
   }
 
   ImGui::BeginChild("sampling-views", ImVec2(0, 0));
@@ -614,7 +581,8 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     else if (name == "detail" && run) detail_ = std::clamp(std::stoi(value), 0, 4);
     else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
     else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
-    else if (name == "view" && run && (value == "forward" || value == "sample" || value == "train" || value == "metrics"))
+    else if (name == "view" && run &&
+             (value == "forward" || value == "sample" || value == "train" || value == "metrics" || value == "prompt"))
       select_view_ = value;
     else if (name == "train" && run) pending_train_steps_ = std::max(0, std::stoi(value));
     else if (name == "measure" && run) pending_measure_ = std::stoi(value) != 0;
@@ -625,15 +593,28 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
   auto fail = [](const std::string& what) {
     return std::invalid_argument("diffusion setting '" + what + "' is not understood");
   };
+  bool after_text = false;  // the item before was prompt= or negative=: one without '=' continues it
   while (std::getline(items, item, ',')) {
     const size_t eq = item.find('=');
     const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (eq == std::string::npos && after_text) {
+      prompt_.continue_text(item);
+      continue;
+    }
+    after_text = false;
     if (key.rfind("branch_", 0) == 0) {
       branch_items.emplace_back(key.substr(7), value);
       continue;
     }
     try {
+      // The Prompt view's own keys, then the ones it shares with the Sample view.
+      if (key == "prompt" || key == "negative" || key == "step" || key == "image" || key == "cost" || key == "measures") {
+        prompt_.set(key, value);
+        after_text = key == "prompt" || key == "negative";
+        continue;
+      }
       set(params_, key, value, true);
+      if (key == "sampler" || key == "steps" || key == "cfg" || key == "seed" || key == "n") prompt_.set(key, value);
     } catch (const std::exception&) {
       throw fail(item);
     }
@@ -678,7 +659,18 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
       draw_metrics(session);
       ImGui::EndTabItem();
     }
-    if (has_model) opened_sampling_ = true, select_view_.clear();
+    // A text-to-image model opens its view when it first arrives (the app starts there), and the
+    // Sample view then stays where it is when the pixel model comes after it.
+    auto ldm = session.lab<LdmLab>().model().get();
+    const bool has_ldm = ldm && ldm->value.exists;
+    const bool open_prompt = has_ldm && !opened_prompt_ && select_view_.empty();
+    if (open_prompt) opened_sampling_ = true;
+    if (ImGui::BeginTabItem("Prompt (latent)", nullptr, open_prompt ? ImGuiTabItemFlags_SetSelected : selected("prompt"))) {
+      prompt_.draw(session, renderer);
+      ImGui::EndTabItem();
+    }
+    if (has_ldm) opened_prompt_ = true;
+    if (has_model || has_ldm) opened_sampling_ |= has_model, select_view_.clear();
     ImGui::EndTabBar();
   }
 }

@@ -11,6 +11,8 @@
 #include "app/gl_image.h"
 #include "app/panel.h"
 #include "app/metrics_view.h"
+#include "app/diffusion/prompt_panel.h"
+#include "app/playback.h"
 #include "core/diffusion/diffusion_lab.h"
 
 namespace genlab::app {
@@ -31,12 +33,18 @@ class DiffusionPanel : public Panel {
   // train N, train the model N steps, 0 until stopped; measure 1, press Measure in Metrics once the
   // model is loaded, with samples / curve_samples). For scripted screenshots; throws
   // std::invalid_argument naming a bad key or value.
+  // The Prompt (latent) view: view prompt; prompt TEXT and negative TEXT (an item without '=' after
+  // them continues the text, so a prompt may hold commas); step K (its playback position, once the
+  // run is done); image I (the image whose attention maps show, from 0); cost 1 (measure pixel vs
+  // latent cost); measures 1 (open the caption measures); sampler, steps, cfg, seed and n set its
+  // controls too (clamped to its ranges).
   void apply_settings(const std::string& settings);
   // A scripted user: after each run is drawn to its last step, move the CFG scale and re-sample.
   // The latencies from each change to its first and to its last step on screen, in ms.
   void sweep_cfg(bool on) { sweep_cfg_ = on; }
   const std::vector<double>& cfg_first_step_ms() const { return first_step_ms_; }
   const std::vector<double>& cfg_last_step_ms() const { return last_step_ms_; }
+  const PromptPanel& prompt_view() const { return prompt_; }
 
  private:
   void rebuild_schedule_plot();
@@ -64,10 +72,7 @@ class DiffusionPanel : public Panel {
   char export_path_[256] = "genlab-run";
   uint64_t sampled_for_model_ = 0;  // the model snapshot the last request was made for
   NoiseSchedule model_schedule_;
-  int frame_ = -1;                  // -1: follow the newest step
-  bool playing_ = false;
-  float speed_ = 8.f;               // steps a second while playing
-  double play_clock_ = 0;
+  Playback playback_;              // the step on screen; follows the newest by default
   int pending_branch_ = -1;         // apply_settings: branch from this step once the run is done
   int show_when_done_ = -1;         // apply_settings: the step to show once the paths are done
   int detail_ = 0;
@@ -75,6 +80,8 @@ class DiffusionPanel : public Panel {
   bool pending_measure_ = false;        // apply_settings: press Measure once the model is loaded
   int64_t pending_train_steps_ = -1;    // apply_settings: train this many steps (0: until stopped)                  // the second row: x0, eps, eps(c), eps(none), eps(c) - eps(none)
   bool opened_sampling_ = false;    // the Sample view opens by itself once, when a model arrives
+  bool opened_prompt_ = false;      // likewise the Prompt view, when a text-to-image model arrives first
+  PromptPanel prompt_;              // the Prompt (latent) view
   DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
   // Train view: settings of a new model, and the sample grid.
   bool new_conditional_ = true;

@@ -196,8 +196,11 @@ std::vector<HeldOutPair> parse_held_out(const std::string& text, const CaptionSp
     if (words.empty()) continue;
     const auto [attribute, high] = attribute_word(words[0]);
     const auto [label, length] = words.size() > 1 ? class_at(spec, words, 1) : std::pair<int, size_t>{-1, 0};
-    if (attribute < 0 || label < 0 || 1 + length != words.size())
-      throw std::invalid_argument("held-out pair '" + part + "' is not an attribute word and a class (e.g. 'dark sneaker')");
+    if (attribute < 0 || label < 0 || 1 + length != words.size()) {
+      std::string shown;
+      for (const std::string& w : words) shown += (shown.empty() ? "" : " ") + w;
+      throw std::invalid_argument("held-out pair '" + shown + "' is not an attribute word and a class (e.g. 'dark sneaker')");
+    }
     out.push_back({attribute, high == 1, label});
   }
   return out;
@@ -227,7 +230,9 @@ std::string write_caption(const CaptionSpec& spec, int label, const std::array<i
       s += (i == 0 ? "" : i + 1 == adjectives.size() ? last_join : ", ") + adjectives[i];
     return s;
   };
-  auto article = [](const std::string& next) { return std::string("aeiou").find(next[0]) != std::string::npos ? "an " : "a "; };
+  auto article = [](const std::string& next) {
+    return next != "one" && std::string("aeiou").find(next[0]) != std::string::npos ? "an " : "a ";
+  };
   if (adjectives.empty()) return pick.below(2) ? article(noun) + noun : noun;
   switch (pick.below(3)) {
     case 0: {

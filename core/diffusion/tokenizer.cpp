@@ -71,8 +71,12 @@ Tokens Vocabulary::encode(const std::string& text, int max_tokens) const {
 }
 
 void require_known_words(const Tokens& tokens, const std::string& text) {
-  if (tokens.words.empty() && !tokens.unknown.empty())
-    throw std::invalid_argument("prompt '" + text + "': no word of it is in the vocabulary (" + tokens.note(0) + ")");
+  if (tokens.words.empty() && !tokens.unknown.empty()) {
+    std::string shown = text;  // one line, whatever the prompt held
+    for (char& ch : shown)
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    throw std::invalid_argument("prompt '" + shown + "': no word of it is in the vocabulary (" + tokens.note(0) + ")");
+  }
 }
 
 }  // namespace genlab
