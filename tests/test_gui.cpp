@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -237,4 +238,33 @@ TEST(Gui, TheVqVaeCodeMapAndVaeGanComparisonDraw) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("vq-codes"), std::string::npos) << bad.err;
   for (const std::string& suffix : {".safetensors", ".png", "-vg.safetensors", "-vg.png"}) std::filesystem::remove(base + suffix);
+}
+
+// The Prompt (latent) view with a two-step text-to-image model on a tiny folder data set: it opens
+// by itself on load, samples the scripted prompt, shows step 2 with the token maps of image 1; a
+// prompt of unknown words only is refused on the error line while the app keeps running.
+TEST(Gui, ThePromptViewDrawsTokenMapsAndSurvivesUnknownWords) {
+  const std::string base = ::testing::TempDir() + "genlab_gui_ldm_" + std::to_string(getpid());
+  for (int i = 0; i < 12; ++i)
+    for (const std::string cls : {"dress", "sneaker"}) {
+      std::filesystem::create_directories(base + "/" + cls);
+      std::string pixels(784, '\0');
+      const int w = 6 + (i * 5) % 15, h = 6 + (i * 7) % 15, value = 90 + (i * 53) % 160;
+      for (int y = (28 - h) / 2; y < (28 - h) / 2 + h; ++y)
+        for (int x = (28 - w) / 2; x < (28 - w) / 2 + w; ++x) pixels[size_t(y * 28 + x)] = char(value);
+      std::ofstream(base + "/" + cls + "/" + std::to_string(i) + ".pgm", std::ios::binary) << "P5\n28 28\n255\n" << pixels;
+    }
+  const std::string cli = std::string(GENLAB_CLI) + " --threads 1 train --dataset folder:" + base;
+  ASSERT_EQ(run_command(cli + " --model klae --steps 2 --batch 8 --out " + base + "/k.safetensors").exit_code, 0);
+  ASSERT_EQ(run_command(cli + " --model ldm --autoencoder " + base + "/k.safetensors --hold-out none --width 8 --steps 2 "
+                              "--batch 8 --out " + base + "/l.safetensors").exit_code, 0);
+  CommandResult r = run_command(kXvfb + kApp + " --frames 90 --tab diffusion --load " + base +
+                                "/l.safetensors --diffusion \"prompt=a dress,steps=2,n=2,step=2,image=1\" --screenshot " +
+                                base + "/p.png");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(distinct_colours(base + "/p.png"), 100u);  // the heat-map overlays of the token maps
+  CommandResult refused = run_command(kXvfb + kApp + " --frames 60 --tab diffusion --load " + base +
+                                      "/l.safetensors --diffusion \"prompt=purple hat\" --screenshot " + base + "/q.png");
+  EXPECT_EQ(refused.exit_code, 0) << refused.err;
+  std::filesystem::remove_all(base);
 }
