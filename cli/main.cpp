@@ -238,6 +238,9 @@ int main(int argc, char** argv) {
   train->add_option("--autoencoder", train_args.autoencoder, "ldm: its first stage, a klae checkpoint (genlab-cli train --model klae)");
   train->add_option("--hold-out", train_args.hold_out,
                     std::string("ldm: attribute-class pairs no caption shows, or none (Fashion-MNIST default: ") + genlab::kDefaultHeldOut + ")");
+  train->add_option("--hold-out-mode", train_args.hold_out_mode,
+                    "ldm: images (leave out every image showing a held-out pair) or captions (keep them, never name the pair)")
+      ->check(CLI::IsMember({"images", "captions"}));
   bool no_skips = false;
   train->add_flag("--no-skips", no_skips, "pix2pix, cyclegan, stargan: a U-Net without its skip connections");
   train->add_option("--width", train_args.width, "pix2pix, cyclegan, stargan, gan, progan, stylegan: base channel count of G and D")->check(CLI::Range(4, 256));

@@ -878,6 +878,35 @@ TEST(LdmTrainer, LeavesOutTheImagesThatShowAHeldOutPair) {
   EXPECT_THROW(empty.train_once(), std::invalid_argument);
 }
 
+// --hold-out-mode captions: every image stays, and a dark sneaker's captions never say "dark"
+// (other sneakers' and other dark garments' still do).
+TEST(LdmTrainer, HoldingOutOnlyTheCaptionsKeepsTheImagesUnnamed) {
+  auto data = garments();
+  LdmConfig config = tiny_ldm();
+  config.hold_out = "captions";
+  LdmTrainer trainer(config, tiny_autoencoder(1), data);
+  EXPECT_EQ(trainer.pool_size(), data->train.count);
+  EXPECT_GT(trainer.held_out_images(), 0);
+  const CaptionSpec& spec = trainer.config().captions;
+  int dark_said_elsewhere = 0;
+  for (int64_t i = 0; i < data->train.count; ++i) {
+    const int label = data->label(Split::Train, i);
+    const bool held = shows_held_out(spec, label, attribute_bits(measure_attributes(data->image(Split::Train, i), 1, 28, 28),
+                                                                 spec.thresholds_of(label)));
+    for (uint64_t r = 0; r < 40; ++r) {
+      const auto words = split_words(trainer.caption_of(i, r));
+      const bool dark = std::find(words.begin(), words.end(), "dark") != words.end();
+      if (held) ASSERT_FALSE(dark) << trainer.caption_of(i, r);
+      dark_said_elsewhere += dark;
+    }
+  }
+  EXPECT_GT(dark_said_elsewhere, 0);
+  LdmConfig saved = trainer.config();
+  EXPECT_EQ(LdmConfig::from_json(saved.to_json()).hold_out, "captions");
+  saved.hold_out = "labels";
+  EXPECT_THROW(LdmConfig::from_json(saved.to_json()), std::invalid_argument);
+}
+
 TEST(LdmTrainer, MeasuresTheScaleFactorAndItsLossFalls) {
   auto data = garments();
   LatentAutoencoder ae = tiny_autoencoder(2);

@@ -212,12 +212,19 @@ bool shows_held_out(const CaptionSpec& spec, int label, const std::array<int, kA
   return false;
 }
 
+std::array<bool, kAttributes> held_out_attributes(const CaptionSpec& spec, int label, const std::array<int, kAttributes>& bits) {
+  std::array<bool, kAttributes> out{};
+  for (const HeldOutPair& p : spec.held_out)
+    if (p.label == label && bits[size_t(p.attribute)] == (p.high ? 1 : 0)) out[size_t(p.attribute)] = true;
+  return out;
+}
+
 std::string write_caption(const CaptionSpec& spec, int label, const std::array<int, kAttributes>& bits,
-                          uint64_t random) {
+                          uint64_t random, const std::array<bool, kAttributes>& unnamed) {
   Choices pick{random};
   std::vector<std::string> adjectives;
   for (int a = 0; a < kAttributes; ++a)
-    if (pick.below(2)) adjectives.push_back(bits[size_t(a)] ? attributes()[size_t(a)].high : attributes()[size_t(a)].low);
+    if (pick.below(2) && !unnamed[size_t(a)]) adjectives.push_back(bits[size_t(a)] ? attributes()[size_t(a)].high : attributes()[size_t(a)].low);
   for (size_t i = adjectives.size(); i > 1; --i) std::swap(adjectives[i - 1], adjectives[size_t(pick.below(int(i)))]);
   std::string noun = "one";
   if (label >= 0 && size_t(label) < spec.class_names.size()) {

@@ -76,8 +76,12 @@ bool shows_held_out(const CaptionSpec& spec, int label, const std::array<int, kA
 // One caption of an image: its class word and each attribute word with probability 1/2, in a random
 // order and one of several wordings ("a dark wide pullover", "pullover, wide and dark", "a pullover
 // that is dark"). `random` drives every choice, so the caption of a (seed, image, step) is fixed.
+// Attributes marked in `unnamed` are never written (a held-out pair kept out of the captions only).
 std::string write_caption(const CaptionSpec& spec, int label, const std::array<int, kAttributes>& bits,
-                          uint64_t random);
+                          uint64_t random, const std::array<bool, kAttributes>& unnamed = {});
+
+// The attributes of an image of class `label` that belong to a held-out pair it shows.
+std::array<bool, kAttributes> held_out_attributes(const CaptionSpec& spec, int label, const std::array<int, kAttributes>& bits);
 
 // What a prompt asks for, read with the caption words: its class (-1: none named) and each
 // attribute (-1: not named, 0: the low word, 1: the high word). Words it does not know are ignored.

@@ -98,6 +98,7 @@ std::string train_ldm(const TrainArgs& request, const LogLine& log) {
     ae = load_latent_autoencoder(request.autoencoder);
     config.autoencoder = request.autoencoder;
     config.captions.held_out = held_out_pairs(request, *data);
+    config.hold_out = request.hold_out_mode;
     if (request.has("--width")) config.unet.base = request.width, config.unet.mid = 2 * request.width;
   }
   if (request.has("--batch")) config.batch_size = request.batch;
@@ -119,7 +120,8 @@ std::string train_ldm(const TrainArgs& request, const LogLine& log) {
   return nlohmann::json({{"model", "ldm"}, {"steps", trainer.step()}, {"epochs", trainer.epoch()}, {"seconds", seconds},
                          {"images_per_s", double(trainer.step() - first) * config.batch_size / seconds},
                          {"scale_factor", trainer.config().scale_factor}, {"vocabulary", trainer.vocabulary().words().size()},
-                         {"held_out", held}, {"held_out_images", trainer.held_out_images()},
+                         {"held_out", held}, {"hold_out", trainer.config().hold_out},
+                         {"held_out_images", trainer.held_out_images()},
                          {"training_images", trainer.pool_size()}, {"metrics", metrics}, {"out", request.out},
                          {"interrupted", stop_requested().load()}})
       .dump();

@@ -141,6 +141,7 @@ std::string LdmConfig::to_json() const {
                         {"captions", parsed(captions.to_json())},
                         {"scale_factor", scale_factor},
                         {"autoencoder", autoencoder},
+                        {"hold_out", hold_out},
                         {"schedule", schedule_name(schedule)},
                         {"T", T},
                         {"learning_rate", learning_rate},
@@ -162,6 +163,7 @@ LdmConfig LdmConfig::from_json(const std::string& text) {
     c.captions = CaptionSpec::from_json(j.at("captions").dump());
     c.scale_factor = j.at("scale_factor").get<double>();
     c.autoencoder = j.at("autoencoder").get<std::string>();
+    c.hold_out = j.value("hold_out", std::string("images"));
     c.schedule = parse_schedule(j.at("schedule").get<std::string>());
     c.T = j.at("T").get<int>();
     c.learning_rate = j.at("learning_rate").get<float>();
@@ -173,6 +175,8 @@ LdmConfig LdmConfig::from_json(const std::string& text) {
     throw std::invalid_argument(std::string("latent diffusion config: ") + e.what());
   }
   if (c.T < 1 || c.T > 10000) throw std::invalid_argument("T " + std::to_string(c.T) + " is not in 1..10000");
+  if (c.hold_out != "images" && c.hold_out != "captions")
+    throw std::invalid_argument("hold-out mode '" + c.hold_out + "' is not images or captions");
   if (c.unet.latent_channels != c.ae.latent_channels || c.unet.latent_size != c.ae.latent_size())
     throw std::invalid_argument("the denoiser's latent is not its autoencoder's");
   if (c.unet.context_width != c.text.width) throw std::invalid_argument("the denoiser reads another text width");
@@ -228,8 +232,9 @@ LdmTrainer::LdmTrainer(LdmConfig config, LatentAutoencoder ae, std::shared_ptr<c
     const int label = labelled ? data_->label(Split::Train, i) : -1;
     bits_.push_back(attribute_bits(measure_attributes(data_->image(Split::Train, i), data_->channels, data_->height, data_->width),
                                    config_.captions.thresholds_of(label)));
-    if (shows_held_out(config_.captions, label, bits_.back())) ++held_out_images_;
-    else pool.push_back(i);
+    const bool shows = shows_held_out(config_.captions, label, bits_.back());
+    held_out_images_ += shows;
+    if (!shows || config_.hold_out == "captions") pool.push_back(i);
   }
   pool_ = torch::tensor(pool, torch::kLong);
   {
@@ -250,7 +255,10 @@ void LdmTrainer::reset_optimizers() {
 
 std::string LdmTrainer::caption_of(int64_t i, uint64_t random) const {
   const int label = data_->class_names.empty() ? -1 : data_->label(Split::Train, i);
-  return write_caption(config_.captions, label, bits_[size_t(i)], random);
+  const auto& bits = bits_[size_t(i)];
+  return write_caption(config_.captions, label, bits, random,
+                       config_.hold_out == "captions" ? held_out_attributes(config_.captions, label, bits)
+                                                      : std::array<bool, kAttributes>{});
 }
 
 float LdmTrainer::train_once() {

@@ -73,6 +73,10 @@ struct LdmConfig {
   CaptionSpec captions;
   double scale_factor = 0;  // latents times this have unit variance (0: measure on the training set)
   std::string autoencoder;  // the klae file the first stage came from (provenance)
+  // How the held-out pairs are kept from training: "images" leaves out every image that shows one
+  // (the model never sees a dark sneaker), "captions" keeps the images but never writes the pair's
+  // attribute word in their captions (it sees dark sneakers, never called dark).
+  std::string hold_out = "images";
   BetaSchedule schedule = BetaSchedule::Linear;
   int T = 1000;
   float learning_rate = 1e-3f;  // the pixel U-Net's
@@ -123,7 +127,7 @@ class LdmTrainer : public Trainer {
   const LdmConfig& config() const { return config_; }
   const NoiseSchedule& schedule() const { return schedule_; }
   int64_t pool_size() const { return pool_.defined() ? pool_.size(0) : 0; }  // training images used
-  int64_t held_out_images() const { return held_out_images_; }
+  int64_t held_out_images() const { return held_out_images_; }  // images that show a held-out pair
   LdmNet& ema() { return ema_; }
   LatentAutoencoder& autoencoder() { return ae_; }
   const Vocabulary& vocabulary() const { return ema_->text->vocabulary(); }

@@ -68,7 +68,7 @@ struct TrainArgs : RunArgs {
   float lambda_l1 = 100.f, lambda_cycle = 10.f, lambda_identity = 5.f, lambda_cls = 1.f, lambda_rec = 10.f;
   // Latent diffusion: the first stage (klae) an ldm trains on, and the attribute-class pairs no
   // training caption shows ("dark sneaker, wide dress"; "none" for none)
-  std::string autoencoder, hold_out;
+  std::string autoencoder, hold_out, hold_out_mode = "images";  // mode: leave out the "images" or only the "captions"
   ParallelOptions parallel;
 };
 
