@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "app/plot.h"
+#include "app/widgets.h"
 
 namespace genlab::app {
 
@@ -19,12 +20,6 @@ const ImU32 kFid = IM_COL32(90, 170, 255, 255), kFloor = IM_COL32(230, 230, 230,
             kRecall = IM_COL32(220, 120, 220, 255), kBars = IM_COL32(120, 200, 120, 255);
 
 bool is_measure_job(const std::string& job) { return job.rfind("measure", 0) == 0; }
-
-std::string file_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
-
-void hint(const char* text) {
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
-}
 
 // A bar label cut to what fits under a bar `width` pixels wide.
 std::string fitted(std::string label, float width) {

@@ -20,4 +20,19 @@ inline bool class_combo(const char* label, int& index, const std::vector<std::st
   return changed;
 }
 
+// The text as a tooltip while the item drawn last is hovered.
+inline void hint(const char* text) {
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
+}
+
+// A dimmed caption that wraps at the window's edge.
+inline void note(const char* text) {
+  ImGui::PushTextWrapPos(0.f);
+  ImGui::TextDisabled("%s", text);
+  ImGui::PopTextWrapPos();
+}
+
+// The last part of a path.
+inline std::string file_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
+
 }  // namespace genlab::app

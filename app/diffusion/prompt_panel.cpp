@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "app/image_view.h"
+#include "app/widgets.h"
 
 namespace genlab::app {
 
@@ -32,18 +33,6 @@ bool same(const PromptParams& a, const PromptParams& b) {
   return a.prompt == b.prompt && a.negative == b.negative && a.sampler == b.sampler && a.steps == b.steps &&
          a.cfg == b.cfg && a.seed == b.seed && a.n == b.n;
 }
-
-void note(const char* text) {
-  ImGui::PushTextWrapPos(0.f);
-  ImGui::TextDisabled("%s", text);
-  ImGui::PopTextWrapPos();
-}
-
-void hint(const char* text) {
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
-}
-
-std::string file_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
 
 // Keeps the next item of width `width` on the line of the previous one when it fits (word wrap for
 // chips and buttons).

@@ -83,8 +83,6 @@ std::string number(const nlohmann::json& object, const char* key, const char* fo
   return text;
 }
 
-std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
-
 }  // namespace
 
 // A new or loaded model: the sliders show its weights, the canvas takes its image size.

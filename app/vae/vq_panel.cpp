@@ -36,17 +36,6 @@ constexpr int kBatch = 16;         // finished samples per prior run
 
 void caption(const char* text) { ImGui::TextDisabled("%s", text); }
 
-// A caption that wraps at the window's edge.
-void note(const char* text) {
-  ImGui::PushTextWrapPos(0.f);
-  ImGui::TextDisabled("%s", text);
-  ImGui::PopTextWrapPos();
-}
-
-void hint(const char* text) {
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text);
-}
-
 // A code no cell of the test set uses (recent usage is a moving average: it never reaches 0).
 bool dead(const VqModelView& m, int code) {
   return size_t(code) < m.test_usage.size() && m.test_usage[size_t(code)] == 0.f;
