@@ -594,6 +594,9 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     return std::invalid_argument("diffusion setting '" + what + "' is not understood");
   };
   bool after_text = false;  // the item before was prompt= or negative=: one without '=' continues it
+  // A setting only one view takes opens that view when none is named (the app starts on the Prompt
+  // view when a text-to-image model is open; a scripted branch means the Sample view).
+  std::string implied_view;
   while (std::getline(items, item, ',')) {
     const size_t eq = item.find('=');
     const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
@@ -604,6 +607,7 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     after_text = false;
     if (key.rfind("branch_", 0) == 0) {
       branch_items.emplace_back(key.substr(7), value);
+      implied_view = "sample";
       continue;
     }
     try {
@@ -611,14 +615,17 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
       if (key == "prompt" || key == "negative" || key == "step" || key == "image" || key == "cost" || key == "measures") {
         prompt_.set(key, value);
         after_text = key == "prompt" || key == "negative";
+        implied_view = "prompt";
         continue;
       }
       set(params_, key, value, true);
+      if (key == "class" || key == "eta" || key == "detail" || key == "show" || key == "branch") implied_view = "sample";
       if (key == "sampler" || key == "steps" || key == "cfg" || key == "seed" || key == "n") prompt_.set(key, value);
     } catch (const std::exception&) {
       throw fail(item);
     }
   }
+  if (select_view_.empty()) select_view_ = implied_view;
   branch_params_ = params_;
   for (const auto& [name, value] : branch_items) try {
       set(branch_params_, name, value, false);
@@ -663,7 +670,8 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
     // Sample view then stays where it is when the pixel model comes after it.
     auto ldm = session.lab<LdmLab>().model().get();
     const bool has_ldm = ldm && ldm->value.exists;
-    const bool open_prompt = has_ldm && !opened_prompt_ && select_view_.empty();
+    if (!select_view_.empty()) opened_prompt_ = true;  // a scripted view stays, whichever model comes last
+    const bool open_prompt = has_ldm && !opened_prompt_;
     if (open_prompt) opened_sampling_ = true;
     if (ImGui::BeginTabItem("Prompt (latent)", nullptr, open_prompt ? ImGuiTabItemFlags_SetSelected : selected("prompt"))) {
       prompt_.draw(session, renderer);

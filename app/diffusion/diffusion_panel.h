@@ -41,7 +41,10 @@ class DiffusionPanel : public Panel {
   void apply_settings(const std::string& settings);
   // A scripted user: after each run is drawn to its last step, move the CFG scale and re-sample.
   // The latencies from each change to its first and to its last step on screen, in ms.
-  void sweep_cfg(bool on) { sweep_cfg_ = on; }
+  void sweep_cfg(bool on) {  // sweeps the Sample view's w, so that view opens
+    sweep_cfg_ = on;
+    if (on && select_view_.empty()) select_view_ = "sample";
+  }
   const std::vector<double>& cfg_first_step_ms() const { return first_step_ms_; }
   const std::vector<double>& cfg_last_step_ms() const { return last_step_ms_; }
   const PromptPanel& prompt_view() const { return prompt_; }
