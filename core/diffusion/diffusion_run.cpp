@@ -32,19 +32,12 @@ std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
   trainer.move_to(training_device(request));
   std::vector<DiffusionTrainingPoint> history;  // the curve goes on from the resumed checkpoint's
   if (!request.resume.empty()) history = read_diffusion_curves(trainer.resume(request.resume));
-  const int64_t per_epoch = std::max<int64_t>(1, data->train.count / config.batch_size);
-  const int64_t target = target_step(request, per_epoch);
   const int64_t first = trainer.step();
-  float smooth = history.empty() ? 0.f : history.back().smoothed;
-  CliTraining run(request, target);
-  run.after_step = [&] { smooth = record_loss(history, trainer.step(), trainer.last_loss()); };
-  run.describe = [&] {
-    char text[64];
-    snprintf(text, sizeof text, "loss %.4f", smooth);
-    return std::string(text);
-  };
-  run.save = [&] { trainer.save(request.out, nlohmann::json({{"loss", smooth}}).dump(), diffusion_curves_json(history)); };
-  const double seconds = run_cli_training(trainer, run, log);
+  const double seconds = train_with_curve(
+      trainer, request, std::max<int64_t>(1, data->train.count / config.batch_size), history,
+      [&] { return trainer.last_loss(); },
+      [&](const std::string& metrics) { trainer.save(request.out, metrics, diffusion_curves_json(history)); }, log);
+  const float smooth = history.back().smoothed;
 
   nlohmann::json buckets = nlohmann::json::array();
   for (float b : trainer.bucket_losses()) buckets.push_back(std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr));

@@ -19,9 +19,6 @@ const char* const kDefaultHeldOut = "dark sneaker, wide dress, patterned bag";
 
 bool is_latent_kind(const std::string& kind) { return kind == "klae" || kind == "ldm"; }
 
-namespace {
-
-// The shared CLI loop with the loss curve of the diffusion family; returns the seconds spent.
 double train_with_curve(Trainer& trainer, const TrainArgs& request, int64_t per_epoch,
                         std::vector<DiffusionTrainingPoint>& history, const std::function<float()>& last_loss,
                         const std::function<void(const std::string& metrics)>& save, const LogLine& log) {
@@ -37,6 +34,8 @@ double train_with_curve(Trainer& trainer, const TrainArgs& request, int64_t per_
   run.save = [&] { save(nlohmann::json({{"loss", smooth}}).dump()); };
   return run_cli_training(trainer, run, log);
 }
+
+namespace {
 
 std::string train_klae(const TrainArgs& request, const LogLine& log) {
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
