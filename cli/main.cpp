@@ -15,6 +15,7 @@
 
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
+#include "core/diffusion/diffusion_run.h"
 #include "core/diffusion/ldm_run.h"
 #include "core/families.h"
 #include "core/io/safetensors.h"
@@ -293,6 +294,8 @@ int main(int argc, char** argv) {
   sample->add_option("--steps", sample_args.steps, "diffusion: sampling steps (1..T)");
   sample->add_option("--cfg", sample_args.cfg, "diffusion: guidance scale w (0 unconditional, 1 conditional)")->check(kNumber);
   sample->add_option("--eta", sample_args.eta, "diffusion: DDIM's eta (0 deterministic)")->check(kNumber);
+  sample->add_option("--cfg-schedule", sample_args.cfg_schedule,
+                     "ddpm: w by step, mean --cfg: constant, linear-up, linear-down, cosine or interval:LO:HI (noise levels)");
   sample->add_option("--psi", sample_args.psi, "stylegan: truncation psi (1: none, 0: the mean w's image)")
       ->check(kNumber)
       ->check(CLI::Range(-1.0, 1.0));
@@ -326,6 +329,36 @@ int main(int argc, char** argv) {
   translate->add_option("--seed", translate_args.seed, "seed of the task's random parts (a test image's box or noise)");
   translate->add_option("--out", translate_args.out, "out.png or out.npy (N x C x H x W float32 in [0, 1])")->required();
 
+  genlab::EditArgs edit_args;
+  auto* edit = app.add_subcommand("edit", "edit a picture or test images with a pixel diffusion model: SDEdit, denoise, inpaint, super-resolution");
+  edit->add_option("--ckpt", edit_args.checkpoint, "ddpm checkpoint (.safetensors)")->required();
+  auto* edit_input = edit->add_option("--input", edit_args.input, "a picture: a sketch, a photo, a low-res image");
+  auto* edit_index = edit->add_option("--test-index", edit_args.test_index, "test images from N on, scored against themselves")
+                         ->check(CLI::NonNegativeNumber);
+  edit_input->excludes(edit_index);
+  edit->add_option("--count", edit_args.count, "with --test-index: how many test images (figures are their means)");
+  edit->add_option("--dataset", edit_args.dataset, "data set of the test images (default: the checkpoint's)");
+  auto* strength = edit->add_option("--strength", edit_args.strength, "SDEdit: noise to t = S T, then denoise (0: the input, 1: ignore it)")
+                       ->check(kNumber);
+  auto* mask = edit->add_option("--mask", edit_args.mask, "inpaint: a picture, white where the model fills in");
+  auto* superres = edit->add_option("--superres", edit_args.superres, "super-resolution by this factor (ILVR)");
+  auto* denoise = edit->add_option("--denoise", edit_args.denoise, "restore an image holding noise of this level (test images get it added)")
+                      ->check(kNumber);
+  mask->excludes(superres)->excludes(denoise)->excludes(strength);
+  superres->excludes(denoise)->excludes(strength);
+  denoise->excludes(strength);
+  edit->add_option("--resample", edit_args.resample, "inpaint: RePaint's r, each step done r times");
+  edit->add_option("--sampler", edit_args.sampler, "ddpm, ddim or dpmpp2m")->check(CLI::IsMember({"ddpm", "ddim", "dpmpp2m"}));
+  edit->add_option("--steps", edit_args.steps, "sampling steps of the whole grid (SDEdit walks those below S T)");
+  edit->add_option("--cfg", edit_args.cfg, "guidance scale w")->check(kNumber);
+  edit->add_option("--cfg-schedule", edit_args.cfg_schedule, "w by step (see sample)");
+  edit->add_option("--eta", edit_args.eta, "DDIM's eta")->check(kNumber);
+  edit->add_option("--class", edit_args.label, "class to steer to (default: a test image's own, a picture's every class in turn)")
+      ->check(kNonNegative);
+  edit->add_option("--n", edit_args.n, "results per image");
+  edit->add_option("--seed", edit_args.seed, "noise seed");
+  edit->add_option("--out", edit_args.out, "out.png or out.npy")->required();
+
   genlab::EvalArgs eval_args;
   bool eval_json = false;
   auto* eval = app.add_subcommand("eval", "evaluate a checkpoint on the test set");
@@ -351,6 +384,7 @@ int main(int argc, char** argv) {
   eval->add_option("--cfg", eval_args.cfg, "diffusion: guidance scale of the main figure")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 20.0));
+  eval->add_option("--cfg-schedule", eval_args.cfg_schedule, "ddpm: the main figure's guidance schedule (see sample)");
   bool no_cfg_curve = false;
   eval->add_flag("--no-cfg-curve", no_cfg_curve, "diffusion: skip FID/accuracy across w = 0, 1, 1.5, 2, 3, 5");
   eval->add_flag("--steps-curve", eval_args.steps_curve,
@@ -403,6 +437,11 @@ int main(int argc, char** argv) {
     if (translate->parsed()) {
       translate_args.given = given_options(*translate);
       std::cout << genlab::translate_image(translate_args) << "\n";
+      return 0;
+    }
+    if (edit->parsed()) {
+      edit_args.given = given_options(*edit);
+      std::cout << genlab::edit_ddpm(edit_args) << "\n";
       return 0;
     }
     if (sample->parsed()) {

@@ -111,9 +111,10 @@ std::string sample_model(const SampleArgs& args) {
                                 (family.name == "translate" ? " (genlab-cli translate takes a picture through one)" : ""));
   // A model that draws in one step: refuse the diffusion settings rather than ignore them.
   if (!family.sampling_steps)
-    refuse_options(args, {"--sampler", "--steps", "--cfg", "--eta", "--gif"},
+    refuse_options(args, {"--sampler", "--steps", "--cfg", "--eta", "--gif", "--cfg-schedule"},
                    args.checkpoint + " is not a diffusion model, it has no sampling steps");
   const std::string kind = read_checkpoint_info(args.checkpoint).model;
+  if (kind == "ldm") refuse_options(args, {"--cfg-schedule"}, "guidance schedules are the pixel model's (ddpm) for now");
   if (kind != "vqprior")
     refuse_options(args, {"--temperature", "--top-k", "--vqvae"}, args.checkpoint + " is not a prior over VQ-VAE codes");
   if (kind != "ldm") refuse_options(args, {"--prompt", "--negative"}, args.checkpoint + " is not a text-to-image model");

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "core/diffusion/diffusion_trainer.h"
+#include "core/diffusion/guidance_schedule.h"
+#include "core/diffusion/image_editing.h"
 #include "core/diffusion/samplers.h"
 #include "core/io/safetensors.h"
 #include "core/io/gif.h"
@@ -12,6 +14,7 @@
 #include "core/train/history.h"
 #include "core/lab/quality_job.h"
 #include "core/io/tensors.h"
+#include "core/metrics/image_similarity.h"
 
 #include <nlohmann/json.hpp>
 
@@ -137,44 +140,55 @@ torch::Tensor sample_labels(const SamplingParams& params, int classes, int n) {
                            : cycling_labels(0, n, classes);
 }
 
-// Walks `timesteps` from x, publishing `view` with every step's frame; `keep_x` gets x after each
-// step. Stops within a step when the request is superseded.
-void stream_run(JobContext& ctx, DiffusionTrainer& trainer, const SamplingParams& params, torch::Tensor x,
-                const std::vector<int>& timesteps, SamplingView view, Latest<SamplingView>& out,
-                Clock::time_point asked, std::vector<torch::Tensor>* keep_x, std::vector<int>* keep_t) {
-  const int n = int(x.size(0)), cols = std::min(n, 10);
+// Runs a walk (a sampler's or an edit's) with the denoiser of `params` (its class, guidance and
+// guidance schedule over its step grid) for n images, publishing `view` with every step's frame;
+// `keep_x` gets x after each step. The walk stops within a step when the request is superseded.
+using Walk = std::function<void(const Denoiser&, const StepCallback&)>;
+void stream_run(JobContext& ctx, DiffusionTrainer& trainer, const SamplingParams& params, int n, const Walk& walk,
+                SamplingView view, const std::function<void(const SamplingView&)>& publish, Clock::time_point asked,
+                std::vector<torch::Tensor>* keep_x, std::vector<int>* keep_t) {
+  const int cols = std::min(n, 10);
   auto record = std::make_shared<DiffusionTrainer::GuidanceParts>();
-  const Denoiser denoise = trainer.denoiser(sample_labels(params, trainer.config().unet.classes, n), params.cfg, record);
+  const GuidanceCurve curve(parse_guidance_schedule(params.cfg_schedule), params.cfg,
+                            sampling_timesteps(trainer.config().T, params.steps), trainer.schedule());
+  const Denoiser denoise = trainer.denoiser(sample_labels(params, trainer.config().unet.classes, n),
+                                            [curve](int t) { return curve.at(t); }, record);
   auto display = [cols](const torch::Tensor& v) { return tensor_grid((v.clamp(-1, 1) + 1) * 0.5, cols); };
   auto raw = [cols](const torch::Tensor& v) { return tensor_grid(v, cols, 1, 0.f); };  // signed: pad with 0
   auto seconds = [&asked] { return std::chrono::duration<double>(Clock::now() - asked).count(); };
   size_t eps_bytes = 0;
-  sample_timesteps(parse_sampler(params.sampler), trainer.schedule(), denoise, std::move(x), timesteps, params.eta,
-                   params.seed + 1,
-                   [&](const SamplerStep& step) {
-                     if (ctx.cancelled()) return false;  // a newer request: stop within this step
-                     SamplingStepFrame frame{step.t, step.t_next, display(step.x_next), display(step.x0), {}, {}, {}, {}};
-                     if (eps_bytes < DiffusionLab::kEpsBudgetBytes) {
-                       frame.eps = raw(step.eps);
-                       if (record->cond.defined()) {
-                         frame.eps_cond = raw(record->cond);
-                         frame.eps_uncond = raw(record->uncond);
-                         frame.guidance = raw(record->cond - record->uncond);
-                       }
-                       eps_bytes += sizeof(float) * (frame.eps.image.pixels.size() + frame.eps_cond.image.pixels.size() +
-                                                     frame.eps_uncond.image.pixels.size() + frame.guidance.image.pixels.size());
-                     } else {
-                       view.eps_dropped = true;
-                     }
-                     if (keep_x) keep_x->push_back(step.x_next), keep_t->push_back(step.t_next);
-                     view.frames.push_back(std::make_shared<const SamplingStepFrame>(std::move(frame)));
-                     if (view.frames.size() == 1) view.seconds_first = seconds();
-                     view.seconds_last = seconds();
-                     view.done = view.first_step() + int(view.frames.size()) == view.total;
-                     out.publish(view);
-                     return true;
-                   },
-                   1.0);
+  walk(denoise, [&](const SamplerStep& step) {
+    if (ctx.cancelled()) return false;  // a newer request: stop within this step
+    SamplingStepFrame frame{step.t, step.t_next, display(step.x_next), display(step.x0), {}, {}, {}, {}};
+    if (eps_bytes < DiffusionLab::kEpsBudgetBytes) {
+      frame.eps = raw(step.eps);
+      if (record->cond.defined()) {
+        frame.eps_cond = raw(record->cond);
+        frame.eps_uncond = raw(record->uncond);
+        frame.guidance = raw(record->cond - record->uncond);
+      }
+      eps_bytes += sizeof(float) * (frame.eps.image.pixels.size() + frame.eps_cond.image.pixels.size() +
+                                    frame.eps_uncond.image.pixels.size() + frame.guidance.image.pixels.size());
+    } else {
+      view.eps_dropped = true;
+    }
+    if (keep_x) keep_x->push_back(step.x_next), keep_t->push_back(step.t_next);
+    view.frames.push_back(std::make_shared<const SamplingStepFrame>(std::move(frame)));
+    if (view.frames.size() == 1) view.seconds_first = seconds();
+    view.seconds_last = seconds();
+    view.done = view.first_step() + int(view.frames.size()) == view.total;
+    publish(view);
+    return true;
+  });
+}
+
+// A plain sampler walk down `timesteps` from x.
+Walk sampler_walk(DiffusionTrainer& trainer, const SamplingParams& params, torch::Tensor x, std::vector<int> timesteps) {
+  return [&trainer, params, x = std::move(x), timesteps = std::move(timesteps)](const Denoiser& denoise,
+                                                                               const StepCallback& on_step) {
+    sample_timesteps(parse_sampler(params.sampler), trainer.schedule(), denoise, x, timesteps, params.eta,
+                     params.seed + 1, on_step, 1.0);
+  };
 }
 
 }  // namespace
@@ -197,8 +211,8 @@ uint64_t DiffusionLab::sample(const SamplingParams& params) {
     view.params = params;
     view.run = s.run;
     view.total = params.steps;
-    stream_run(ctx, trainer, params, x_T, sampling_timesteps(config.T, params.steps), std::move(view), sampling_, asked,
-               &s.run_x, &s.run_t);
+    stream_run(ctx, trainer, params, n, sampler_walk(trainer, params, x_T, sampling_timesteps(config.T, params.steps)),
+               std::move(view), [this](const SamplingView& v) { sampling_.publish(v); }, asked, &s.run_x, &s.run_t);
   });
 }
 
@@ -224,8 +238,150 @@ void DiffusionLab::branch(const SamplingParams& asked_params, int from_step) {
     view.run = s.run;
     view.branch_from = from_step;
     view.total = from_step + 1 + int(timesteps.size());
-    stream_run(ctx, trainer, params, s.run_x[size_t(from_step)], timesteps, std::move(view), branch_, asked, nullptr,
-               nullptr);
+    const torch::Tensor& x = s.run_x[size_t(from_step)];
+    stream_run(ctx, trainer, params, int(x.size(0)), sampler_walk(trainer, params, x, timesteps), std::move(view),
+               [this](const SamplingView& v) { branch_.publish(v); }, asked, nullptr, nullptr);
+  });
+}
+
+std::vector<RaceEntry> default_race() {
+  return {{"ddpm", 1000}, {"ddim", 50}, {"ddim", 20}, {"ddim", 10}, {"dpmpp2m", 20}, {"dpmpp2m", 10}, {"dpmpp2m", 5}};
+}
+
+namespace {
+
+// `image` must be C x size x size, the model's images.
+void check_edit_image(const ImageBuffer& image, int channels, int size, const std::string& what) {
+  if (image.channels != channels || image.height != size || image.width != size)
+    throw std::invalid_argument(what + " is " + std::to_string(image.channels) + "x" + std::to_string(image.height) + "x" +
+                                std::to_string(image.width) + ", the model's images are " + std::to_string(channels) + "x" +
+                                std::to_string(size) + "x" + std::to_string(size));
+}
+
+}  // namespace
+
+uint64_t DiffusionLab::edit(const EditRequest& request) {
+  const auto asked = Clock::now();
+  return session_.worker().request("diffusion.edit", [this, request, asked](JobContext& ctx) {
+    DiffusionTrainer& trainer = loaded(state_->trainer);
+    const DiffusionConfig& config = trainer.config();
+    const SamplingParams& params = request.params;
+    const EditSettings& e = request.settings;
+    const SamplerKind kind = parse_sampler(params.sampler);
+    check_sampling_params(params, config.T, config.unet.classes);
+    const int size = config.unet.image_size, c = config.unet.channels, n = std::clamp(params.n, 1, 16);
+    check_edit_settings(e, size);
+    check_edit_image(request.image, c, size, "the image");
+    torch::NoGradGuard no_grad;
+    torch::Tensor mask;
+    if (e.mode == EditMode::Inpaint) {
+      check_edit_image(request.mask, 1, size, "the mask");
+      mask = image_tensor(request.mask);
+    }
+    const PreparedEdit prepared = prepare_edit(e, image_tensor(request.image), mask);
+    const torch::Tensor& image = prepared.reference;
+    const torch::Tensor& known = prepared.known;
+    EditView view;
+    view.settings = e;
+    view.input = tensor_image(prepared.shown[0]);
+    if (e.mode == EditMode::SuperRes) {
+      view.low_res = tensor_image(prepared.low_res[0]);
+      view.bicubic = tensor_image(prepared.bicubic[0]);
+    }
+    auto x_T = seeded_noise(params.seed, n, c * size * size).view({n, c, size, size});
+    const NoiseSchedule& sch = trainer.schedule();
+    const std::vector<int> timesteps = edit_timesteps(e, sch, params.steps);
+    const int total = int(timesteps.size());
+    view.t_start = timesteps.empty() ? 0 : timesteps.front();
+    view.run.params = params;
+    view.run.run = ctx.request_stamp();
+    torch::Tensor result;
+    if (total == 0) {  // SDEdit at strength 0: the input is the output
+      result = image.expand_as(x_T);
+      auto shown = tensor_grid(((result + 1) * 0.5).clamp(0, 1), std::min(n, 10));
+      view.run.total = 1;
+      view.run.frames.push_back(std::make_shared<const SamplingStepFrame>(SamplingStepFrame{0, 0, shown, shown, {}, {}, {}, {}}));
+      view.run.done = true;
+    } else {
+      view.run.total = total;
+      auto walk = [&](const Denoiser& denoise, const StepCallback& on_step) {
+        result = run_edit(kind, sch, denoise, e, image, known, x_T, params.steps, params.eta, params.seed, on_step, 1.0).x;
+      };
+      stream_run(ctx, trainer, params, n, walk, view.run,
+                 [&](const SamplingView& v) {
+                   view.run = v;
+                   edit_.publish(view);
+                 },
+                 asked, nullptr, nullptr);
+      if (ctx.cancelled() || !view.run.done) return;
+    }
+    if (!request.truth.empty()) {
+      check_edit_image(request.truth, c, size, "the original");
+      view.scores = edit_scores(e, prepared, ((result + 1) * 0.5).clamp(0, 1), image_tensor(request.truth));
+    }
+    edit_.publish(view);
+  });
+}
+
+void DiffusionLab::race(const SamplingParams& params, const std::vector<RaceEntry>& entries) {
+  session_.worker().request("diffusion.race", [this, params, entries](JobContext& ctx) {
+    DiffusionTrainer& trainer = loaded(state_->trainer);
+    const DiffusionConfig& config = trainer.config();
+    if (entries.empty()) throw std::invalid_argument("the race has no samplers");
+    const int n = std::clamp(params.n, 1, 4), size = config.unet.image_size, c = config.unet.channels;
+    const torch::Tensor x_T = seeded_noise(params.seed, n, c * size * size).view({n, c, size, size});
+    const torch::Tensor labels = sample_labels(params, config.unet.classes, n);
+    auto display = [n](const torch::Tensor& v) { return tensor_grid((v.clamp(-1, 1) + 1) * 0.5, n); };
+    std::vector<SamplerWalk> walks;
+    std::vector<Denoiser> denoisers;
+    std::vector<torch::Tensor> x0s;
+    RaceView view;
+    view.params = params;
+    for (const RaceEntry& entry : entries) {
+      SamplingParams p = params;
+      p.sampler = entry.sampler;
+      p.steps = entry.steps;
+      check_sampling_params(p, config.T, config.unet.classes);
+      const auto grid = sampling_timesteps(config.T, entry.steps);
+      const GuidanceCurve curve(parse_guidance_schedule(p.cfg_schedule), p.cfg, grid, trainer.schedule());
+      walks.emplace_back(parse_sampler(entry.sampler), trainer.schedule(), x_T, grid, p.eta, p.seed + 1, 1.0);
+      denoisers.push_back(trainer.denoiser(labels, [curve](int t) { return curve.at(t); }));
+      x0s.push_back(torch::zeros_like(x_T));
+      RaceColumn column;
+      column.entry = entry;
+      column.t = grid.front();
+      column.x = display(x_T);
+      column.x0 = display(x0s.back());
+      view.columns.push_back(std::move(column));
+      view.rounds = std::max(view.rounds, entry.steps);
+    }
+    race_.publish(view);
+    auto last_publish = Clock::now();
+    for (int round = 0; round < view.rounds; ++round) {
+      bool finished = false;
+      for (size_t k = 0; k < walks.size(); ++k) {
+        if (walks[k].done()) continue;
+        if (ctx.cancelled()) return;
+        const auto t0 = Clock::now();
+        const SamplerStep step = walks[k].advance(denoisers[k](walks[k].x(), walks[k].t()));
+        RaceColumn& column = view.columns[k];
+        column.ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        column.calls += 1;
+        column.t = step.t_next;
+        x0s[k] = step.x0;
+        finished |= walks[k].done();
+      }
+      view.round = round + 1;
+      view.done = view.round == view.rounds;
+      if (finished || view.done || Clock::now() - last_publish > std::chrono::milliseconds(40)) {
+        for (size_t k = 0; k < walks.size(); ++k) {
+          view.columns[k].x = display(walks[k].x());
+          view.columns[k].x0 = display(x0s[k]);
+        }
+        race_.publish(view);
+        last_publish = Clock::now();
+      }
+    }
   });
 }
 

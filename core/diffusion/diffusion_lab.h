@@ -13,6 +13,7 @@
 #include "core/diffusion/schedule.h"
 #include "core/data/image.h"
 #include "core/lab/save_mailbox.h"
+#include "core/diffusion/edit_settings.h"
 #include "core/diffusion/sampling_params.h"
 #include "core/metrics/quality_report.h"
 #include "core/lab/session.h"
@@ -86,6 +87,49 @@ struct DiffusionTrainingView {
   SaveState saved;
 };
 
+// An edit of one image (image_editing.h) with a run's sampling settings: n variations of it (class
+// -1: one of each class in turn), streamed and kept like a sampling run.
+struct EditRequest {
+  SamplingParams params;
+  EditSettings settings;
+  ImageBuffer image;  // C x H x W in [0, 1]: the drawing, the noisy or holed image, the full-size image
+                      // whose factor x factor block means are super-resolution's input
+  ImageBuffer mask;   // Inpaint: 1 x H x W, above 0.5 where the model fills in
+  ImageBuffer truth;  // the original, when there is one (a test image): the results are scored on it
+};
+
+struct EditView {
+  SamplingView run;          // frames of x and x0 per step; run.total steps in all
+  EditSettings settings;
+  ImageBuffer input;         // what the model starts from, in [0, 1]: the image, the masked image
+                             // (hole grey), the low-res image blown up by nearest
+  ImageBuffer low_res;       // SuperRes: H/factor x W/factor
+  ImageBuffer bicubic;       // SuperRes: the low-res image blown up by bicubic
+  std::vector<EditScore> scores;  // against the truth, once done (the edit's: mean over the images)
+  int t_start = 0;           // the first step's t (SDEdit: strength T; denoise: sigma's t)
+};
+
+// The sampler race: the same noise and class through several samplers and step counts, one
+// network call per column per round, so they advance in lock-step and the cheap ones finish first.
+struct RaceEntry {
+  std::string sampler;
+  int steps = 20;
+};
+struct RaceColumn {
+  RaceEntry entry;
+  int calls = 0, t = 0;  // network calls made; the t the column stands at (0: done)
+  double ms = 0;         // its time in the network and the sampler, summed
+  ImageGrid x, x0;       // x now and its predicted clean image, in [0, 1]
+};
+struct RaceView {
+  SamplingParams params;
+  std::vector<RaceColumn> columns;
+  int round = 0, rounds = 0;  // rounds done and the longest column's steps
+  bool done = false;
+};
+// DDPM 1000, DDIM 50/20/10, DPM-Solver++ 20/10/5.
+std::vector<RaceEntry> default_race();
+
 // Step `step` (0-based) of a path: the run's own frames, or, for a branch that has frames, the run's
 // up to the step it grew from and the branch's after it; clamped to the newest finished step.
 const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step);
@@ -129,6 +173,14 @@ class DiffusionLab : public Lab {
   void export_strip(SamplingView run, SamplingView branch, const std::string& path, int columns = 10);
   void export_gif(SamplingView run, SamplingView branch, const std::string& path);
 
+  // An edit; a newer one (or a newer run) cancels it within a step. Returns its request id.
+  uint64_t edit(const EditRequest& request);
+  const Latest<EditView>& edit_view() const { return edit_; }
+  // A race of `entries` from the noise of params.seed with params' class, guidance and eta (n
+  // images per column, at most 4); newest wins.
+  void race(const SamplingParams& params, const std::vector<RaceEntry>& entries);
+  const Latest<RaceView>& race_view() const { return race_; }
+
   struct State;
 
   // x_t of test image `index` at step t (0..T) by the jump sqrt(ab) x0 + sqrt(1 - ab) eps and by t
@@ -146,6 +198,8 @@ class DiffusionLab : public Lab {
   Latest<SamplingView> sampling_, branch_;
   Latest<DiffusionTrainingView> training_;
   Latest<QualityView> quality_;
+  Latest<EditView> edit_;
+  Latest<RaceView> race_;
   std::unique_ptr<State> state_;  // the model, touched only on the worker thread
 };
 

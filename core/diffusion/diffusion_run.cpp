@@ -11,6 +11,7 @@
 #include "core/diffusion/diffusion_lab.h"
 #include "core/diffusion/ldm_run.h"
 #include "core/io/checkpoint.h"
+#include "core/diffusion/image_editing.h"
 #include "core/metrics/quality_run.h"
 #include "core/train/cli_training.h"
 #include "core/io/gif.h"
@@ -55,8 +56,9 @@ std::string sample_ddpm(const SampleArgs& args) {
   if (is_latent_kind(read_checkpoint_info(args.checkpoint).model)) return sample_latent(args);
   // The checkpoint and the settings, as the PNG records them (the CLI's defaults: DDIM, 50 steps,
   // w = 3, every class in turn, 64 samples).
-  const SamplingRecord record{SamplingParams{args.sampler, args.steps, args.cfg, args.eta, args.label, args.seed, args.n},
-                              args.checkpoint};
+  const SamplingRecord record{
+      SamplingParams{args.sampler, args.steps, args.cfg, args.eta, args.label, args.seed, args.n, args.cfg_schedule},
+      args.checkpoint};
   const SamplingParams& p = record.params;
   if (p.n < 1 || p.n > 1024) throw std::invalid_argument("--n " + std::to_string(p.n) + " is not in 1..1024");
   check_samples_path(args.out);
@@ -86,8 +88,10 @@ std::string sample_ddpm(const SampleArgs& args) {
       frames.push_back(tensor_grid((step.x_next.clamp(-1, 1) + 1) * 0.5, cols).image);
       return true;
     };
-  auto result = sample(kind, trainer.schedule(), trainer.denoiser(labels, p.cfg), x_T, p.steps, p.eta,
-                       p.seed + 1, keep_frames, 1.0);
+  const auto grid = sampling_timesteps(config.T, p.steps);
+  const GuidanceCurve curve(parse_guidance_schedule(p.cfg_schedule), p.cfg, grid, trainer.schedule());
+  auto result = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, [&](int t) { return curve.at(t); }),
+                                 x_T, grid, p.eta, p.seed + 1, keep_frames, 1.0);
   if (!args.gif.empty()) write_gif(args.gif, frames);
   const std::string text = sampling_record_json(record);
   write_samples(args.out, (result.x.clamp(-1, 1) + 1) * 0.5, cols, text);
@@ -108,10 +112,13 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
   DiffusionTrainer trainer(config, shape);
   trainer.resume(args.checkpoint);
   nlohmann::json out = quality.header(trainer.step());
-  out["quality"] = quality.score(diffusion_samples(trainer, args.sampler, args.steps, args.cfg), args.samples, args.sampler);
+  const GuidanceSchedule schedule = parse_guidance_schedule(args.cfg_schedule);
+  out["quality"] = quality.score(diffusion_samples(trainer, args.sampler, args.steps, args.cfg, 0, schedule), args.samples,
+                                 args.sampler);
   out["quality"]["sampler"] = args.sampler;
   out["quality"]["steps"] = args.steps;
   out["quality"]["cfg"] = args.cfg;
+  out["quality"]["cfg_schedule"] = schedule.name();
   if (config.unet.classes > 0 && args.cfg_curve) {
     nlohmann::json curve = nlohmann::json::array();
     for (double w : {0.0, 1.0, 1.5, 2.0, 3.0, 5.0}) {
@@ -134,6 +141,105 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
     out["steps_curve"] = curves;
   }
   out["seconds"] = quality.seconds();
+  return out.dump();
+}
+
+namespace {
+
+// A PNG of the mask: above half grey where the model fills in, as 1 x 1 x H x W.
+torch::Tensor read_mask(const std::string& path, int size) {
+  return image_tensor(read_image(path, 1, size)).gt(0.5).to(torch::kFloat);
+}
+
+}  // namespace
+
+std::string edit_ddpm(const EditArgs& a) {
+  if (a.input.empty() == (a.test_index < 0)) throw std::invalid_argument("edit: give --input PICTURE or --test-index N");
+  if (a.count < 1 || a.count > 10000) throw std::invalid_argument("--count " + std::to_string(a.count) + " is not in 1..10000");
+  if (a.n < 1 || a.n > 64) throw std::invalid_argument("--n " + std::to_string(a.n) + " is not in 1..64");
+  check_samples_path(a.out);
+  const DiffusionConfig config = read_diffusion_config(a.checkpoint);
+  const int size = config.unet.image_size, c = config.unet.channels, classes = config.unet.classes;
+  EditSettings e;
+  e.strength = a.strength;
+  e.resample = a.resample;
+  if (!a.mask.empty()) e.mode = EditMode::Inpaint;
+  if (a.superres > 0) e.mode = EditMode::SuperRes, e.factor = a.superres;
+  if (a.denoise > 0) e.mode = EditMode::Denoise, e.sigma = a.denoise;
+  if (a.has("--denoise") && !(a.denoise > 0)) throw std::invalid_argument("--denoise " + std::to_string(a.denoise) + " is not above 0");
+  if (a.has("--superres") && a.superres < 2) throw std::invalid_argument("--superres " + std::to_string(a.superres) + " is not 2 or more");
+  check_edit_settings(e, size, "--");
+  SamplingRecord record{SamplingParams{a.sampler, a.steps, a.cfg, a.eta, a.label, a.seed, a.n, a.cfg_schedule},
+                        a.checkpoint, true, e};
+  check_sampling_params(record.params, config.T, classes, "--");
+  if (classes == 0 && a.label >= 0) throw std::invalid_argument("--class " + std::to_string(a.label) + " needs a conditional model");
+  const torch::Tensor mask = a.mask.empty() ? torch::Tensor() : read_mask(a.mask, size);
+  // The images to edit, [0, 1], with their originals and classes when they are test images.
+  std::vector<torch::Tensor> images, truths;
+  std::vector<int> labels;
+  nlohmann::json out = nlohmann::json::parse(sampling_record_json(record));
+  if (!a.input.empty()) {
+    // Super-resolution of a low-res picture: blown up by nearest, its block means are itself.
+    const ImageFileShape shape = image_file_shape(a.input);
+    const bool low = e.mode == EditMode::SuperRes && shape.width == size / e.factor && shape.height == size / e.factor;
+    torch::Tensor image = image_tensor(read_image(a.input, c, low ? size / e.factor : size));
+    if (low) image = image.repeat_interleave(e.factor, 2).repeat_interleave(e.factor, 3);
+    images.push_back(image);
+    labels.push_back(a.label);
+    out["input"] = a.input;
+  } else {
+    const std::string spec = a.dataset.empty() ? checkpoint_dataset(a.checkpoint) : a.dataset;
+    const Dataset data = load_dataset(spec, {size, c});
+    if (a.test_index + a.count > data.test.count)
+      throw std::invalid_argument("--test-index " + std::to_string(a.test_index) + " --count " + std::to_string(a.count) +
+                                  " passes the last test image, " + std::to_string(data.test.count - 1));
+    for (int64_t i = a.test_index; i < a.test_index + a.count; ++i) {
+      auto bytes = torch::from_blob(const_cast<uint8_t*>(data.image(Split::Test, i)), {1, c, size, size}, torch::kUInt8);
+      torch::Tensor image = bytes.to(torch::kFloat) / 255;
+      truths.push_back(image);
+      if (e.mode == EditMode::Denoise)  // the damage to undo: seeded noise of that level, in [-1, 1] units
+        image = image + 0.5 * e.sigma * edit_noise(image, a.seed + 99, int(i));
+      images.push_back(image);
+      labels.push_back(a.label >= 0 || classes == 0 ? a.label : data.test.labels[size_t(i)]);
+    }
+    out["test_index"] = a.test_index;
+    out["count"] = a.count;
+  }
+  DiffusionTrainer trainer(config, blank_dataset(c, size, size, classes));
+  trainer.resume(a.checkpoint);
+  const auto grid = sampling_timesteps(config.T, a.steps);
+  const GuidanceCurve curve(parse_guidance_schedule(a.cfg_schedule), a.cfg, grid, trainer.schedule());
+  std::vector<torch::Tensor> results;
+  std::vector<std::vector<EditScore>> scores;
+  for (size_t k = 0; k < images.size(); ++k) {
+    const PreparedEdit prepared = prepare_edit(e, images[k].clamp(0, 1), mask);
+    // A noisy image's values run past [0, 1]: its reference keeps them.
+    const torch::Tensor reference = e.mode == EditMode::Denoise ? images[k] * 2 - 1 : prepared.reference;
+    SamplingParams p = record.params;
+    p.label = labels[k];
+    const torch::Tensor class_labels =
+        classes == 0 ? torch::Tensor()
+                     : p.label >= 0 ? torch::full({a.n}, p.label, torch::kLong) : cycling_labels(0, a.n, classes);
+    auto x_T = seeded_noise(a.seed + k, a.n, c * size * size).view({a.n, c, size, size});
+    auto x = run_edit(parse_sampler(a.sampler), trainer.schedule(), trainer.denoiser(class_labels, [&](int t) { return curve.at(t); }),
+                      e, reference, prepared.known, x_T, a.steps, a.eta, a.seed + k)
+                 .x;
+    results.push_back(((x + 1) * 0.5).clamp(0, 1));
+    if (!truths.empty()) scores.push_back(edit_scores(e, prepared, results.back(), truths[k]));
+  }
+  if (!scores.empty()) {
+    nlohmann::json figures = nlohmann::json::object();
+    for (size_t j = 0; j < scores.front().size(); ++j) {
+      double psnr_sum = 0, ssim_sum = 0;
+      for (const auto& s : scores) psnr_sum += s[j].psnr, ssim_sum += s[j].ssim;
+      figures[scores.front()[j].name] = {{"psnr", psnr_sum / double(scores.size())}, {"ssim", ssim_sum / double(scores.size())}};
+    }
+    out["scores"] = figures;
+  }
+  write_samples(a.out, torch::cat(results), std::min(a.n, 10), sampling_record_json(record));
+  out["out"] = a.out;
+  const std::vector<int> walked = edit_timesteps(e, trainer.schedule(), a.steps);
+  out["t_start"] = walked.empty() ? 0 : walked.front();
   return out.dump();
 }
 

@@ -136,11 +136,17 @@ std::array<float, DiffusionTrainer::kBuckets> DiffusionTrainer::bucket_losses() 
 }
 
 Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, double w, std::shared_ptr<GuidanceParts> record) {
+  return denoiser(labels, [w](int) { return w; }, std::move(record));
+}
+
+Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, std::function<double(int)> w_at,
+                                    std::shared_ptr<GuidanceParts> record) {
   UNet net = ema_;
   const int null_label = config_.unet.classes;
-  return [net, labels, w, null_label, record](const torch::Tensor& x, int t) mutable {
+  return [net, labels, w_at = std::move(w_at), null_label, record](const torch::Tensor& x, int t) mutable {
     torch::NoGradGuard no_grad;
     net->eval();
+    const double w = w_at(t);
     const int64_t n = x.size(0);
     auto steps = torch::full({n}, t - 1, torch::kLong);
     auto null_labels = torch::full({n}, null_label, torch::kLong);
@@ -171,16 +177,18 @@ DiffusionConfig read_diffusion_config(const std::string& path) {
 }
 
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
-                               double eta) {
+                               double eta, const GuidanceSchedule& cfg_schedule) {
   const SamplerKind kind = parse_sampler(sampler);
-  return [&trainer, kind, steps, cfg, eta](int n, uint64_t seed, const SampleProgress& progress) {
+  const std::vector<int> grid = sampling_timesteps(trainer.config().T, steps);
+  const GuidanceCurve curve(cfg_schedule, cfg, grid, trainer.schedule());
+  return [&trainer, kind, grid, curve, eta](int n, uint64_t seed, const SampleProgress& progress) {
     const DiffusionConfig& c = trainer.config();
     const int size = c.unet.image_size, ch = c.unet.channels;
     return batched(n, 100, progress, [&](int first, int count) {
       torch::Tensor labels = c.unet.classes > 0 ? cycling_labels(first, count, c.unet.classes) : torch::Tensor();
       auto x_T = seeded_noise(seed * 7919 + uint64_t(first), count, ch * size * size).view({count, ch, size, size});
-      auto x = sample(kind, trainer.schedule(), trainer.denoiser(labels, cfg), x_T, steps, eta,
-                      seed * 7919 + uint64_t(first) + 1, {}, 1.0)
+      auto x = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, [&curve](int t) { return curve.at(t); }),
+                                x_T, grid, eta, seed * 7919 + uint64_t(first) + 1, {}, 1.0)
                    .x;
       return Samples{((x + 1) * 0.5).clamp(0, 1), labels};
     });

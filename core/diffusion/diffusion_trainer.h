@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/data/dataset.h"
+#include "core/diffusion/guidance_schedule.h"
 #include "core/diffusion/samplers.h"
 #include "core/diffusion/unet.h"
 #include "core/metrics/model_samples.h"
@@ -61,6 +62,9 @@ class DiffusionTrainer : public Trainer {
     torch::Tensor cond, uncond;
   };
   Denoiser denoiser(const torch::Tensor& labels, double w, std::shared_ptr<GuidanceParts> record = nullptr);
+  // The same with w a function of the timestep (a guidance schedule's curve).
+  Denoiser denoiser(const torch::Tensor& labels, std::function<double(int t)> w_at,
+                    std::shared_ptr<GuidanceParts> record = nullptr);
   UNet& ema() { return ema_; }
   UNet& net() { return net_; }
 
@@ -88,8 +92,8 @@ class DiffusionTrainer : public Trainer {
 DiffusionConfig read_diffusion_config(const std::string& path);
 
 // The EMA net's samples in [0, 1] with `sampler`, `steps` and guidance `cfg` (a class-conditional
-// model: one of each class in turn), for the quality metrics.
+// model: one of each class in turn) following `cfg_schedule`, for the quality metrics.
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
-                               double eta = 0);
+                               double eta = 0, const GuidanceSchedule& cfg_schedule = {});
 
 }  // namespace genlab

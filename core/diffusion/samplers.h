@@ -48,6 +48,41 @@ torch::Tensor predict_x0(const NoiseSchedule& schedule, const torch::Tensor& x_t
 // eps~ = eps(x, none) + w (eps(x, c) - eps(x, none)): w = 0 unconditional, w = 1 conditional.
 torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w);
 
+// One walk down a descending list of timesteps, a step at a time: the caller calls the network on
+// x() at t() and hands the prediction to advance(). Guided samplers change x between steps
+// (inpainting's known region, super-resolution's low-pass) and RePaint steps back to redo a step;
+// sample_timesteps is the plain loop. Validates the list (1..T, descending).
+class SamplerWalk {
+ public:
+  SamplerWalk(SamplerKind kind, const NoiseSchedule& schedule, torch::Tensor x, std::vector<int> timesteps, double eta,
+              uint64_t noise_seed, double clip_x0 = 0);
+  bool done() const { return index_ >= timesteps_.size(); }
+  int index() const { return int(index_); }     // the next step's number
+  int t() const { return timesteps_[index_]; }  // the timestep of the next network call
+  int t_next() const { return index_ + 1 < timesteps_.size() ? timesteps_[index_ + 1] : 0; }
+  const torch::Tensor& x() const { return x_; }
+  void set_x(torch::Tensor x) { x_ = std::move(x); }
+  // The step from x() at t() with the network's (guided) noise prediction; x() becomes its output.
+  SamplerStep advance(const torch::Tensor& eps);
+  // Back to the start of the step just taken, from `x_t` (its output noised back up to its t): the
+  // step is redone with the multistep memory it had, and with fresh ancestral noise.
+  void redo_last(torch::Tensor x_t);
+
+ private:
+  SamplerKind kind_;
+  const NoiseSchedule& schedule_;
+  torch::Tensor x_;
+  std::vector<int> timesteps_;
+  double eta_, clip_x0_;
+  uint64_t noise_seed_;
+  size_t index_ = 0;
+  int repeat_ = 0, last_repeat_ = 0;  // redos of the current and the last step: each draws other noise
+  // DPM-Solver++(2M) keeps the last data prediction and log-SNR step, and the pair before the step
+  // just taken (for redo_last).
+  torch::Tensor previous_x0_, before_x0_;
+  double previous_h_ = 0, before_h_ = 0;
+};
+
 // eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. The fresh
 // noise of DDPM and DDIM with eta > 0 at timestep t comes from a generator seeded by (noise_seed, t),
 // so a run continued from any step with the same parameters retraces the original path (branching

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/dataset.h"
+#include "core/diffusion/guidance_schedule.h"
 
 namespace genlab {
 
@@ -82,9 +83,14 @@ class Reader {
 
 std::string sampling_record_json(const SamplingRecord& record) {
   const SamplingParams& p = record.params;
-  return Json{{"checkpoint", record.checkpoint}, {"sampler", p.sampler}, {"steps", p.steps}, {"cfg", p.cfg},
-              {"eta", p.eta}, {"class", p.label}, {"seed", p.seed}, {"n", p.n}}
-      .dump();
+  Json out{{"checkpoint", record.checkpoint}, {"sampler", p.sampler}, {"steps", p.steps}, {"cfg", p.cfg},
+           {"cfg_schedule", p.cfg_schedule}, {"eta", p.eta}, {"class", p.label}, {"seed", p.seed}, {"n", p.n}};
+  if (record.edited) {
+    const EditSettings& e = record.edit;
+    out["edit"] = Json{{"mode", edit_mode_name(e.mode)}, {"strength", e.strength}, {"sigma", e.sigma},
+                       {"resample", e.resample}, {"factor", e.factor}};
+  }
+  return out.dump();
 }
 
 void check_sampling_params(const SamplingParams& params, int T, int classes, const std::string& prefix) {
@@ -97,6 +103,11 @@ void check_sampling_params(const SamplingParams& params, int T, int classes, con
     throw std::invalid_argument(prefix + "eta " + std::to_string(params.eta) + " is not in 0..1");
   if (classes > 0 && (params.label < -1 || params.label >= classes))
     throw std::invalid_argument(prefix + "class " + std::to_string(params.label) + " is not in 0.." + std::to_string(classes - 1));
+  try {
+    parse_guidance_schedule(params.cfg_schedule);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(prefix + "cfg-schedule: " + e.what());
+  }
 }
 
 SamplingRecord parse_sampling_record(const std::string& text, const std::string& source) {
@@ -116,6 +127,29 @@ SamplingRecord parse_sampling_record(const std::string& text, const std::string&
   read.integer("seed", p.seed);
   read.integer("n", p.n);
   read.text("checkpoint", record.checkpoint);
+  read.text("cfg_schedule", p.cfg_schedule);
+  try {
+    parse_guidance_schedule(p.cfg_schedule);
+  } catch (const std::invalid_argument&) {
+    throw DataError(source + ": unknown guidance schedule " + shown(p.cfg_schedule));
+  }
+  const auto edit = params.find("edit");
+  if (edit != params.end()) {
+    if (!edit->is_object()) read.fail("edit", "is not an object");
+    const Reader read_edit(*edit, source);
+    std::string mode = "sdedit";
+    read_edit.text("mode", mode);
+    try {
+      record.edit.mode = parse_edit_mode(mode);
+    } catch (const std::invalid_argument&) {
+      throw DataError(source + ": unknown edit " + shown(mode));
+    }
+    read_edit.number("strength", record.edit.strength);
+    read_edit.number("sigma", record.edit.sigma);
+    read_edit.integer("resample", record.edit.resample);
+    read_edit.integer("factor", record.edit.factor);
+    record.edited = true;
+  }
   return record;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/diffusion/edit_settings.h"
+
 namespace genlab {
 
 struct SamplingParams {
@@ -15,26 +17,32 @@ struct SamplingParams {
   int label = -1;  // -1: one sample of each class (conditional models)
   uint64_t seed = 1;
   int n = 10;
+  std::string cfg_schedule = "constant";  // guidance_schedule.h: constant, linear-up, ..., interval:LO:HI
 };
 
 // What made a sample: the settings and the checkpoint they were sampled from ("" when unknown).
 struct SamplingRecord {
   SamplingParams params;
   std::string checkpoint;
+  bool edited = false;  // an edit of an image (genlab-cli edit, the Edit view) with these settings
+  EditSettings edit{};
 };
 
 // Throws std::invalid_argument naming the value ("<prefix>steps 0 is not in 1..1000") when the
 // settings do not fit a model with T steps and `classes` classes (0: unconditional, whose class is
-// ignored): steps 1..T, cfg 0..20, eta 0..1, class -1 or 0..classes-1. The CLI passes "--" as prefix.
+// ignored): steps 1..T, cfg 0..20, eta 0..1, class -1 or 0..classes-1, a guidance schedule that
+// parses (its interval is checked against the steps when the run starts). The CLI passes "--" as prefix.
 void check_sampling_params(const SamplingParams& params, int T, int classes, const std::string& prefix = "");
 
-// {"checkpoint", "sampler", "steps", "cfg", "eta", "class", "seed", "n"} as one line of JSON.
+// {"checkpoint", "sampler", "steps", "cfg", "cfg_schedule", "eta", "class", "seed", "n"} (and "edit":
+// {"mode", "strength", "sigma", "resample", "factor"} for an edit) as one line of JSON.
 std::string sampling_record_json(const SamplingRecord& record);
 
 // Reads that text back; absent keys keep their defaults and unknown keys are ignored. Throws
 // DataError naming `source` (the PNG) for text that is not a JSON object with a "sampler", a sampler
 // other than ddpm, ddim or dpmpp2m, or a value of the wrong type or out of range (steps, class and n
-// must be JSON integers that fit an int, seed a non-negative 64-bit integer, cfg and eta numbers).
+// must be JSON integers that fit an int, seed a non-negative 64-bit integer, cfg and eta numbers, a
+// cfg_schedule one of guidance_schedule.h's, an edit's mode one of edit_settings.h's).
 // The lab checks the values against the model (steps up to its T, a class it has).
 SamplingRecord parse_sampling_record(const std::string& text, const std::string& source);
 

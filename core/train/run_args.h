@@ -85,6 +85,7 @@ struct SampleArgs : RunArgs {
   std::string sampler = "ddim";
   int steps = 50;
   double cfg = 3.0, eta = 0.0;
+  std::string cfg_schedule = "constant";
   std::string gif;
   // VQ-VAE prior: its VQ-VAE (default: the one it names), temperature and top-k (0: every code)
   std::string vqvae;
@@ -105,6 +106,7 @@ struct EvalArgs : RunArgs {
   std::string sampler = "dpmpp2m";
   int steps = 20;
   double cfg = 3.0;
+  std::string cfg_schedule = "constant";
   bool cfg_curve = true, steps_curve = false;
   // VQ-VAE prior: as in SampleArgs
   std::string vqvae;

@@ -1,8 +1,7 @@
 // What Pix2Pix learns from: each task makes an input from its target image (edges, a low-res copy,
 // a greyed-out box, noise), the trivial baselines an output must beat (the low-res copy blown up by
 // nearest or bicubic, the masked or noisy input itself), and the image figures that compare
-// outputs with targets: L1, PSNR, SSIM, and the silhouette IoU that tells how much of an object's
-// shape a translation kept. Torch header.
+// outputs with targets (core/metrics/image_similarity.h). Torch header.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics/image_similarity.h"
 #include "core/translate/translate_config.h"
 
 namespace genlab {
@@ -32,11 +32,5 @@ torch::Tensor seeded_task_input(const TranslateConfig& config, const torch::Tens
 // Thresholded Sobel edges, 1 on an edge: what a person draws on the canvas.
 torch::Tensor sobel_edges(const torch::Tensor& images);
 
-// Means over the batch of images in [0, 1].
-double mean_l1(const torch::Tensor& a, const torch::Tensor& b);
-double psnr(const torch::Tensor& a, const torch::Tensor& b);  // dB, per image then averaged (capped at 60)
-double ssim(const torch::Tensor& a, const torch::Tensor& b);  // 7x7 Gaussian window (sigma 1.5), per channel
-// Intersection over union of the pixels brighter than `threshold` (the object's silhouette).
-double silhouette_iou(const torch::Tensor& a, const torch::Tensor& b, double threshold = 0.1);
 
 }  // namespace genlab
