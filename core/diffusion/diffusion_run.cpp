@@ -146,8 +146,13 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
 
 namespace {
 
-// A PNG of the mask: above half grey where the model fills in, as 1 x 1 x H x W.
+// A picture of the mask, white (above half grey) where the model fills in, as 1 x 1 x H x W. It
+// must be the images' size: a resized mask would move the hole.
 torch::Tensor read_mask(const std::string& path, int size) {
+  const ImageFileShape shape = image_file_shape(path);
+  if (shape.width != size || shape.height != size)
+    throw std::invalid_argument("--mask " + path + " is " + std::to_string(shape.width) + "x" + std::to_string(shape.height) +
+                                ", the model's images are " + std::to_string(size) + "x" + std::to_string(size));
   return image_tensor(read_image(path, 1, size)).gt(0.5).to(torch::kFloat);
 }
 
