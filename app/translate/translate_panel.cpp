@@ -94,17 +94,20 @@ void TranslatePanel::sync_to_model(Session& session, const TranslateLabView& v) 
   // model at its first step: replace it with the model's own weights.
   lab.set_loss_weights(v.config);
   const TranslateConfig& c = v.config;
-  if (canvas_.channels != c.channels || canvas_.height != c.height || canvas_.width != c.width_px) {
+  const ImageBuffer& canvas = canvas_.image();
+  if (canvas.channels != c.channels || canvas.height != c.height || canvas.width != c.width_px) {
     ImageBuffer blank{c.channels, c.height, c.width_px, std::vector<float>(size_t(c.channels * c.height * c.width_px), 0.f)};
     set_canvas(std::move(blank), {});
   }
+  // Inpainting's input shows a hole as grey 0.5: painting makes holes for G to fill.
+  canvas_.ink = c.kind == TranslateKind::Pix2Pix && c.task == PairedTask::Inpaint ? .5f : 1.f;
   to_ = 1;  // CycleGAN: A -> B
   auto start = lab.canvas_start().get();
   start_seen_ = start ? start->stamp : 0;  // a start asked of the last model is not copied
   synced_model_ = v.id;
   // A blank canvas starts from a test image (of one of the model's domains), so the first look
   // shows a translation; Clear gives the blank page back.
-  if (std::all_of(canvas_.pixels.begin(), canvas_.pixels.end(), [](float p) { return p == 0.f; })) {
+  if (std::all_of(canvas.pixels.begin(), canvas.pixels.end(), [](float p) { return p == 0.f; })) {
     if (auto open = session.dataset().get(); open && c.kind != TranslateKind::Pix2Pix) {
       const std::vector<int>& labels = open->value.data->test.labels;
       for (size_t i = 0; i < labels.size(); ++i)
@@ -118,10 +121,9 @@ void TranslatePanel::sync_to_model(Session& session, const TranslateLabView& v) 
 }
 
 void TranslatePanel::set_canvas(ImageBuffer image, ImageBuffer truth) {
-  canvas_ = std::move(image);
+  canvas_.set_image(std::move(image));
   truth_ = std::move(truth);
-  canvas_stamp_ = next_stamp();
-  canvas_dirty_ = true;
+  truth_origin_ = canvas_.origin();
 }
 
 void TranslatePanel::draw_new_model(Session& session, const TranslateLabView& v, bool training) {
@@ -346,30 +348,6 @@ void TranslatePanel::draw_curves(const TranslateLabView& v) {
             ImVec2(w, h));
 }
 
-bool TranslatePanel::paint(float x0, float y0, float x1, float y1, float value) {
-  const int c_count = canvas_.channels, h = canvas_.height, w = canvas_.width;
-  const float reach = brush_ + 0.5f;
-  const int xa = std::max(0, int(std::floor(std::min(x0, x1) - reach))), xb = std::min(w - 1, int(std::ceil(std::max(x0, x1) + reach)));
-  const int ya = std::max(0, int(std::floor(std::min(y0, y1) - reach))), yb = std::min(h - 1, int(std::ceil(std::max(y0, y1) + reach)));
-  const float dx = x1 - x0, dy = y1 - y0, length2 = dx * dx + dy * dy;
-  bool changed = false;
-  for (int y = ya; y <= yb; ++y)
-    for (int x = xa; x <= xb; ++x) {
-      // Distance from the pixel's centre to the stroke's segment; full strength within the radius
-      // less half a pixel, fading to nothing a pixel further out (a soft, round edge).
-      const float px = float(x) + .5f, py = float(y) + .5f;
-      const float t = length2 > 0 ? std::clamp(((px - x0) * dx + (py - y0) * dy) / length2, 0.f, 1.f) : 0.f;
-      const float weight = std::clamp(reach - std::hypot(px - x0 - t * dx, py - y0 - t * dy), 0.f, 1.f);
-      if (weight <= 0) continue;
-      for (int c = 0; c < c_count; ++c) {
-        float& p = canvas_.pixels[(size_t(c) * h + y) * w + x];
-        const float next = p + (value - p) * weight;
-        if (std::fabs(next - p) > 1e-4f) p = next, changed = true;
-      }
-    }
-  return changed;
-}
-
 void TranslatePanel::draw_canvas(Session& session, ImageRenderer& renderer, const TranslateLabView& v) {
   TranslateLab& lab = session.lab<TranslateLab>();
   const TranslateConfig& c = v.config;
@@ -388,47 +366,26 @@ void TranslatePanel::draw_canvas(Session& session, ImageRenderer& renderer, cons
   }
 
   // The canvas: left paints, right erases.
-  const float scale = kCanvasSide / float(std::max(1, canvas_.width));
-  canvas_image_.update(renderer, canvas_stamp_, canvas_);
   ImGui::BeginGroup();
   ImGui::TextUnformatted(pix2pix ? "input x: draw here" : "x: draw here");
-  const ImVec2 origin = ImGui::GetCursorScreenPos(), end(origin.x + kCanvasSide, origin.y + kCanvasSide);
-  ImGui::InvisibleButton("canvas", ImVec2(kCanvasSide, kCanvasSide),
-                         ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
-  const ImVec2 mouse = ImGui::GetIO().MousePos;
-  const float mx = (mouse.x - origin.x) / scale, my = (mouse.y - origin.y) / scale;
-  if (ImGui::IsItemActivated()) last_x_ = mx, last_y_ = my;
-  if (ImGui::IsItemActive()) {
-    // Inpainting's input shows a hole as grey 0.5: painting makes holes for G to fill.
-    const float ink = pix2pix && c.task == PairedTask::Inpaint ? .5f : 1.f;
-    if (paint(last_x_, last_y_, mx, my, ImGui::IsMouseDown(ImGuiMouseButton_Right) ? 0.f : ink)) {
-      canvas_stamp_ = next_stamp();
-      canvas_dirty_ = true;
-    }
-    last_x_ = mx, last_y_ = my;
-  }
-  ImDrawList* draw = ImGui::GetWindowDrawList();
-  if (canvas_image_.ready()) draw->AddImage(canvas_image_.texture_id(), origin, end);
-  draw->AddRect(origin, end, IM_COL32(255, 255, 255, 60));
-  if (ImGui::IsItemHovered() || ImGui::IsItemActive())
-    draw->AddCircle(mouse, brush_ * scale, IM_COL32(255, 200, 80, 200), 24);
+  canvas_.draw(renderer, kCanvasSide, "canvas");
   ImGui::EndGroup();
 
   if (sweep_) {  // a scripted stroke: a short segment along a circle, a new one every frame
     const float angle = 0.15f * float(sweep_frame_++), r = 0.3f * float(c.height);
     const float cx = 0.5f * float(c.width_px), cy = 0.5f * float(c.height);
-    if (paint(cx + r * std::cos(angle), cy + r * std::sin(angle), cx + r * std::cos(angle + 0.15f),
-              cy + r * std::sin(angle + 0.15f), sweep_frame_ % 80 < 40 ? 1.f : 0.f)) {
-      canvas_stamp_ = next_stamp();
-      canvas_dirty_ = true;
-    }
+    canvas_.paint(cx + r * std::cos(angle), cy + r * std::sin(angle), cx + r * std::cos(angle + 0.15f),
+                  cy + r * std::sin(angle + 0.15f), sweep_frame_ % 80 < 40 ? 1.f : 0.f);
   }
   // Newest wins in the worker, so every edit may ask; a newer G (training, a new model) redraws too.
-  if (canvas_dirty_ || v.id != drawn_model_ || v.step != drawn_step_) {
-    if (canvas_dirty_) sent_.push_back({0, std::chrono::steady_clock::now()});
-    last_request_ = lab.draw(canvas_, to_, truth_);
-    if (canvas_dirty_) sent_.back().first = last_request_;
-    canvas_dirty_ = false, drawn_model_ = v.id, drawn_step_ = v.step;
+  const bool edited = canvas_dirty_ || canvas_.stamp() != sent_stamp_;
+  if (edited || v.id != drawn_model_ || v.step != drawn_step_) {
+    if (edited) sent_.push_back({0, std::chrono::steady_clock::now()});
+    // The truth only while the canvas descends from the picture it came with (not after Clear, nor
+    // after an undo back past that picture; an undo of Clear brings it back).
+    last_request_ = lab.draw(canvas_.image(), to_, canvas_.origin() == truth_origin_ ? truth_ : ImageBuffer{});
+    if (edited) sent_.back().first = last_request_;
+    canvas_dirty_ = false, sent_stamp_ = canvas_.stamp(), drawn_model_ = v.id, drawn_step_ = v.step;
   }
 
   auto answer = lab.canvas().get();
@@ -452,8 +409,8 @@ void TranslatePanel::draw_canvas(Session& session, ImageRenderer& renderer, cons
     else ImGui::Text("G(x, %s)", to_name.c_str());
     ImGui::Image(output_image_.texture_id(), ImVec2(kCanvasSide, kCanvasSide));
     if (show_verdict_ && verdict_image_.ready())
-      draw->AddImage(verdict_image_.texture_id(), ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), ImVec2(0, 0), ImVec2(1, 1),
-                     IM_COL32(255, 255, 255, 100));
+      ImGui::GetWindowDrawList()->AddImage(verdict_image_.texture_id(), ImGui::GetItemRectMin(), ImGui::GetItemRectMax(),
+                                           ImVec2(0, 0), ImVec2(1, 1), IM_COL32(255, 255, 255, 100));
     ImGui::EndGroup();
     if (!a.truth.empty() && truth_image_.ready()) {
       ImGui::SameLine();
@@ -487,11 +444,7 @@ void TranslatePanel::draw_canvas(Session& session, ImageRenderer& renderer, cons
     ImGui::EndGroup();
   }
 
-  // The canvas's controls.
-  ImGui::SetNextItemWidth(120);
-  ImGui::SliderFloat("brush (px)", &brush_, .5f, 3.f, "%.1f");
-  ImGui::SameLine();
-  if (ImGui::Button("Clear")) set_canvas({c.channels, c.height, c.width_px, std::vector<float>(canvas_.pixels.size(), 0.f)}, {});
+  canvas_.controls();
   ImGui::SameLine();
   caption(pix2pix && c.task == PairedTask::Inpaint ? "left: grey hole · right: black" : "left: paint · right: erase");
   help_marker("Or drop a picture on the window: it goes onto the canvas, resized to the model's images.");

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/canvas.h"
 #include "app/gl_image.h"
 #include "app/panel.h"
 #include "core/translate/translate_lab.h"
@@ -36,9 +37,6 @@ class TranslatePanel : public Panel {
   void draw_canvas(Session& session, ImageRenderer& renderer, const TranslateLabView& view);
   void draw_tables(ImageRenderer& renderer, const TranslateLabView& view, uint64_t stamp);
   void draw_metrics(Session& session, const TranslateLabView& view, bool training);
-  // Paints the stroke from (x0, y0) to (x1, y1), in image pixels, towards `value`; true when a
-  // pixel changed.
-  bool paint(float x0, float y0, float x1, float y1, float value);
   void set_canvas(ImageBuffer image, ImageBuffer truth);
 
   // New model.
@@ -58,10 +56,11 @@ class TranslatePanel : public Panel {
   uint64_t synced_model_ = 0;  // the model whose settings the controls show
   float smoothing_ = 0.8f;
 
-  // The canvas: C x H x W in [0, 1], edited here on the UI thread.
-  ImageBuffer canvas_, truth_;  // truth: the test image the canvas started from (empty: none)
-  uint64_t canvas_stamp_ = 0;   // a new stamp with each edit, for its texture
-  bool canvas_dirty_ = false;   // edited since the last draw request
+  Canvas canvas_;               // the input x, edited here on the UI thread
+  ImageBuffer truth_;           // the test image the canvas started from (empty: none)
+  uint64_t truth_origin_ = 0;   // the canvas origin() truth_ came with
+  uint64_t sent_stamp_ = 0;     // the canvas the last draw request took
+  bool canvas_dirty_ = false;   // the target domain changed since the last draw request
   uint64_t drawn_model_ = 0;    // the model and step the last request went to: a newer G redraws
   int64_t drawn_step_ = -1;
   uint64_t last_request_ = 0;  // the newest draw request: an answer to an older one is stale
@@ -71,12 +70,10 @@ class TranslatePanel : public Panel {
   int sweep_frame_ = 0;
   uint64_t start_seen_ = 0;  // the newest canvas_start() already copied onto the canvas
   int to_ = 1;               // CycleGAN/StarGAN: the target domain
-  float brush_ = 1.f;
   int test_index_ = 0;
   bool show_verdict_ = true;
-  float last_x_ = 0, last_y_ = 0;  // the stroke's previous mouse position, image pixels
-  std::string canvas_note_;        // a resized or unreadable picture, one line
-  DisplayImage canvas_image_, output_image_, verdict_image_, truth_image_;
+  std::string canvas_note_;  // a resized or unreadable picture, one line
+  DisplayImage output_image_, verdict_image_, truth_image_;
   std::vector<DisplayImage> cells_;  // the tables' cells, table by table, column by column
 
   // The newest measurement, turned into rows of text once per snapshot.
