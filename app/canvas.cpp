@@ -34,6 +34,13 @@ void Canvas::clear_mask() {
   stamp_ = next_stamp();
 }
 
+void Canvas::set_mask(ImageBuffer mask) {
+  if (mask.channels != 1 || mask.height != image_.height || mask.width != image_.width) return;
+  push_undo(state());
+  mask_ = std::move(mask);
+  stamp_ = next_stamp();
+}
+
 void Canvas::clear() {
   push_undo(state());
   std::fill(image_.pixels.begin(), image_.pixels.end(), 0.f);

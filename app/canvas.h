@@ -31,6 +31,7 @@ class Canvas {
   void set_mask_mode(bool on) { mask_mode_ = on; }
   bool has_mask() const;  // any mask pixel over 0.5
   void clear_mask();      // undoable
+  void set_mask(ImageBuffer mask);  // 1 x H x W of the image's size, undoable (a scripted or boxed hole)
 
   // The image at `side` x `side` screen pixels, the mask over it in red. The left button paints
   // towards `ink` (1 on the mask), the right one towards 0; Ctrl+Z over it undoes. True when the

@@ -6,11 +6,14 @@
 #include <cmath>
 #include <sstream>
 
+#include "app/diffusion/guidance_curve.h"
+#include "app/diffusion/sampling_controls.h"
 #include "app/image_view.h"
 #include "app/metrics_view.h"
 #include "app/playback.h"
 #include "app/plot.h"
 #include "app/save_state.h"
+#include "core/diffusion/guidance_schedule.h"
 #include "core/io/png_text.h"
 
 namespace genlab::app {
@@ -123,17 +126,10 @@ void DiffusionPanel::draw_forward(Session& session, ImageRenderer& renderer) {
 
 namespace {
 
-const char* kSamplers[] = {"ddpm", "ddim", "dpmpp2m"};
-const char* kSamplerNames[] = {"DDPM (ancestral)", "DDIM", "DPM-Solver++(2M)"};
-
-int sampler_index(const std::string& name) {
-  return int(std::find(std::begin(kSamplers), std::end(kSamplers), name) - std::begin(kSamplers));
-}
-
 std::string describe(const SamplingParams& p) {
-  char text[160];
-  const int k = std::min(sampler_index(p.sampler), 2);
-  snprintf(text, sizeof text, "%s · %d steps · w %.2f%s · seed %llu", kSamplerNames[k], p.steps, p.cfg,
+  char text[200];
+  snprintf(text, sizeof text, "%s · %d steps · w %.2f%s%s · seed %llu", sampler_short_title(p.sampler), p.steps, p.cfg,
+           p.cfg_schedule == "constant" ? "" : (" (" + p.cfg_schedule + ")").c_str(),
            p.sampler == "ddim" ? (" · η " + std::to_string(p.eta).substr(0, 4)).c_str() : "",
            (unsigned long long)p.seed);
   return text;
@@ -164,31 +160,18 @@ void DiffusionPanel::draw_sampling_controls(Session& session, const DiffusionMod
   }
   ImGui::Separator();
   if (branching_) ImGui::TextColored(ImVec4(1.f, 0.75f, 0.3f, 1.f), "steering the branch from step %d", branch_from_ + 1);
-  int sampler = std::min(sampler_index(p.sampler), 2);
-  ImGui::SetNextItemWidth(160);
-  if (ImGui::Combo("sampler", &sampler, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0")) changed = true;
-  p.sampler = kSamplers[sampler];
+  changed |= sampler_combo("sampler", p.sampler);
   ImGui::SetNextItemWidth(160);
   changed |= ImGui::SliderInt("steps", &p.steps, 1, model ? model->T : 1000, "%d", ImGuiSliderFlags_Logarithmic);
   float cfg = float(p.cfg), eta = float(p.eta);
   ImGui::SetNextItemWidth(160);
   if (ImGui::SliderFloat("CFG scale w", &cfg, 0.f, 20.f, "%.2f")) p.cfg = cfg, changed = true;
+  changed |= guidance_schedule_combo(p.cfg_schedule);
   if (p.sampler == "ddim") {
     ImGui::SetNextItemWidth(160);
     if (ImGui::SliderFloat("η", &eta, 0.f, 1.f, "%.2f")) p.eta = eta, changed = true;
   }
-  if (model && model->classes > 0) {
-    const auto& names = model->class_names;
-    std::string current = p.label < 0 ? "one of each" : names[size_t(p.label)];
-    ImGui::SetNextItemWidth(160);
-    if (ImGui::BeginCombo("class", current.c_str())) {
-      if (ImGui::Selectable("one of each", p.label < 0)) p.label = -1, changed = true;
-      for (size_t c = 0; c < names.size(); ++c)
-        if (ImGui::Selectable(names[c].empty() ? std::to_string(c).c_str() : names[c].c_str(), p.label == int(c)))
-          p.label = int(c), changed = true;
-      ImGui::EndCombo();
-    }
-  }
+  if (model && model->classes > 0) changed |= class_or_each_combo("class", p.label, model->class_names);
   int seed = int(p.seed);
   ImGui::SetNextItemWidth(160);
   if (ImGui::InputInt("seed", &seed)) p.seed = uint64_t(std::max(0, seed)), changed = true;
@@ -210,6 +193,9 @@ void DiffusionPanel::draw_playback(DiffusionLab& lab, const SamplingView& run, c
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("from the change of a control to the first and to the last step on screen");
 
+  if (length > 0)
+    guidance_curve("run-w", timed.params, model_schedule_, path_frame(run, has_branch ? branch : SamplingView{}, shown).t,
+                   ImVec2(std::min(ImGui::GetContentRegionAvail().x, 520.f), 64));
   ImGui::TextUnformatted("second row:");
   const char* details[] = {"x̂₀ (predicted)", "ε̃ (guided)", "ε(c)", "ε(∅)", "ε(c) − ε(∅)"};
   for (int d = 0; d < 5; ++d) {
@@ -305,12 +291,19 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
   // The formulas at the step on screen, with its numbers.
   const int length = std::max(int(run_view.frames.size()), branch_view.frames.empty() ? 0 : path_length(run_view, branch_view));
   const int shown = playback_.shown(length);
-  const SamplingParams& steering = branching_ ? branch_params_ : params_;
   ImGui::PushTextWrapPos(0.f);
   ImGui::Text("ε̃ = ε(x_t, ∅) + w·(ε(x_t, c) − ε(x_t, ∅))");
   if (length > 0 && model_schedule_.T > 0) {
     const SamplingStepFrame& f = path_frame(run_view, branch_view, shown);
-    ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", steering.cfg, f.t,
+    // The frame's own run (the branch's after it grew) and its schedule give the w of that step.
+    const SamplingParams& made_by = !branch_view.frames.empty() && shown > branch_view.branch_from ? branch_view.params
+                                                                                                 : run_view.params;
+    double w = made_by.cfg;
+    try {
+      w = guidance_at(made_by.cfg_schedule, made_by.cfg, made_by.steps, model_schedule_, f.t);
+    } catch (const std::invalid_argument&) {  // the run was refused: its error is on the status line
+    }
+    ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", w, f.t,
                 f.guidance.image.pixels.empty() ? 0.0 : [&] {
                   double sum = 0;
                   for (float v : f.guidance.image.pixels) sum += std::fabs(v);
@@ -508,10 +501,7 @@ void DiffusionPanel::draw_metrics(Session& session) {
   ImGui::Separator();
   // The Sample view's sampler: changed here, Sample draws a new run with it when it opens next.
   bool changed = false;
-  int sampler = std::min(sampler_index(params_.sampler), 2);
-  ImGui::SetNextItemWidth(160);
-  changed |= ImGui::Combo("sampler##metrics", &sampler, "DDPM (ancestral)\0DDIM\0DPM-Solver++(2M)\0");
-  params_.sampler = kSamplers[sampler];
+  changed |= sampler_combo("sampler##metrics", params_.sampler);
   ImGui::SetNextItemWidth(160);
   changed |= ImGui::SliderInt("steps##metrics", &params_.steps, 1, model ? model->value.T : 1000, "%d",
                               ImGuiSliderFlags_Logarithmic);
@@ -548,7 +538,12 @@ void DiffusionPanel::restore_from_png(Session& session, const std::string& path)
   try {
     auto texts = read_png_text(path);
     const SamplingRecord record = parse_sampling_record(texts.count("genlab") ? texts["genlab"] : std::string(), path);
-    params_ = record.params;
+    if (record.edited) {  // an edit's settings go to the Edit view
+      edit_.restore(record);
+      select_view_ = "edit";
+    } else {
+      params_ = record.params;
+    }
     branching_ = false;
     const std::string& checkpoint = record.checkpoint;
     auto model = session.lab<DiffusionLab>().model().get();
@@ -571,7 +566,8 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
   std::string item;
   std::vector<std::pair<std::string, std::string>> branch_items;  // applied over the run's settings
   auto set = [this](SamplingParams& p, const std::string& name, const std::string& value, bool run) {
-    if (name == "sampler" && sampler_index(value) <= 2) p.sampler = value;
+    if (name == "sampler" && known_sampler(value)) p.sampler = value;
+    else if (name == "schedule") parse_guidance_schedule(value), p.cfg_schedule = value;
     else if (name == "steps") p.steps = std::stoi(value);
     else if (name == "cfg") p.cfg = std::stod(value);
     else if (name == "eta") p.eta = std::stod(value);
@@ -582,7 +578,8 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
     else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
     else if (name == "view" && run &&
-             (value == "forward" || value == "sample" || value == "train" || value == "metrics" || value == "prompt"))
+             (value == "forward" || value == "sample" || value == "train" || value == "metrics" || value == "prompt" ||
+              value == "edit" || value == "race"))
       select_view_ = value;
     else if (name == "train" && run) pending_train_steps_ = std::max(0, std::stoi(value));
     else if (name == "measure" && run) pending_measure_ = std::stoi(value) != 0;
@@ -605,6 +602,16 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
       continue;
     }
     after_text = false;
+    if (key.rfind("edit_", 0) == 0 || key.rfind("race_", 0) == 0) {
+      const bool edit = key[0] == 'e';
+      try {
+        if (!(edit ? edit_.set(key.substr(5), value) : race_.set(key.substr(5), value))) throw fail(item);
+      } catch (const std::exception&) {
+        throw fail(item);
+      }
+      implied_view = edit ? "edit" : "race";
+      continue;
+    }
     if (key.rfind("branch_", 0) == 0) {
       branch_items.emplace_back(key.substr(7), value);
       implied_view = "sample";
@@ -619,7 +626,8 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
         continue;
       }
       set(params_, key, value, true);
-      if (key == "class" || key == "eta" || key == "detail" || key == "show" || key == "branch") implied_view = "sample";
+      if (key == "class" || key == "eta" || key == "detail" || key == "show" || key == "branch" || key == "schedule")
+        implied_view = "sample";
       if (key == "sampler" || key == "steps" || key == "cfg" || key == "seed" || key == "n") prompt_.set(key, value);
     } catch (const std::exception&) {
       throw fail(item);
@@ -656,6 +664,16 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
                             (has_model && !opened_sampling_ && select_view_.empty()) ? ImGuiTabItemFlags_SetSelected
                                                                                      : selected("sample"))) {
       draw_sampling(session, renderer);
+      ImGui::EndTabItem();
+    }
+    edit_open_ = false;
+    if (ImGui::BeginTabItem("Edit", nullptr, selected("edit"))) {
+      edit_.draw(session, renderer);
+      edit_open_ = true;
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Race", nullptr, selected("race"))) {
+      race_.draw(session, renderer);
       ImGui::EndTabItem();
     }
     if (ImGui::BeginTabItem("Train", nullptr, selected("train"))) {

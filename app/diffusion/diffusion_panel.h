@@ -12,6 +12,8 @@
 #include "app/panel.h"
 #include "app/metrics_view.h"
 #include "app/diffusion/prompt_panel.h"
+#include "app/diffusion/edit_panel.h"
+#include "app/diffusion/race_panel.h"
 #include "app/playback.h"
 #include "core/diffusion/diffusion_lab.h"
 
@@ -21,6 +23,7 @@ class DiffusionPanel : public Panel {
  public:
   void draw(Session& session, ImageRenderer& renderer) override;
   bool take_picture(Session& session, const std::string& path) override {
+    if (edit_open_) return edit_.take_picture(session, path);
     restore_from_png(session, path);
     return true;
   }
@@ -85,6 +88,9 @@ class DiffusionPanel : public Panel {
   bool opened_sampling_ = false;    // the Sample view opens by itself once, when a model arrives
   bool opened_prompt_ = false;      // likewise the Prompt view, when a text-to-image model arrives first
   PromptPanel prompt_;              // the Prompt (latent) view
+  EditPanel edit_;                  // the Edit view
+  RacePanel race_;                  // the Race view
+  bool edit_open_ = false;          // the Edit view was drawn last frame: dropped pictures go to its canvas
   DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
   // Train view: settings of a new model, and the sample grid.
   bool new_conditional_ = true;

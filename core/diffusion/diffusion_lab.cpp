@@ -471,8 +471,12 @@ void DiffusionLab::measure_quality(const QualityOptions& options, const Sampling
   session_.worker().submit("measure diffusion", [this, options, params](JobContext& ctx) {
     DiffusionTrainer& t = loaded(state_->trainer);
     char what[128];
-    snprintf(what, sizeof what, "%s, %d steps, w = %.2f", params.sampler.c_str(), params.steps, params.cfg);
-    auto at_scale = [&t, params](double w) { return diffusion_samples(t, params.sampler, params.steps, w, params.eta); };
+    snprintf(what, sizeof what, "%s, %d steps, w = %.2f (%s)", params.sampler.c_str(), params.steps, params.cfg,
+             params.cfg_schedule.c_str());
+    const GuidanceSchedule schedule = parse_guidance_schedule(params.cfg_schedule);
+    auto at_scale = [&t, params, schedule](double w) {
+      return diffusion_samples(t, params.sampler, params.steps, w, params.eta, schedule);
+    };
     QualityOptions o = options;
     if (t.config().unet.classes == 0) o.cfg_curve.clear();  // no guidance without classes
     run_quality_job(ctx, session_, o, what, at_scale(params.cfg), at_scale, t.step(), quality_);

@@ -51,4 +51,8 @@ class GuidanceCurve {
   int first_ = 0, last_ = 0;  // the grid's first (highest) and last timestep
 };
 
+// w at timestep t of a run of `steps` steps with guidance w on schedule `schedule` (a name): the
+// curve over that run's grid. Throws as parse_guidance_schedule and GuidanceCurve do.
+double guidance_at(const std::string& schedule, double w, int steps, const NoiseSchedule& noise, int t);
+
 }  // namespace genlab

@@ -16,14 +16,6 @@ SamplerKind parse_sampler(const std::string& name) {
   throw std::invalid_argument("sampler '" + name + "' is not ddpm, ddim or dpmpp2m");
 }
 
-std::vector<int> sampling_timesteps(int T, int steps) {
-  if (steps < 1 || steps > T)
-    throw std::invalid_argument("steps " + std::to_string(steps) + " is not in 1.." + std::to_string(T));
-  std::vector<int> out;
-  for (int k = 0; k < steps; ++k) out.push_back(int(std::lround(T - double(k) * T / steps)));
-  return out;
-}
-
 torch::Tensor forward_jump(const NoiseSchedule& s, const torch::Tensor& x0, int t, const torch::Tensor& eps) {
   return s.signal(t) * x0 + s.noise(t) * eps;
 }

@@ -37,10 +37,6 @@ struct SampleResult {
   bool stopped = false;
 };
 
-// `steps` timesteps from T down, evenly spaced and ending at the lowest ("trailing"): T=1000,
-// steps=4 gives 1000, 750, 500, 250. 1 <= steps <= T.
-std::vector<int> sampling_timesteps(int T, int steps);
-
 // x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps: the forward jump.
 torch::Tensor forward_jump(const NoiseSchedule& schedule, const torch::Tensor& x0, int t, const torch::Tensor& eps);
 // x0 predicted from x_t and the noise prediction (the jump solved for x0).

@@ -44,4 +44,12 @@ int NoiseSchedule::t_for_alpha_bar(double target) const {
   return best;
 }
 
+std::vector<int> sampling_timesteps(int T, int steps) {
+  if (steps < 1 || steps > T)
+    throw std::invalid_argument("steps " + std::to_string(steps) + " is not in 1.." + std::to_string(T));
+  std::vector<int> out;
+  for (int k = 0; k < steps; ++k) out.push_back(int(std::lround(T - double(k) * T / steps)));
+  return out;
+}
+
 }  // namespace genlab

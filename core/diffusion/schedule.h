@@ -29,4 +29,8 @@ struct NoiseSchedule {
   int t_for_alpha_bar(double target) const;
 };
 
+// `steps` timesteps from T down, evenly spaced and ending at the lowest ("trailing"): T=1000,
+// steps=4 gives 1000, 750, 500, 250. 1 <= steps <= T, else std::invalid_argument.
+std::vector<int> sampling_timesteps(int T, int steps);
+
 }  // namespace genlab
