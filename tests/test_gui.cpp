@@ -268,3 +268,26 @@ TEST(Gui, ThePromptViewDrawsTokenMapsAndSurvivesUnknownWords) {
   EXPECT_EQ(refused.exit_code, 0) << refused.err;
   std::filesystem::remove_all(base);
 }
+
+// The Edit view on the shipped pixel model: a scripted hole over a test image shows as the red mask
+// on the canvas while the model fills it; the Race view runs its columns to the end.
+TEST(Gui, TheEditViewInpaintsAHoleAndTheRaceRuns) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string png = ::testing::TempDir() + "genlab_edit_" + std::to_string(getpid()) + ".png";
+  CommandResult r = run_command(kXvfb + kApp + " --frames 40 --tab diffusion --diffusion "
+                                "\"view=edit,edit_test=2,edit_mode=inpaint,edit_hole=6:6:22:16,edit_steps=5,edit_n=2\" "
+                                "--screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &w, &h, &c, 3);
+  ASSERT_NE(pixels, nullptr);
+  int red = 0;
+  for (int i = 0; i < w * h; ++i) red += pixels[i * 3] > pixels[i * 3 + 1] + 80 && pixels[i * 3] > pixels[i * 3 + 2] + 80;
+  stbi_image_free(pixels);
+  EXPECT_GT(red, 5000) << "the 16 x 10 hole, 8 screen pixels a pixel, is not on the canvas";
+  r = run_command(kXvfb + kApp + " --frames 20 --tab diffusion --diffusion \"view=race,race_entries=ddim:4;dpmpp2m:2,race_n=2\" "
+                  "--screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(distinct_colours(png), 100u);
+  std::filesystem::remove(png);
+}
