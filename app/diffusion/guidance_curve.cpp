@@ -1,6 +1,7 @@
 #include "app/diffusion/guidance_curve.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <vector>
@@ -35,11 +36,12 @@ void guidance_curve(const char* id, const SamplingParams& params, const NoiseSch
   const float bar = (hi.x - lo.x) / float(w.size());
   auto y_of = [&](double v) { return hi.y - float(v / top_w) * (hi.y - lo.y); };
   char text[96];
-  // The mean, which every schedule keeps at the w asked for, and w = 1 (no guidance).
-  for (double v : {params.cfg, 1.0}) {
-    draw->AddLine(ImVec2(lo.x, y_of(v)), ImVec2(hi.x, y_of(v)), IM_COL32(255, 255, 255, v == 1.0 ? 30 : 70));
-    std::snprintf(text, sizeof text, v == 1.0 ? "1" : "%.2g", v);
-    draw->AddText(ImVec2(origin.x + 4, y_of(v) - 7), IM_COL32(170, 170, 170, 255), text);
+  // The mean, which every schedule keeps at the w asked for, w = 1 (no guidance) and the top.
+  for (double v : {params.cfg, 1.0, top_w}) {
+    draw->AddLine(ImVec2(lo.x, y_of(v)), ImVec2(hi.x, y_of(v)), IM_COL32(255, 255, 255, v == params.cfg ? 70 : 30));
+    std::snprintf(text, sizeof text, "%.3g", v);
+    if (v == params.cfg || std::fabs(y_of(v) - y_of(params.cfg)) > 12)  // labels that would overlap the mean's are left out
+      draw->AddText(ImVec2(origin.x + 4, y_of(v) - 7), IM_COL32(170, 170, 170, 255), text);
   }
   int hovered_step = -1;
   for (size_t k = 0; k < w.size(); ++k) {
