@@ -163,7 +163,7 @@ void EditPanel::aim_at_truth() {
 void EditPanel::load_test_image(Session& session, int64_t index) {
   auto open = session.dataset().get();
   if (!open || !open->value.data || open->value.data->test.count == 0) {
-    canvas_note_ = "no test images: open a data set first";
+    set_note("no test images: open a data set first");
     return;
   }
   const Dataset& data = *open->value.data;
@@ -174,7 +174,7 @@ void EditPanel::load_test_image(Session& session, int64_t index) {
   const int label = data.test.labels.empty() ? -1 : data.label(Split::Test, test_index_);
   canvas_.set_image(image);
   set_truth(std::move(image), label);
-  canvas_note_ = "test image #" + std::to_string(test_index_) + (label >= 0 ? ": " + data.class_name(label) : "");
+  set_note("test image #" + std::to_string(test_index_) + (label >= 0 ? ": " + data.class_name(label) : ""));
 }
 
 void EditPanel::draw_sketch(const std::string& name) {
@@ -189,7 +189,7 @@ void EditPanel::draw_sketch(const std::string& name) {
                     stroke.points[i].y * scale, stroke.ink);
   }
   canvas_.brush = user_brush;
-  canvas_note_ = std::string("a rough ") + name + ": draw over it, or start from a test image";
+  set_note(std::string("a rough ") + name + ": draw over it, or start from a test image");
 }
 
 void EditPanel::add_noise() {
@@ -275,14 +275,15 @@ bool EditPanel::take_picture(Session& session, const std::string& path) {
   try {
     const ImageFileShape shape = image_file_shape(path);
     ImageBuffer picture = read_image(path, channels_, size_);
-    canvas_note_.clear();
+    std::string resized;
     if (shape.width != size_ || shape.height != size_ || (shape.channels >= 3) != (channels_ == 3))
-      canvas_note_ = file_name(path) + " is " + std::to_string(shape.width) + "x" + std::to_string(shape.height) +
-                     (shape.channels >= 3 ? " colour" : " grey") + ": resized to " + std::to_string(size_) + "x" +
-                     std::to_string(size_) + (channels_ == 3 ? " colour" : " grey");
+      resized = file_name(path) + " is " + std::to_string(shape.width) + "x" + std::to_string(shape.height) +
+                (shape.channels >= 3 ? " colour" : " grey") + ": resized to " + std::to_string(size_) + "x" +
+                std::to_string(size_) + (channels_ == 3 ? " colour" : " grey");
     canvas_.set_image(std::move(picture));
+    set_note(resized);
   } catch (const std::exception& e) {  // unreadable: one line under the canvas
-    canvas_note_ = e.what();
+    set_note(e.what());
   }
   return true;
 }
@@ -340,7 +341,7 @@ void EditPanel::draw_canvas(Session& session, ImageRenderer& renderer) {
   ImGui::SameLine();
   ImGui::TextDisabled("(?)");
   hint("Or drop a picture on the window: it goes onto the canvas, resized to the model's images.");
-  if (!canvas_note_.empty()) note(canvas_note_.c_str());
+  if (!canvas_note_.empty() && canvas_.origin() == note_origin_) note(canvas_note_.c_str());
 }
 
 void EditPanel::draw_mode_settings(const DiffusionModelView& model) {

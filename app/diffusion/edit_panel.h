@@ -86,7 +86,11 @@ class EditPanel {
   Damage damage_ = Damage::None;
   uint64_t damage_origin_ = 0;      // the canvas origin the damage was done at
   double noise_sigma_ = 0;          // the noise level Add noise put in the image ([-1, 1] units)
-  std::string canvas_note_;         // what is on the canvas (a sketch, a test image), a resized or unreadable picture
+  // What is on the canvas (a sketch, a test image), a resized or unreadable picture: shown while the
+  // canvas descends from the image it was said of (a clear or another picture ends it).
+  void set_note(std::string text) { canvas_note_ = std::move(text), note_origin_ = canvas_.origin(); }
+  std::string canvas_note_;
+  uint64_t note_origin_ = 0;
   // Scripted actions waiting for a model, and the settings after them (applied again in their order).
   std::vector<std::pair<std::string, std::string>> pending_;
 
