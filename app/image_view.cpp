@@ -24,4 +24,11 @@ ImageHover image_view(const DisplayImage& image, float& zoom, float min_zoom, fl
   return hover;
 }
 
+void labelled_image(const char* label, DisplayImage& image, float zoom) {
+  ImGui::BeginGroup();
+  ImGui::TextUnformatted(label);
+  image_view(image, zoom, zoom, zoom);
+  ImGui::EndGroup();
+}
+
 }  // namespace genlab::app

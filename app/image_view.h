@@ -13,5 +13,7 @@ struct ImageHover {
 };
 
 ImageHover image_view(const DisplayImage& image, float& zoom, float min_zoom = 0.5f, float max_zoom = 24.f);
+// The image at a fixed zoom under a one-line label, as one group (for rows of images side by side).
+void labelled_image(const char* label, DisplayImage& image, float zoom);
 
 }  // namespace genlab::app

@@ -27,13 +27,6 @@ ImageBuffer to_display(const ImageBuffer& image) {
   return out;
 }
 
-void labelled_image(const char* label, DisplayImage& image, float zoom) {
-  ImGui::BeginGroup();
-  ImGui::TextUnformatted(label);
-  image_view(image, zoom, zoom, zoom);
-  ImGui::EndGroup();
-}
-
 }  // namespace
 
 void DiffusionPanel::rebuild_schedule_plot() {

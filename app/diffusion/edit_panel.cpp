@@ -72,13 +72,6 @@ std::vector<int> parse_box(const std::string& text) {
   return v;
 }
 
-void labelled_image(const char* label, DisplayImage& image, float zoom) {
-  ImGui::BeginGroup();
-  ImGui::TextUnformatted(label);
-  image_view(image, zoom, zoom, zoom);
-  ImGui::EndGroup();
-}
-
 }  // namespace
 
 bool EditPanel::set(const std::string& key, const std::string& value) {
