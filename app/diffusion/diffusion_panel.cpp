@@ -665,10 +665,14 @@ void DiffusionPanel::draw(Session& session, ImageRenderer& renderer) {
       edit_open_ = true;
       ImGui::EndTabItem();
     }
+    const bool race_was_open = race_open_;
+    race_open_ = false;
     if (ImGui::BeginTabItem("Race", nullptr, selected("race"))) {
       race_.draw(session, renderer);
+      race_open_ = true;
       ImGui::EndTabItem();
     }
+    if (race_was_open && !race_open_) race_.leave(session);  // the worker is free for the view you went to
     if (ImGui::BeginTabItem("Train", nullptr, selected("train"))) {
       draw_training(session, renderer);
       ImGui::EndTabItem();

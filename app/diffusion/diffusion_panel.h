@@ -91,6 +91,7 @@ class DiffusionPanel : public Panel {
   EditPanel edit_;                  // the Edit view
   RacePanel race_;                  // the Race view
   bool edit_open_ = false;          // the Edit view was drawn last frame: dropped pictures go to its canvas
+  bool race_open_ = false;          // the Race view was drawn last frame
   DisplayImage run_x_, run_detail_, branch_x_, branch_detail_;
   // Train view: settings of a new model, and the sample grid.
   bool new_conditional_ = true;

@@ -56,6 +56,14 @@ bool RacePanel::set(const std::string& key, const std::string& value) {
   return true;
 }
 
+void RacePanel::leave(Session& session) {
+  DiffusionLab& lab = session.lab<DiffusionLab>();
+  auto view = lab.race_view().get();
+  if (view && view->value.done) return;
+  lab.stop_race();
+  start_ = true;
+}
+
 void RacePanel::draw_entries(const DiffusionModelView& model) {
   ImGui::TextUnformatted("Entries");
   int remove = -1;

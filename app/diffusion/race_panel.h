@@ -22,6 +22,9 @@ class RacePanel {
   // ("ddpm:1000;ddim:50;dpmpp2m:5"). False for a key it does not take; throws
   // std::invalid_argument for a bad value.
   bool set(const std::string& key, const std::string& value);
+  // The view was left: a race still running stops (a 1000-step column would hold the worker for
+  // seconds), and runs again when the view opens next.
+  void leave(Session& session);
 
  private:
   void draw_controls(const DiffusionModelView& model);

@@ -385,6 +385,10 @@ void DiffusionLab::race(const SamplingParams& params, const std::vector<RaceEntr
   });
 }
 
+void DiffusionLab::stop_race() {
+  session_.worker().request("diffusion.race", [](JobContext&) {});  // newer, so the race sees it cancelled
+}
+
 const SamplingStepFrame& path_frame(const SamplingView& run, const SamplingView& branch, int step) {
   if (branch.frames.empty() || step <= branch.branch_from)
     return *run.frames[size_t(std::clamp(step, 0, int(run.frames.size()) - 1))];

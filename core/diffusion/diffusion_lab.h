@@ -179,6 +179,7 @@ class DiffusionLab : public Lab {
   // A race of `entries` from the noise of params.seed with params' class, guidance and eta (n
   // images per column, at most 4); newest wins.
   void race(const SamplingParams& params, const std::vector<RaceEntry>& entries);
+  void stop_race();  // the running race stops within a network call (its view keeps where it got)
   const Latest<RaceView>& race_view() const { return race_; }
 
   struct State;
