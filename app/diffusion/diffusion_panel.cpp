@@ -527,6 +527,17 @@ void DiffusionPanel::draw_metrics(Session& session) {
   ImGui::EndChild();
 }
 
+bool DiffusionPanel::take_picture(Session& session, const std::string& path) {
+  bool carries_settings = false;
+  try {
+    carries_settings = read_png_text(path).count("genlab") > 0;
+  } catch (const std::exception&) {  // not a PNG, or one without text: a picture
+  }
+  if (edit_open_ && !carries_settings) return edit_.take_picture(session, path);
+  restore_from_png(session, path);
+  return true;
+}
+
 void DiffusionPanel::restore_from_png(Session& session, const std::string& path) {
   try {
     auto texts = read_png_text(path);

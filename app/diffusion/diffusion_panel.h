@@ -22,11 +22,8 @@ namespace genlab::app {
 class DiffusionPanel : public Panel {
  public:
   void draw(Session& session, ImageRenderer& renderer) override;
-  bool take_picture(Session& session, const std::string& path) override {
-    if (edit_open_) return edit_.take_picture(session, path);
-    restore_from_png(session, path);
-    return true;
-  }
+  // On the Edit view a picture goes onto its canvas, unless it is a genlab PNG with settings to restore.
+  bool take_picture(Session& session, const std::string& path) override;
 
   // A sample grid PNG written by genlab: restores the parameters (and the model) that made it.
   void restore_from_png(Session& session, const std::string& path);

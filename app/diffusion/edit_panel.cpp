@@ -456,7 +456,7 @@ void EditPanel::draw_scores(const EditView& view) {
   ImGui::EndGroup();
 }
 
-void EditPanel::draw_run(ImageRenderer& renderer, const EditView& view, uint64_t stamp) {
+void EditPanel::draw_run(DiffusionLab& lab, ImageRenderer& renderer, const EditView& view, uint64_t stamp) {
   const SamplingView& run = view.run;
   const SamplingStepFrame& newest = *run.frames.back();
   const float avail = ImGui::GetContentRegionAvail().x;
@@ -487,8 +487,17 @@ void EditPanel::draw_run(ImageRenderer& renderer, const EditView& view, uint64_t
   draw_scores(view);
 
   result_.update(renderer, stamp, newest.x.image);
-  if (run.done) ImGui::Text("result: %d image%s from t₀ = %d", run.params.n, run.params.n == 1 ? "" : "s", view.t_start);
-  else ImGui::TextDisabled("step %d of %d…", int(run.frames.size()), run.total);
+  if (run.done) {
+    ImGui::Text("result: %d image%s from t₀ = %d", run.params.n, run.params.n == 1 ? "" : "s", view.t_start);
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(160);
+    ImGui::InputText("##edit-export", export_path_, sizeof export_path_);
+    ImGui::SameLine();
+    if (ImGui::Button("Export PNG")) lab.export_edit(view, export_path_);
+    hint("the result images; the PNG carries the settings (dropped on the window, they come back here)");
+  } else {
+    ImGui::TextDisabled("step %d of %d…", int(run.frames.size()), run.total);
+  }
   float z = zoom;
   image_view(result_, z, z, z);
 
@@ -562,7 +571,7 @@ void EditPanel::draw(Session& session, ImageRenderer& renderer) {
       playback_.frame = std::min(show_when_done_, int(view.run.frames.size()) - 1);
       show_when_done_ = -1;
     }
-    draw_run(renderer, view, view_snapshot->stamp);
+    draw_run(lab, renderer, view, view_snapshot->stamp);
   }
   ImGui::EndChild();
 }

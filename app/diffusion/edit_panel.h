@@ -48,7 +48,7 @@ class EditPanel {
   void draw_canvas(Session& session, ImageRenderer& renderer);
   void draw_mode_settings(const DiffusionModelView& model);
   void draw_sampling_controls(const DiffusionModelView& model);
-  void draw_run(ImageRenderer& renderer, const EditView& view, uint64_t stamp);
+  void draw_run(DiffusionLab& lab, ImageRenderer& renderer, const EditView& view, uint64_t stamp);
   void draw_scores(const EditView& view);
   void update_shape(Session& session);
   void apply_pending(Session& session);
@@ -101,6 +101,7 @@ class EditPanel {
   uint64_t errors_before_ = 0;      // the worker's error stamp as it went out
   std::string not_sent_;            // why the canvas as it is makes no request (an empty mask)
 
+  char export_path_[256] = "genlab-edit.png";
   Playback playback_;
   int show_when_done_ = -1;         // set("step"): the step to show once the run is done
   DisplayImage input_, low_res_, bicubic_, truth_image_, result_, x_, x0_;

@@ -556,6 +556,16 @@ void DiffusionLab::export_strip(SamplingView run, SamplingView branch, const std
   });
 }
 
+void DiffusionLab::export_edit(EditView edit, const std::string& path) {
+  auto model = model_.get();
+  const std::string checkpoint = model ? model->value.checkpoint : std::string();
+  session_.worker().submit("export " + path, [edit = std::move(edit), path, checkpoint](JobContext&) {
+    require_frames(edit.run, path);
+    write_png_with_text(path, edit.run.frames.back()->x.image, "genlab",
+                        sampling_record_json({edit.run.params, checkpoint, true, edit.settings}));
+  });
+}
+
 void DiffusionLab::export_gif(SamplingView run, SamplingView branch, const std::string& path) {
   session_.worker().submit("export " + path, [run = std::move(run), branch = std::move(branch), path](JobContext& ctx) {
     require_frames(run, path);

@@ -172,6 +172,8 @@ class DiffusionLab : public Lab {
   void export_grid(SamplingView run, const std::string& path);
   void export_strip(SamplingView run, SamplingView branch, const std::string& path, int columns = 10);
   void export_gif(SamplingView run, SamplingView branch, const std::string& path);
+  // An edit's result images as a PNG whose "genlab" text carries the sampling and edit settings.
+  void export_edit(EditView edit, const std::string& path);
 
   // An edit; a newer one (or a newer run) cancels it within a step. Returns its request id.
   uint64_t edit(const EditRequest& request);
