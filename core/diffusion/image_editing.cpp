@@ -130,11 +130,7 @@ SampleResult run_edit(SamplerKind kind, const NoiseSchedule& sch, const Denoiser
       continue;
     }
     repeat = 0;
-    result.steps_done = step.index + 1;
-    if (on_step && !on_step(step)) {
-      result.stopped = !walk.done();
-      break;
-    }
+    if (!report_step(step, walk, on_step, result)) break;
   }
   result.x = walk.x();
   return result;

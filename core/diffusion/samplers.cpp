@@ -125,16 +125,17 @@ SampleResult sample_timesteps(SamplerKind kind, const NoiseSchedule& sch, const 
                               double clip_x0) {
   SamplerWalk walk(kind, sch, std::move(x), ts, eta, noise_seed, clip_x0);
   SampleResult result;
-  while (!walk.done()) {
-    const SamplerStep step = walk.advance(denoise(walk.x(), walk.t()));
-    result.steps_done = step.index + 1;
-    if (on_step && !on_step(step)) {
-      result.stopped = !walk.done();
-      break;
-    }
-  }
+  while (!walk.done())
+    if (!report_step(walk.advance(denoise(walk.x(), walk.t())), walk, on_step, result)) break;
   result.x = walk.x();
   return result;
+}
+
+bool report_step(const SamplerStep& step, const SamplerWalk& walk, const StepCallback& on_step, SampleResult& result) {
+  result.steps_done = step.index + 1;
+  if (!on_step || on_step(step)) return true;
+  result.stopped = !walk.done();
+  return false;
 }
 
 }  // namespace genlab

@@ -79,6 +79,10 @@ class SamplerWalk {
   double previous_h_ = 0, before_h_ = 0;
 };
 
+// Counts a finished step in `result` and hands it to `on_step`; false (result.stopped set when steps
+// remain) when on_step asks to stop. The loops over a walk share it.
+bool report_step(const SamplerStep& step, const SamplerWalk& walk, const StepCallback& on_step, SampleResult& result);
+
 // eta: DDIM's stochasticity (0 deterministic, 1 ~ DDPM); ignored by the other samplers. The fresh
 // noise of DDPM and DDIM with eta > 0 at timestep t comes from a generator seeded by (noise_seed, t),
 // so a run continued from any step with the same parameters retraces the original path (branching
