@@ -293,7 +293,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
                                                                                                  : run_view.params;
     double w = made_by.cfg;
     try {
-      w = guidance_at(made_by.cfg_schedule, made_by.cfg, made_by.steps, model_schedule_, f.t);
+      w = run_guidance(made_by.cfg_schedule, made_by.cfg, made_by.steps, model_schedule_).at(f.t);
     } catch (const std::invalid_argument&) {  // the run was refused: its error is on the status line
     }
     ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", w, f.t,

@@ -133,13 +133,6 @@ DiffusionTrainer& loaded(const std::unique_ptr<DiffusionTrainer>& trainer) {
   return *trainer;
 }
 
-// The class of each of n samples: -1 (one of each) cycles through the classes.
-torch::Tensor sample_labels(const SamplingParams& params, int classes, int n) {
-  if (classes == 0) return {};
-  return params.label >= 0 ? torch::full({n}, params.label, torch::kLong)  // in range: check_sampling_params
-                           : cycling_labels(0, n, classes);
-}
-
 // Runs a walk (a sampler's or an edit's) with the denoiser of `params` (its class, guidance and
 // guidance schedule over its step grid) for n images, publishing `view` with every step's frame;
 // `keep_x` gets x after each step. The walk stops within a step when the request is superseded.
@@ -149,10 +142,9 @@ void stream_run(JobContext& ctx, DiffusionTrainer& trainer, const SamplingParams
                 std::vector<torch::Tensor>* keep_x, std::vector<int>* keep_t) {
   const int cols = std::min(n, 10);
   auto record = std::make_shared<DiffusionTrainer::GuidanceParts>();
-  const GuidanceCurve curve(parse_guidance_schedule(params.cfg_schedule), params.cfg,
-                            sampling_timesteps(trainer.config().T, params.steps), trainer.schedule());
-  const Denoiser denoise = trainer.denoiser(sample_labels(params, trainer.config().unet.classes, n),
-                                            [curve](int t) { return curve.at(t); }, record);
+  const Denoiser denoise =
+      trainer.denoiser(sample_labels(params.label, n, trainer.config().unet.classes),
+                       run_guidance(params.cfg_schedule, params.cfg, params.steps, trainer.schedule()), record);
   auto display = [cols](const torch::Tensor& v) { return tensor_grid((v.clamp(-1, 1) + 1) * 0.5, cols); };
   auto raw = [cols](const torch::Tensor& v) { return tensor_grid(v, cols, 1, 0.f); };  // signed: pad with 0
   auto seconds = [&asked] { return std::chrono::duration<double>(Clock::now() - asked).count(); };
@@ -330,7 +322,7 @@ void DiffusionLab::race(const SamplingParams& params, const std::vector<RaceEntr
     if (entries.empty()) throw std::invalid_argument("the race has no samplers");
     const int n = std::clamp(params.n, 1, 4), size = config.unet.image_size, c = config.unet.channels;
     const torch::Tensor x_T = seeded_noise(params.seed, n, c * size * size).view({n, c, size, size});
-    const torch::Tensor labels = sample_labels(params, config.unet.classes, n);
+    const torch::Tensor labels = sample_labels(params.label, n, config.unet.classes);
     auto display = [n](const torch::Tensor& v) { return tensor_grid((v.clamp(-1, 1) + 1) * 0.5, n); };
     std::vector<SamplerWalk> walks;
     std::vector<Denoiser> denoisers;
@@ -343,9 +335,8 @@ void DiffusionLab::race(const SamplingParams& params, const std::vector<RaceEntr
       p.steps = entry.steps;
       check_sampling_params(p, config.T, config.unet.classes);
       const auto grid = sampling_timesteps(config.T, entry.steps);
-      const GuidanceCurve curve(parse_guidance_schedule(p.cfg_schedule), p.cfg, grid, trainer.schedule());
       walks.emplace_back(parse_sampler(entry.sampler), trainer.schedule(), x_T, grid, p.eta, p.seed + 1, 1.0);
-      denoisers.push_back(trainer.denoiser(labels, [curve](int t) { return curve.at(t); }));
+      denoisers.push_back(trainer.denoiser(labels, run_guidance(p.cfg_schedule, p.cfg, p.steps, trainer.schedule())));
       x0s.push_back(torch::zeros_like(x_T));
       RaceColumn column;
       column.entry = entry;
@@ -409,7 +400,7 @@ ImageGrid preview_grid(DiffusionTrainer& trainer) {
   SamplingParams p;
   p.label = -1;
   auto x_T = seeded_noise(1234, n, c.unet.channels * size * size).view({n, c.unet.channels, size, size});
-  auto x = sample(SamplerKind::DDIM, trainer.schedule(), trainer.denoiser(sample_labels(p, c.unet.classes, n), 3.0),
+  auto x = sample(SamplerKind::DDIM, trainer.schedule(), trainer.denoiser(sample_labels(p.label, n, c.unet.classes), 3.0),
                   x_T, 20, 0.0, 1, {}, 1.0)
                .x;
   return tensor_grid((x.clamp(-1, 1) + 1) * 0.5, std::min(n, 10));

@@ -72,10 +72,7 @@ std::string sample_ddpm(const SampleArgs& args) {
   auto shape_only = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, classes);
   DiffusionTrainer trainer(config, shape_only);
   trainer.resume(args.checkpoint);
-  torch::Tensor labels;
-  if (classes > 0)
-    labels = p.label >= 0 ? torch::full({p.n}, p.label, torch::kLong)
-                                : cycling_labels(0, p.n, classes);
+  const torch::Tensor labels = sample_labels(p.label, p.n, classes);
   const int size = config.unet.image_size, c = config.unet.channels;
   auto x_T = seeded_noise(p.seed, p.n, c * size * size).view({p.n, c, size, size});
   if (!args.gif.empty() && !ends_with(args.gif, ".gif"))
@@ -88,10 +85,9 @@ std::string sample_ddpm(const SampleArgs& args) {
       frames.push_back(tensor_grid((step.x_next.clamp(-1, 1) + 1) * 0.5, cols).image);
       return true;
     };
-  const auto grid = sampling_timesteps(config.T, p.steps);
-  const GuidanceCurve curve(parse_guidance_schedule(p.cfg_schedule), p.cfg, grid, trainer.schedule());
-  auto result = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, [&](int t) { return curve.at(t); }),
-                                 x_T, grid, p.eta, p.seed + 1, keep_frames, 1.0);
+  auto result = sample(kind, trainer.schedule(),
+                       trainer.denoiser(labels, run_guidance(p.cfg_schedule, p.cfg, p.steps, trainer.schedule())), x_T,
+                       p.steps, p.eta, p.seed + 1, keep_frames, 1.0);
   if (!args.gif.empty()) write_gif(args.gif, frames);
   const std::string text = sampling_record_json(record);
   write_samples(args.out, (result.x.clamp(-1, 1) + 1) * 0.5, cols, text);
@@ -212,8 +208,7 @@ std::string edit_ddpm(const EditArgs& a) {
   }
   DiffusionTrainer trainer(config, blank_dataset(c, size, size, classes));
   trainer.resume(a.checkpoint);
-  const auto grid = sampling_timesteps(config.T, a.steps);
-  const GuidanceCurve curve(parse_guidance_schedule(a.cfg_schedule), a.cfg, grid, trainer.schedule());
+  const GuidanceCurve curve = run_guidance(a.cfg_schedule, a.cfg, a.steps, trainer.schedule());
   std::vector<torch::Tensor> results;
   std::vector<std::vector<EditScore>> scores;
   for (size_t k = 0; k < images.size(); ++k) {
@@ -222,11 +217,9 @@ std::string edit_ddpm(const EditArgs& a) {
     const torch::Tensor reference = e.mode == EditMode::Denoise ? images[k] * 2 - 1 : prepared.reference;
     SamplingParams p = record.params;
     p.label = labels[k];
-    const torch::Tensor class_labels =
-        classes == 0 ? torch::Tensor()
-                     : p.label >= 0 ? torch::full({a.n}, p.label, torch::kLong) : cycling_labels(0, a.n, classes);
+    const torch::Tensor class_labels = sample_labels(p.label, a.n, classes);
     auto x_T = seeded_noise(a.seed + k, a.n, c * size * size).view({a.n, c, size, size});
-    auto x = run_edit(parse_sampler(a.sampler), trainer.schedule(), trainer.denoiser(class_labels, [&](int t) { return curve.at(t); }),
+    auto x = run_edit(parse_sampler(a.sampler), trainer.schedule(), trainer.denoiser(class_labels, curve),
                       e, reference, prepared.known, x_T, a.steps, a.eta, a.seed + k)
                  .x;
     results.push_back(((x + 1) * 0.5).clamp(0, 1));

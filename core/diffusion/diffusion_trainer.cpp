@@ -176,6 +176,11 @@ DiffusionConfig read_diffusion_config(const std::string& path) {
   }
 }
 
+torch::Tensor sample_labels(int label, int n, int classes) {
+  if (classes == 0) return {};
+  return label >= 0 ? torch::full({n}, label, torch::kLong) : cycling_labels(0, n, classes);
+}
+
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
                                double eta, const GuidanceSchedule& cfg_schedule) {
   const SamplerKind kind = parse_sampler(sampler);
@@ -187,7 +192,7 @@ SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sam
     return batched(n, 100, progress, [&](int first, int count) {
       torch::Tensor labels = c.unet.classes > 0 ? cycling_labels(first, count, c.unet.classes) : torch::Tensor();
       auto x_T = seeded_noise(seed * 7919 + uint64_t(first), count, ch * size * size).view({count, ch, size, size});
-      auto x = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, [&curve](int t) { return curve.at(t); }),
+      auto x = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, curve),
                                 x_T, grid, eta, seed * 7919 + uint64_t(first) + 1, {}, 1.0)
                    .x;
       return Samples{((x + 1) * 0.5).clamp(0, 1), labels};

@@ -91,6 +91,10 @@ class DiffusionTrainer : public Trainer {
 
 DiffusionConfig read_diffusion_config(const std::string& path);
 
+// The class of each of n samples for a model with `classes` classes (none: undefined): `label`, or
+// with -1 each class in turn. The label must be in range (check_sampling_params).
+torch::Tensor sample_labels(int label, int n, int classes);
+
 // The EMA net's samples in [0, 1] with `sampler`, `steps` and guidance `cfg` (a class-conditional
 // model: one of each class in turn) following `cfg_schedule`, for the quality metrics.
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,

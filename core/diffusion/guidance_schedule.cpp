@@ -110,8 +110,8 @@ double GuidanceCurve::at(int t) const {
   return scale_ * shape_at(t);
 }
 
-double guidance_at(const std::string& schedule, double w, int steps, const NoiseSchedule& noise, int t) {
-  return GuidanceCurve(parse_guidance_schedule(schedule), w, sampling_timesteps(noise.T, steps), noise).at(t);
+GuidanceCurve run_guidance(const std::string& schedule, double w, int steps, const NoiseSchedule& noise) {
+  return GuidanceCurve(parse_guidance_schedule(schedule), w, sampling_timesteps(noise.T, steps), noise);
 }
 
 }  // namespace genlab

@@ -40,6 +40,7 @@ class GuidanceCurve {
   // Throws std::invalid_argument when an interval holds none of the grid's timesteps.
   GuidanceCurve(const GuidanceSchedule& schedule, double w, const std::vector<int>& grid, const NoiseSchedule& noise);
   double at(int t) const;
+  double operator()(int t) const { return at(t); }  // a w-by-t function for the guided denoiser
   double inside_w() const { return inside_; }  // Interval: w inside it
 
  private:
@@ -51,8 +52,8 @@ class GuidanceCurve {
   int first_ = 0, last_ = 0;  // the grid's first (highest) and last timestep
 };
 
-// w at timestep t of a run of `steps` steps with guidance w on schedule `schedule` (a name): the
-// curve over that run's grid. Throws as parse_guidance_schedule and GuidanceCurve do.
-double guidance_at(const std::string& schedule, double w, int steps, const NoiseSchedule& noise, int t);
+// The curve of a run of `steps` steps with guidance w on schedule `schedule` (a name), over that
+// run's grid. Throws as parse_guidance_schedule and GuidanceCurve do.
+GuidanceCurve run_guidance(const std::string& schedule, double w, int steps, const NoiseSchedule& noise);
 
 }  // namespace genlab

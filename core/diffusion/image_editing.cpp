@@ -102,15 +102,11 @@ SampleResult run_edit(SamplerKind kind, const NoiseSchedule& sch, const Denoiser
   const torch::Tensor reference = image.expand_as(x);
   // x after a step to t_next, made to agree with the image where the edit says it must.
   auto constrain = [&](const torch::Tensor& x_next, int t_next, int repeat) -> torch::Tensor {
-    if (settings.mode == EditMode::Inpaint) {
-      auto noised = t_next == 0 ? reference : forward_jump(sch, reference, t_next, edit_noise(x_next, seed, t_next, repeat));
-      return known * noised + (1 - known) * x_next;
-    }
-    if (settings.mode == EditMode::SuperRes) {
-      auto noised = t_next == 0 ? reference : forward_jump(sch, reference, t_next, edit_noise(x_next, seed, t_next, repeat));
-      return x_next - low_pass(x_next, settings.factor) + low_pass(noised, settings.factor);
-    }
-    return x_next;
+    if (settings.mode != EditMode::Inpaint && settings.mode != EditMode::SuperRes) return x_next;
+    // The reference at t_next by the forward jump (itself at t = 0).
+    auto noised = t_next == 0 ? reference : forward_jump(sch, reference, t_next, edit_noise(x_next, seed, t_next, repeat));
+    if (settings.mode == EditMode::Inpaint) return known * noised + (1 - known) * x_next;
+    return x_next - low_pass(x_next, settings.factor) + low_pass(noised, settings.factor);
   };
   const int redos = settings.mode == EditMode::Inpaint ? settings.resample - 1 : 0;
   SamplerWalk walk(kind, sch, std::move(x), timesteps, eta, seed + 1, clip_x0);
