@@ -127,14 +127,12 @@ bool EditPanel::set(const std::string& key, const std::string& value) {
   return true;
 }
 
-// The model's image shape. DiffusionModelView does not carry it, so the open data set's (the model
-// is trained on it; a model of another size refuses the request with an error naming its size). With
-// no data set open, 1 x 28 x 28: the shipped Fashion-MNIST model's.
+// The model's image shape; before any model, the last one's (at first 1 x 28 x 28).
 void EditPanel::update_shape(Session& session) {
-  auto open = session.dataset().get();
-  const bool known = open && open->value.data;
-  channels_ = known ? open->value.data->channels : 1;
-  size_ = known ? open->value.data->height : 28;
+  auto model = session.lab<DiffusionLab>().model().get();
+  if (!model || !model->value.exists) return;
+  channels_ = model->value.channels;
+  size_ = model->value.image_size;
 }
 
 void EditPanel::set_truth(ImageBuffer truth, int label) {

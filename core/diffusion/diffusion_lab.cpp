@@ -54,7 +54,7 @@ void DiffusionLab::publish_model() {
   const DiffusionTrainer& t = *state_->trainer;
   const DiffusionConfig& c = t.config();
   model_.publish(DiffusionModelView{true, state_->training.saved.checkpoint, t.step(), c.unet.classes, c.T,
-                                    t.data().class_names, c.schedule});
+                                    t.data().class_names, c.schedule, c.unet.channels, c.unet.image_size});
   training_.publish(state_->training);
 }
 

@@ -35,6 +35,7 @@ struct DiffusionModelView {
   int classes = 0, T = 1000;
   std::vector<std::string> class_names;
   BetaSchedule schedule = BetaSchedule::Linear;
+  int channels = 1, image_size = 28;  // its images: C x size x size
 };
 
 struct SamplingStepFrame {
