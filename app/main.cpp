@@ -25,6 +25,7 @@
 #include "app/diffusion/diffusion_panel.h"
 #include "app/gan/gan_panel.h"
 #include "app/gl_image.h"
+#include "app/compare/compare_panel.h"
 #include "app/panels.h"
 #include "app/quit_dialog.h"
 #include "app/soak.h"
@@ -64,6 +65,7 @@ struct Options {
   double gan_psi = 1;
   std::string restore_png;
   std::string diffusion_settings;
+  std::string compare_settings;
   double soak_s = 0;
   double autosave_minutes = 5;
   std::string autosave_dir;
@@ -264,6 +266,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> tab_ids = {"data"};
   for (const genlab::Family& family : genlab::families())
     if (family.open_in_lab) tab_ids.push_back(family.name);
+  tab_ids.push_back("compare");
   cli.add_option("--tab", opt.tab, "tab to open")->check(CLI::IsMember(tab_ids));
   cli.add_flag("--frame-stats", opt.frame_stats, "print frame-time p50/p95/p99 (ms) as JSON at exit");
   cli.add_option("--dataset", opt.dataset, "fashion-mnist, mnist:PATH, folder:PATH or a path");
@@ -282,6 +285,8 @@ int main(int argc, char** argv) {
   cli.add_option("--vae-train", opt.vae_train_epochs, "train the VAE for E epochs at start (a new conv VAE unless --load gave one)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--restore", opt.restore_png, "a sample PNG from genlab: restore its diffusion parameters and model");
+  cli.add_option("--compare", opt.compare_settings,
+                 "the Compare tab: run (measure on first show), samples=N, models=A.safetensors;B.safetensors, view=samples|table");
   cli.add_option("--diffusion", opt.diffusion_settings,
                  "diffusion controls as key=value,...: sampler steps cfg eta class seed n detail show branch branch_cfg ...; view=prompt with prompt negative step image cost");
   cli.add_flag("--gan-play", opt.gan_play,
@@ -403,7 +408,9 @@ int main(int argc, char** argv) {
     genlab::app::TranslatePanel& translate_panel = *genlab::app::find_panel<genlab::app::TranslatePanel>(tabs);
     translate_panel.sweep_canvas(opt.sweep_canvas);
     if (!opt.restore_png.empty()) diffusion_panel.restore_from_png(session, opt.restore_png);
+    genlab::app::ComparePanel compare_panel;
     try {
+      if (!opt.compare_settings.empty()) compare_panel.apply_settings(opt.compare_settings);
       if (!opt.diffusion_settings.empty()) diffusion_panel.apply_settings(opt.diffusion_settings);
     } catch (const std::invalid_argument& e) {  // bad input: one line and exit 2, like a bad shader folder
       throw std::runtime_error(e.what());
@@ -528,6 +535,10 @@ int main(int argc, char** argv) {
             family.panel->draw(session, renderer);
             ImGui::EndTabItem();
           }
+        if (tab("Compare", "compare")) {
+          compare_panel.draw(session, renderer);
+          ImGui::EndTabItem();
+        }
         select_tab = false;
         ImGui::EndTabBar();
       }

@@ -13,12 +13,14 @@
 
 #include "cli/launch_ranks.h"
 
+#include "core/compare/compare_run.h"
 #include "core/compute/machine.h"
 #include "core/data/dataset.h"
 #include "core/diffusion/diffusion_run.h"
 #include "core/diffusion/ldm_run.h"
 #include "core/families.h"
 #include "core/io/safetensors.h"
+#include "core/io/shipped.h"
 #include "core/speed_bench.h"
 #include "core/translate/translate_run.h"
 #include "core/train/run_util.h"
@@ -390,6 +392,22 @@ int main(int argc, char** argv) {
   eval->add_flag("--steps-curve", eval_args.steps_curve,
                  "diffusion: FID against 10, 20, 50, 100 and T steps for each sampler (long)");
 
+  auto* compare = app.add_subcommand(
+      "compare", "every model on one table: FID-LeNet, precision, recall and ms per image along each one's own knob");
+  std::vector<std::string> compare_ckpts;
+  std::string compare_classifier, compare_dataset;
+  genlab::CompareOptions compare_options;
+  bool compare_json = false, compare_no_cache = false;
+  compare->add_option("--ckpt", compare_ckpts, "checkpoints to compare (default: every shipped model)");
+  compare->add_option("--samples", compare_options.samples, "samples behind each point")->check(CLI::Range(10, 100000));
+  compare->add_option("--seed", compare_options.seed, "random seed");
+  compare->add_option("--classifier", compare_classifier,
+                      "classifier for FID-LeNet and accuracy (default: the shipped Fashion-MNIST one)");
+  compare->add_option("--dataset", compare_dataset, "data set spec (default: the first checkpoint's)");
+  compare->add_option("--cache-dir", compare_options.cache_dir, "where results are kept (default: ~/.cache/genlab/compare)");
+  compare->add_flag("--no-cache", compare_no_cache, "measure every point again (the results still refresh the cache)");
+  compare->add_flag("--json", compare_json, "print one JSON line instead of a text table");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -447,6 +465,17 @@ int main(int argc, char** argv) {
     if (sample->parsed()) {
       sample_args.given = given_options(*sample);
       std::cout << genlab::sample_model(sample_args) << "\n";
+      return 0;
+    }
+    if (compare->parsed()) {
+      if (compare_ckpts.empty()) compare_ckpts = genlab::shipped_models();
+      if (compare_classifier.empty()) compare_classifier = genlab::find_shipped_model("classifier-fashion.safetensors");
+      if (compare_classifier.empty())
+        throw std::invalid_argument("no classifier for FID-LeNet: pass --classifier C.safetensors");
+      compare_options.use_cache = !compare_no_cache;
+      const genlab::CompareTable table =
+          genlab::compare_models(compare_ckpts, compare_classifier, compare_dataset, compare_options, log);
+      std::cout << (compare_json ? genlab::compare_table_json(table) + "\n" : genlab::compare_table_text(table));
       return 0;
     }
     if (eval->parsed()) {

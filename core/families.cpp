@@ -41,7 +41,8 @@ void open_diffusion(Session& session, const std::string& path) {
 }  // namespace
 
 // Each entry: name, title, checkpoint kinds; train, sample, eval; eval needs the classifier,
-// sample takes diffusion's settings; shipped files; how the app opens one, and which it opens at start.
+// sample takes diffusion's settings; shipped files; how the app opens one, and which it opens at start;
+// how the Compare table opens one.
 const std::vector<Family>& families() {
   static const std::vector<Family> table = {
       {"vae", "VAE / AE", {"vae", "ae", "vaegan", "vqvae", "vqprior"},
@@ -49,16 +50,17 @@ const std::vector<Family>& families() {
        {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vae-fashion-latent2.safetensors",
         "vaegan-fashion.safetensors", "vqvae-fashion.safetensors", "vqprior-fashion.safetensors"},
        // The VAE first: the tab shows the first model to appear. The VQ-VAE opens when its mode is first shown.
-       open_autoencoder, {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vaegan-fashion.safetensors"}},
+       open_autoencoder, {"vae-fashion-conv16.safetensors", "ae-fashion-conv16.safetensors", "vaegan-fashion.safetensors"},
+       comparable_vae},
       {"gan", "GAN", {"gan", "progan", "stylegan"},
        train_gan, sample_gan, eval_gan, /*eval_needs_classifier=*/true, /*sampling_steps=*/false,
        {"cgan-fashion.safetensors", "progan-fashion.safetensors", "stylegan-fashion.safetensors"},
-       open_with<GanLab>, {"cgan-fashion.safetensors"}},
+       open_with<GanLab>, {"cgan-fashion.safetensors"}, comparable_gan},
       {"diffusion", "Diffusion", {"ddpm", "klae", "ldm"},
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
        {"ddpm-fashion-cond.safetensors", "klae-fashion.safetensors", "ldm-fashion.safetensors"},
        // Both labs of the tab; the Prompt view opens on the text-to-image model.
-       open_diffusion, {"ddpm-fashion-cond.safetensors", "ldm-fashion.safetensors"}},
+       open_diffusion, {"ddpm-fashion-cond.safetensors", "ldm-fashion.safetensors"}, comparable_diffusion},
       {"translate", "Image to image", {"pix2pix", "cyclegan", "stargan"},
        train_translate, nullptr, eval_translate, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,
        {"pix2pix-fashion-edges.safetensors", "pix2pix-fashion-superres4.safetensors", "cyclegan-fashion-sneaker-boot.safetensors",

@@ -4,6 +4,7 @@
 // Torch-free.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 namespace genlab {
 
 class Session;
+struct ComparableModel;
 
 struct Family {
   std::string name;                // "vae": the folder, and the app's tab id
@@ -30,6 +32,9 @@ struct Family {
   // shipped models the app opens when started without --load.
   void (*open_in_lab)(Session&, const std::string& path) = nullptr;
   std::vector<std::string> opened_at_start;
+  // The Compare table: opens a checkpoint with the curves it is measured along (null: the family
+  // draws nothing from noise — it translates pictures, or judges them).
+  std::shared_ptr<ComparableModel> (*open_comparable)(const std::string& path) = nullptr;
 };
 
 const std::vector<Family>& families();

@@ -787,3 +787,60 @@ TEST(DiffusionEditCli, EditsTestImagesScoresThemAndRefusesBadInput) {
                    {"cgan-fashion.safetensors", "not a diffusion model"});
   expect_bad_input("sample --ckpt " + model + " --cfg-schedule cosine:2 --out x.png", {"cosine:2"});
 }
+
+// genlab-cli compare: a VAE along its temperature (four rows) beside a translation model (skipped,
+// with the reason), as one JSON line; a second run reads every row from the cache.
+TEST(CompareCli, ComparesCheckpointsAsJsonAndSkipsATranslator) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string cache = temp_folder("compare");
+  const std::string models = std::string(GENLAB_ASSETS) + "/models/";
+  const std::string command = kCli + " --threads 1 compare --ckpt " + models + "vae-fashion-conv16.safetensors --ckpt " +
+                              models + "pix2pix-fashion-edges.safetensors --samples 20 --cache-dir " + cache + " --json";
+  CommandResult r = run_command(command);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count_lines(r.out), 1) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["samples"], 20);
+  EXPECT_EQ(j["dataset"], "fashion-mnist");
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_NE(j["classifier"]["path"].get<std::string>().find("classifier-fashion.safetensors"), std::string::npos);
+  EXPECT_GT(j["classifier"]["test_accuracy"].get<double>(), 0.8);
+  ASSERT_EQ(j["rows"].size(), 4u) << r.out;
+  std::vector<double> temperatures;
+  for (const auto& row : j["rows"]) {
+    EXPECT_EQ(row["model"], "vae-fashion-conv16");
+    EXPECT_EQ(row["point"]["knob"], "temperature");
+    temperatures.push_back(row["point"]["value"].get<double>());
+    EXPECT_GT(row["quality"]["fid"].get<double>(), 0.0);
+    EXPECT_GT(row["ms_per_image"]["batch_64"].get<double>(), 0.0);
+    EXPECT_FALSE(row.contains("sample_row"));  // no pixels on stdout
+    EXPECT_EQ(row["cached"], false);
+  }
+  EXPECT_EQ(temperatures, (std::vector<double>{0.5, 0.75, 1.0, 1.25}));
+  ASSERT_EQ(j["skipped"].size(), 1u) << r.out;
+  EXPECT_EQ(j["skipped"][0]["model"], "pix2pix-fashion-edges");
+  EXPECT_NE(j["skipped"][0]["reason"].get<std::string>().find("draws nothing from noise"), std::string::npos);
+
+  CommandResult again = run_command(command);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto k = nlohmann::json::parse(again.out);
+  ASSERT_EQ(k["rows"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(k["rows"][i]["cached"], true) << i;
+    EXPECT_EQ(k["rows"][i]["quality"]["fid"], j["rows"][i]["quality"]["fid"]) << i;
+  }
+  // Without --json: a text table, one line a row and one for the skipped model, under a header.
+  CommandResult text = run_command(kCli + " --threads 1 compare --ckpt " + models + "vae-fashion-conv16.safetensors --ckpt " +
+                                   models + "pix2pix-fashion-edges.safetensors --samples 20 --cache-dir " + cache);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(count_lines(text.out), 1 + 4 + 1) << text.out;
+  EXPECT_NE(text.out.find("temperature 1 *"), std::string::npos) << text.out;  // the default point marked
+  EXPECT_NE(text.out.find("pix2pix-fashion-edges: not compared"), std::string::npos) << text.out;
+  std::filesystem::remove_all(cache);
+}
+
+TEST(CompareCli, BadCheckpointsAndSampleCountsExitTwo) {
+  expect_bad_input("compare --ckpt /nonexistent.safetensors", {"/nonexistent.safetensors"});
+  expect_bad_input("compare --ckpt " + std::string(GENLAB_ASSETS) + "/models/vae-fashion-conv16.safetensors --samples 5",
+                   {"--samples", "5"});
+}

@@ -291,3 +291,35 @@ TEST(Gui, TheEditViewInpaintsAHoleAndTheRaceRuns) {
   EXPECT_GT(distinct_colours(png), 100u);
   std::filesystem::remove(png);
 }
+
+TEST(Gui, TheCompareTabMeasuresTwoFamiliesOntoItsCharts) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string dir = ::testing::TempDir() + "genlab_compare_gui_" + std::to_string(getpid());
+  const std::string png = dir + "/compare.png";
+  std::filesystem::create_directories(dir);
+  const std::string models = std::string(GENLAB_SOURCE_DIR) + "/assets/models/vae-fashion-conv16.safetensors;" +
+                             GENLAB_SOURCE_DIR + "/assets/models/cgan-fashion.safetensors";
+  CommandResult r = run_command("GENLAB_CACHE_DIR=" + dir + " " + kXvfb + kApp + " --frames 1500 --tab compare --compare \"run,samples=20,models=" +
+                                models + "\" --screenshot " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Both families' markers and names in their colours: the VAE's blue, the GAN's orange.
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &w, &h, &c, 3);
+  ASSERT_NE(pixels, nullptr);
+  int blue = 0, orange = 0;
+  auto near = [](const unsigned char* p, int r, int g, int b) {
+    return std::abs(p[0] - r) < 12 && std::abs(p[1] - g) < 12 && std::abs(p[2] - b) < 12;
+  };
+  for (int i = 0; i < w * h; ++i) blue += near(pixels + i * 3, 90, 160, 255), orange += near(pixels + i * 3, 255, 150, 50);
+  stbi_image_free(pixels);
+  EXPECT_GT(blue, 200) << "no VAE points on the charts";
+  EXPECT_GT(orange, 200) << "no GAN points on the charts";
+  // Measured once: the eight points are in the cache for the next look.
+  size_t cached = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/compare")) cached += entry.path().extension() == ".json";
+  EXPECT_EQ(cached, 8u);
+  CommandResult bad = run_command(kXvfb + kApp + " --frames 2 --compare samples=5");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("samples=5"), std::string::npos) << bad.err;
+  std::filesystem::remove_all(dir);
+}

@@ -7,23 +7,11 @@
 
 #include "app/widgets.h"
 #include "core/diffusion/guidance_schedule.h"
+#include "core/diffusion/sampling_params.h"
 
 namespace genlab::app {
 
 namespace {
-
-struct SamplerName {
-  const char *name, *title, *short_title;
-};
-const SamplerName kSamplers[] = {{"ddpm", "DDPM (ancestral)", "DDPM"},
-                                 {"ddim", "DDIM", "DDIM"},
-                                 {"dpmpp2m", "DPM-Solver++(2M)", "DPM++ 2M"}};
-
-const SamplerName* find_sampler(const std::string& name) {
-  for (const SamplerName& s : kSamplers)
-    if (name == s.name) return &s;
-  return nullptr;
-}
 
 struct ShapeName {
   GuidanceShape shape;
@@ -41,11 +29,11 @@ constexpr float kIntervalLo = 0.28f, kIntervalHi = 5.42f;
 }  // namespace
 
 bool sampler_combo(const char* label, std::string& sampler, float width) {
-  const SamplerName* current = find_sampler(sampler);
+  const SamplerName* current = find_sampler_name(sampler);
   bool changed = false;
   ImGui::SetNextItemWidth(width);
   if (ImGui::BeginCombo(label, current ? current->title : sampler.c_str())) {
-    for (const SamplerName& s : kSamplers)
+    for (const SamplerName& s : sampler_names())
       if (ImGui::Selectable(s.title, &s == current)) changed = sampler != s.name, sampler = s.name;
     ImGui::EndCombo();
   }
@@ -53,11 +41,11 @@ bool sampler_combo(const char* label, std::string& sampler, float width) {
 }
 
 const char* sampler_short_title(const std::string& sampler) {
-  const SamplerName* s = find_sampler(sampler);
+  const SamplerName* s = find_sampler_name(sampler);
   return s ? s->short_title : sampler.c_str();
 }
 
-bool known_sampler(const std::string& sampler) { return find_sampler(sampler) != nullptr; }
+bool known_sampler(const std::string& sampler) { return find_sampler_name(sampler) != nullptr; }
 
 bool class_or_each_combo(const char* label, int& class_index, const std::vector<std::string>& names, float width) {
   const char* const each = "each class in turn";

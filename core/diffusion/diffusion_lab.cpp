@@ -50,6 +50,12 @@ std::vector<UnsavedTraining> DiffusionLab::unsaved_training() const {
   return v && v->value.exists ? v->value.saved.unsaved("diffusion model", v->value.step) : std::vector<UnsavedTraining>();
 }
 
+std::vector<std::string> DiffusionLab::open_checkpoints() const {
+  auto v = training_.get();
+  if (!v || !v->value.exists || v->value.saved.checkpoint.empty()) return {};
+  return {v->value.saved.checkpoint};
+}
+
 void DiffusionLab::publish_model() {
   const DiffusionTrainer& t = *state_->trainer;
   const DiffusionConfig& c = t.config();

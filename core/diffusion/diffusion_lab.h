@@ -142,6 +142,7 @@ class DiffusionLab : public Lab {
   explicit DiffusionLab(Session& session);
   ~DiffusionLab();
   std::vector<UnsavedTraining> unsaved_training() const override;
+  std::vector<std::string> open_checkpoints() const override;
 
   static constexpr size_t kEpsBudgetBytes = size_t(192) << 20;
 

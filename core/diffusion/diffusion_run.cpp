@@ -1,3 +1,4 @@
+#include "core/metrics/comparable.h"
 #include "core/diffusion/diffusion_run.h"
 
 #include <nlohmann/json.hpp>
@@ -239,6 +240,21 @@ std::string edit_ddpm(const EditArgs& a) {
   const std::vector<int> walked = edit_timesteps(e, trainer.schedule(), a.steps);
   out["t_start"] = walked.empty() ? 0 : walked.front();
   return out.dump();
+}
+
+std::shared_ptr<ComparableModel> comparable_diffusion(const std::string& path) {
+  if (is_latent_kind(read_checkpoint_info(path).model)) return comparable_latent(path);
+  const DiffusionConfig config = read_diffusion_config(path);
+  auto shape = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, config.unet.classes);
+  auto trainer = std::make_shared<DiffusionTrainer>(config, shape);
+  trainer->resume(path);
+  auto model = std::make_shared<ComparableModel>();
+  model->kind = "ddpm";
+  model->classes = config.unet.classes;
+  const SamplingParams usual;
+  model->points = diffusion_curves(config.T, config.unet.classes > 0, usual.sampler, usual.steps, usual.cfg);
+  model->source = [trainer](const ComparePoint& p) { return diffusion_samples(*trainer, p.sampler, p.steps, p.cfg); };
+  return model;
 }
 
 }  // namespace genlab

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/train/run_args.h"
@@ -10,12 +11,17 @@
 
 namespace genlab {
 
+struct ComparableModel;
+
 // The family's genlab-cli entry points (see core/families.cpp): train --model ddpm, sample (with
 // the sampler, steps, CFG scale and eta given), eval (FID-LeNet and the rest, the CFG curve across
 // w = 0, 1, 1.5, 2, 3, 5 for a conditional model, and on request FID against steps per sampler).
 std::string train_ddpm(const TrainArgs& args, const LogLine& log);
 std::string sample_ddpm(const SampleArgs& args);
 std::string eval_ddpm(const EvalArgs& args, const LogLine& log);
+// The Compare table's view of a checkpoint: samples along steps (per sampler) and the CFG scale (a
+// latent checkpoint goes to comparable_latent).
+std::shared_ptr<ComparableModel> comparable_diffusion(const std::string& path);
 
 // genlab-cli edit: one picture or test images through an edit (image_editing.h) of a pixel DDPM.
 struct EditArgs : RunArgs {

@@ -89,6 +89,10 @@ class LdmLab : public Lab {
   explicit LdmLab(Session& session);
   ~LdmLab();
   std::vector<UnsavedTraining> unsaved_training() const override { return {}; }
+  std::vector<std::string> open_checkpoints() const override {
+    auto v = model_.get();
+    return v && !v->value.checkpoint.empty() ? std::vector<std::string>{v->value.checkpoint} : std::vector<std::string>();
+  }
 
   void load(const std::string& path);  // an ldm checkpoint (a klae alone is refused, naming it)
   const Latest<PromptModelView>& model() const { return model_; }

@@ -6,8 +6,10 @@
 #include <cmath>
 
 #include "core/diffusion/diffusion_lab.h"
+#include "core/diffusion/ldm_lab.h"
 #include "core/diffusion/ldm_trainer.h"
 #include "core/io/checkpoint.h"
+#include "core/metrics/comparable.h"
 #include "core/io/gif.h"
 #include "core/io/tensors.h"
 #include "core/metrics/quality_run.h"
@@ -177,6 +179,15 @@ std::string sample_latent(const SampleArgs& args) {
 
 namespace {
 
+// "a sneaker" for each class, in class order: the prompts the quality figures sample (one
+// "" for a model without classes).
+std::vector<std::string> prompts_of_classes(const CaptionSpec& spec) {
+  std::vector<std::string> prompts;
+  for (const std::string& name : spec.class_names) prompts.push_back("a " + class_words(name).front());
+  if (prompts.empty()) prompts.push_back("");
+  return prompts;
+}
+
 // "a dark sneaker": the prompt of an attribute word and a class.
 std::string pair_prompt(const CaptionSpec& spec, const HeldOutPair& p) { return "a " + spec.pair_text(p); }
 
@@ -221,9 +232,7 @@ std::string eval_latent(const EvalArgs& args, const LogLine& log) {
   QualityRun quality(args, log);
   auto trainer = open_ldm(args.checkpoint);
   const CaptionSpec& spec = config.captions;
-  std::vector<std::string> class_prompts;
-  for (const std::string& name : spec.class_names) class_prompts.push_back("a " + class_words(name).front());
-  if (class_prompts.empty()) class_prompts.push_back("");
+  const std::vector<std::string> class_prompts = prompts_of_classes(spec);
   nlohmann::json out = quality.header(trainer->step());
   out["quality"] = quality.score(ldm_samples(*trainer, class_prompts, args.sampler, args.steps, args.cfg), args.samples,
                                  "prompts 'a <class>'");
@@ -258,6 +267,26 @@ std::string eval_latent(const EvalArgs& args, const LogLine& log) {
   }
   out["seconds"] = quality.seconds();
   return out.dump();
+}
+
+std::shared_ptr<ComparableModel> comparable_latent(const std::string& path) {
+  auto model = std::make_shared<ComparableModel>();
+  model->kind = read_checkpoint_info(path).model;
+  if (model->kind == "klae") {
+    model->not_a_sampler = "a latent diffusion model's autoencoder: it draws samples through an ldm";
+    return model;
+  }
+  std::shared_ptr<LdmTrainer> trainer = open_ldm(path);
+  const LdmConfig& config = trainer->config();
+  const std::vector<std::string> prompts = prompts_of_classes(config.captions);
+  model->classes = int(config.captions.class_names.size());
+  model->stages = {config.autoencoder};
+  const PromptParams usual;
+  model->points = diffusion_curves(config.T, true, usual.sampler, usual.steps, usual.cfg);
+  model->source = [trainer, prompts](const ComparePoint& p) {
+    return ldm_samples(*trainer, prompts, p.sampler, p.steps, p.cfg);
+  };
+  return model;
 }
 
 }  // namespace genlab

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "core/train/run_util.h"
 
 namespace genlab {
+
+struct ComparableModel;
 
 class Trainer;
 struct DiffusionTrainingPoint;
@@ -22,6 +25,9 @@ bool is_latent_kind(const std::string& kind);  // "klae" or "ldm"
 std::string train_latent(const TrainArgs& args, const LogLine& log);
 std::string sample_latent(const SampleArgs& args);
 std::string eval_latent(const EvalArgs& args, const LogLine& log);
+// An ldm's samples for the prompts 'a <class>' along steps and the CFG scale; its autoencoder alone
+// draws none.
+std::shared_ptr<ComparableModel> comparable_latent(const std::string& path);
 
 // The CLI loop of the diffusion family's trainers (ddpm, klae, ldm): the shared run with the loss
 // curve `history` growing from `last_loss()` after each step and "loss <smoothed>" in the progress

@@ -15,7 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-const char* const kSamplers[] = {"ddpm", "ddim", "dpmpp2m"};  // as sampler_name() spells them
 
 // The text comes from a file: escaped as JSON escapes it (the parser let only valid UTF-8 through)
 // and capped, so an error stays one readable line.
@@ -81,6 +80,18 @@ class Reader {
 
 }  // namespace
 
+const std::vector<SamplerName>& sampler_names() {
+  static const std::vector<SamplerName> names = {
+      {"ddpm", "DDPM (ancestral)", "DDPM"}, {"ddim", "DDIM", "DDIM"}, {"dpmpp2m", "DPM-Solver++(2M)", "DPM++ 2M"}};
+  return names;
+}
+
+const SamplerName* find_sampler_name(const std::string& name) {
+  for (const SamplerName& s : sampler_names())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
 std::string sampling_record_json(const SamplingRecord& record) {
   const SamplingParams& p = record.params;
   Json out{{"checkpoint", record.checkpoint}, {"sampler", p.sampler}, {"steps", p.steps}, {"cfg", p.cfg},
@@ -118,7 +129,7 @@ SamplingRecord parse_sampling_record(const std::string& text, const std::string&
   SamplingRecord record;
   SamplingParams& p = record.params;
   read.text("sampler", p.sampler);
-  if (std::find(std::begin(kSamplers), std::end(kSamplers), p.sampler) == std::end(kSamplers))
+  if (!find_sampler_name(p.sampler))
     throw DataError(source + ": unknown sampler " + shown(p.sampler));
   read.integer("steps", p.steps);
   read.number("cfg", p.cfg);

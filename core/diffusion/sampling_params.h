@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/diffusion/edit_settings.h"
 
@@ -27,6 +28,14 @@ struct SamplingRecord {
   bool edited = false;  // an edit of an image (genlab-cli edit, the Edit view) with these settings
   EditSettings edit{};
 };
+
+// The samplers by name ("ddpm", "ddim", "dpmpp2m", as sampler_name() spells them), with the titles
+// the views and tables show.
+struct SamplerName {
+  const char *name, *title, *short_title;  // "dpmpp2m", "DPM-Solver++(2M)", "DPM++ 2M"
+};
+const std::vector<SamplerName>& sampler_names();
+const SamplerName* find_sampler_name(const std::string& name);  // null for an unknown name
 
 // Throws std::invalid_argument naming the value ("<prefix>steps 0 is not in 1..1000") when the
 // settings do not fit a model with T steps and `classes` classes (0: unconditional, whose class is

@@ -107,6 +107,12 @@ std::vector<UnsavedTraining> GanLab::unsaved_training() const {
   return v && v->value.exists ? v->value.saved.unsaved("GAN", v->value.step) : std::vector<UnsavedTraining>();
 }
 
+std::vector<std::string> GanLab::open_checkpoints() const {
+  auto v = view_.get();
+  if (!v || !v->value.exists || v->value.saved.checkpoint.empty()) return {};
+  return {v->value.saved.checkpoint};
+}
+
 namespace {
 
 const std::vector<std::string> kGanColumns = {"step", "loss_d", "loss_g", "value", "d_real", "d_fake", "grad_d", "grad_g"};

@@ -131,6 +131,7 @@ class GanLab : public Lab {
   explicit GanLab(Session& session);
   ~GanLab();
   std::vector<UnsavedTraining> unsaved_training() const override;
+  std::vector<std::string> open_checkpoints() const override;
 
   void new_model(const GanConfig& config);  // image mode uses the open data set
   // Trains `steps` generator steps (0: until stopped). Pause and single-step are the worker's.

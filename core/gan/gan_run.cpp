@@ -1,3 +1,4 @@
+#include "core/metrics/comparable.h"
 #include "core/gan/gan_run.h"
 
 #include <nlohmann/json.hpp>
@@ -164,6 +165,25 @@ std::string eval_gan(const EvalArgs& args, const LogLine& log) {
   if (ppl.w >= 0) out["path_length"]["w"] = ppl.w;
   out["seconds"] = quality.seconds();
   return out.dump();
+}
+
+std::shared_ptr<ComparableModel> comparable_gan(const std::string& path) {
+  const GanConfig config = read_gan_config(path);
+  auto model = std::make_shared<ComparableModel>();
+  model->kind = config.kind();
+  if (config.mode != GanMode::Images) {
+    model->not_a_sampler = "a toy GAN draws points, not images";
+    return model;
+  }
+  auto trainer = std::make_shared<GanTrainer>(config, blank_dataset(config.channels, config.height, config.width_px, config.classes));
+  trainer->resume(path);
+  model->classes = config.conditional ? config.classes : 0;
+  // ProGAN normalises z onto the sphere first (pixel norm), so shrinking z changes nothing and it has
+  // no mean w to pull toward: one point.
+  model->points = truncation_curve();
+  if (config.arch == GanArch::ProGan) model->points = {model->points.back()};
+  model->source = [trainer](const ComparePoint& p) { return gan_samples(*trainer, p.psi); };
+  return model;
 }
 
 }  // namespace genlab

@@ -209,11 +209,13 @@ GanStepStats GanTrainer::train_step() {
   return d;
 }
 
-torch::Tensor GanTrainer::generate_raw(const torch::Tensor& z, const torch::Tensor& labels) {
+torch::Tensor GanTrainer::generate_raw(const torch::Tensor& z, const torch::Tensor& labels, double psi) {
   torch::NoGradGuard no_grad;
   sync_growth();
   g_->eval();
-  return g_->forward(on_device(z), on_device(labels)).cpu();
+  // Truncation: a StyleGAN pulls w toward its running mean; the others shrink z toward the prior's.
+  if (StyleGenerator* style = stylegan(); style && psi != 1.0) return style->synthesize(style->styles(on_device(z), psi)).cpu();
+  return g_->forward(on_device(z * psi), on_device(labels)).cpu();
 }
 
 torch::Tensor GanTrainer::to_display(const torch::Tensor& images) const {
@@ -222,8 +224,8 @@ torch::Tensor GanTrainer::to_display(const torch::Tensor& images) const {
   return ((x + 1) * 0.5).clamp(0, 1);
 }
 
-torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels) {
-  auto out = generate_raw(z, labels);
+torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& labels, double psi) {
+  auto out = generate_raw(z, labels, psi);
   return config_.mode == GanMode::Images ? to_display(out) : out;
 }
 
@@ -308,14 +310,14 @@ GanConfig read_gan_config(const std::string& path) {
   }
 }
 
-SampleSource gan_samples(GanTrainer& trainer) {
-  return [&trainer](int n, uint64_t seed, const SampleProgress& progress) {
+SampleSource gan_samples(GanTrainer& trainer, double psi) {
+  return [&trainer, psi](int n, uint64_t seed, const SampleProgress& progress) {
     const GanConfig& c = trainer.config();
     return batched(n, 250, progress, [&](int first, int count) {
       torch::NoGradGuard no_grad;
       auto z = seeded_noise(seed * 7919 + uint64_t(first), count, c.latent);
       torch::Tensor labels = c.conditional ? cycling_labels(first, count, c.classes) : torch::Tensor();
-      return Samples{trainer.generate(z, labels).clamp(0, 1), labels};  // generate() maps tanh to [0, 1]
+      return Samples{trainer.generate(z, labels, psi).clamp(0, 1), labels};  // generate() maps tanh to [0, 1]
     });
   };
 }

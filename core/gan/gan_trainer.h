@@ -45,10 +45,11 @@ class GanTrainer : public Trainer {
   void set_learning_rates(float lr_g, float lr_d);
 
   // Generated samples for z (and labels for a cGAN): images in [0, 1] at the data's size (a ProGAN
-  // still growing: its current resolution, upsampled), or toy points.
-  torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // still growing: its current resolution, upsampled), or toy points. psi < 1 truncates: a
+  // StyleGAN's w toward its running mean, the others' z toward 0 (which a ProGAN's pixel norm undoes).
+  torch::Tensor generate(const torch::Tensor& z, const torch::Tensor& labels = {}, double psi = 1.0);
   // G's output in [-1, 1] as G made it, under no_grad in eval mode (the labs' views).
-  torch::Tensor generate_raw(const torch::Tensor& z, const torch::Tensor& labels = {});
+  torch::Tensor generate_raw(const torch::Tensor& z, const torch::Tensor& labels = {}, double psi = 1.0);
   // Every layer of G for z, first to last (the layer view); a StyleGAN's w truncated by psi.
   std::vector<Activation> activations(const torch::Tensor& z, const torch::Tensor& labels, double psi = 1.0);
   // ProGAN: the two paths of the fade now and their blend, as [0, 1] images at the data's size.
@@ -112,7 +113,7 @@ class GanTrainer : public Trainer {
 GanConfig read_gan_config(const std::string& path);
 
 // G's images in [0, 1] for the quality metrics (a cGAN: one of each class in turn).
-SampleSource gan_samples(GanTrainer& trainer);
+SampleSource gan_samples(GanTrainer& trainer, double psi = 1.0);
 
 // The perceptual path length (Karras et al. 2019, section 3): over `paths` random paths between two
 // codes, 1/eps^2 times the squared distance between the `features` (images in [0, 1] -> N x F) of

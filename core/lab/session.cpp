@@ -1,5 +1,7 @@
 #include "core/lab/session.h"
 
+#include <algorithm>
+
 namespace genlab {
 
 Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
@@ -28,6 +30,14 @@ std::vector<UnsavedTraining> Session::unsaved_training() const {
   std::vector<UnsavedTraining> out;
   for (const auto& lab : labs_)
     for (UnsavedTraining& u : lab->unsaved_training()) out.push_back(std::move(u));
+  return out;
+}
+
+std::vector<std::string> Session::open_checkpoints() const {
+  std::vector<std::string> out;
+  for (const auto& lab : labs_)
+    for (std::string& path : lab->open_checkpoints())
+      if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(std::move(path));
   return out;
 }
 

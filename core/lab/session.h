@@ -57,6 +57,8 @@ class Lab {
   virtual ~Lab() = default;
   // From the views the lab last published.
   virtual std::vector<UnsavedTraining> unsaved_training() const = 0;
+  // The files its models were loaded from or saved to last (the Compare tab measures those).
+  virtual std::vector<std::string> open_checkpoints() const { return {}; }
 };
 
 class Session {
@@ -79,6 +81,8 @@ class Session {
 
   // Models trained past their last save or load, in every lab made so far.
   std::vector<UnsavedTraining> unsaved_training() const;
+  // The checkpoint files the labs made so far have open, each once.
+  std::vector<std::string> open_checkpoints() const;
 
   // The lab of type L (VaeLab, GanLab, ...), made on first use. UI thread only.
   template <class L>

@@ -1,21 +1,10 @@
 #include "core/metrics/quality_run.h"
 
 #include "core/metrics/classifier.h"
+#include "core/metrics/quality_json.h"
 #include "core/io/safetensors.h"
 
 namespace genlab {
-
-namespace {
-
-nlohmann::json report_json(const QualityReport& r) {
-  nlohmann::json j = {{"samples", r.samples}, {"fid", r.fid}, {"precision", r.precision}, {"recall", r.recall},
-                      {"label_entropy", r.label_entropy}, {"sharpness", r.sharpness},
-                      {"fid_floors", {{"train_vs_test", r.floor_train_vs_test}, {"test_vs_test", r.floor_test_vs_test}}}};
-  if (r.accuracy >= 0) j["accuracy"] = r.accuracy, j["class_accuracy"] = r.class_accuracy;
-  return j;
-}
-
-}  // namespace
 
 std::string metadata_dataset(const std::string& metadata_json, const std::string& fallback) {
   auto meta = nlohmann::json::parse(metadata_json, nullptr, false);
@@ -46,7 +35,7 @@ nlohmann::json QualityRun::score(const SampleSource& source, int n, const std::s
     return true;
   };
   Samples s = source(n, args_.seed, progress);
-  return report_json(quality_->evaluate(s.images, s.labels));
+  return quality_report_json(quality_->evaluate(s.images, s.labels));
 }
 
 nlohmann::json QualityRun::header(int64_t step) const {

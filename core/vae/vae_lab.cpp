@@ -76,6 +76,14 @@ std::vector<UnsavedTraining> VaeLab::unsaved_training() const {
   return out;
 }
 
+std::vector<std::string> VaeLab::open_checkpoints() const {
+  std::vector<std::string> out;
+  if (auto v = view_.get())
+    for (const VaeModelView& m : v->value.slot)
+      if (m.exists && !m.saved.checkpoint.empty()) out.push_back(m.saved.checkpoint);
+  return out;
+}
+
 namespace {
 
 // Fills the slot's derived views: reconstructions of the fixed batch, KL per dimension.

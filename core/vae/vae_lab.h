@@ -127,6 +127,7 @@ class VaeLab : public Lab {
   explicit VaeLab(Session& session);
   ~VaeLab();
   std::vector<UnsavedTraining> unsaved_training() const override;
+  std::vector<std::string> open_checkpoints() const override;
 
   // Model slots.
   void new_model(const VaeConfig& config);  // uses the open data set; replaces that kind's slot

@@ -1,3 +1,4 @@
+#include "core/metrics/comparable.h"
 #include "core/vae/vae_run.h"
 
 #include <nlohmann/json.hpp>
@@ -157,6 +158,19 @@ std::string eval_vae(const EvalArgs& args, const LogLine& log) {
   out["prior_samples"] = quality.score(vae_prior_samples(trainer), args.samples, "prior");
   out["seconds"] = quality.seconds();
   return out.dump();
+}
+
+std::shared_ptr<ComparableModel> comparable_vae(const std::string& path) {
+  const std::string kind = read_checkpoint_info(path).model;
+  if (is_vq_kind(kind)) return comparable_vq(path);
+  const VaeConfig config = read_vae_config(path);
+  auto trainer = std::make_shared<VaeTrainer>(config, blank_dataset(config.channels, config.height, config.width, 0));
+  trainer->resume(path);
+  auto model = std::make_shared<ComparableModel>();
+  model->kind = kind;
+  model->points = temperature_curve();  // the AE's too: what its decoder makes of the prior it never had
+  model->source = [trainer](const ComparePoint& p) { return vae_prior_samples(*trainer, p.temperature); };
+  return model;
 }
 
 }  // namespace genlab

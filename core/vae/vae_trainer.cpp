@@ -187,13 +187,13 @@ VaeConfig read_vae_config(const std::string& path, std::string* metadata_json) {
   }
 }
 
-SampleSource vae_prior_samples(VaeTrainer& trainer) {
-  return [&trainer](int n, uint64_t seed, const SampleProgress& progress) {
+SampleSource vae_prior_samples(VaeTrainer& trainer, double temperature) {
+  return [&trainer, temperature](int n, uint64_t seed, const SampleProgress& progress) {
     return batched(n, 500, progress, [&](int first, int count) {
       torch::NoGradGuard no_grad;
       Vae& model = trainer.model();
       model->eval();
-      auto z = seeded_noise(seed * 7919 + uint64_t(first), count, trainer.config().latent);
+      auto z = seeded_noise(seed * 7919 + uint64_t(first), count, trainer.config().latent) * temperature;
       const VaeConfig& c = trainer.config();
       return Samples{model->decode(z).reshape({count, c.channels, c.height, c.width}), torch::Tensor()};
     });

@@ -82,6 +82,6 @@ class VaeTrainer : public Trainer {
 VaeConfig read_vae_config(const std::string& path, std::string* metadata_json = nullptr);
 
 // Decoded z ~ N(0, I): the VAE's prior samples, for the quality metrics and `genlab-cli sample`.
-SampleSource vae_prior_samples(VaeTrainer& trainer);
+SampleSource vae_prior_samples(VaeTrainer& trainer, double temperature = 1.0);
 
 }  // namespace genlab

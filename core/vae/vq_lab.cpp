@@ -110,6 +110,14 @@ std::vector<UnsavedTraining> VqLab::unsaved_training() const {
   return out;
 }
 
+std::vector<std::string> VqLab::open_checkpoints() const {
+  std::vector<std::string> out;
+  if (auto v = view_.get())
+    for (const std::string& path : {v->value.vq.saved.checkpoint, v->value.prior.saved.checkpoint})
+      if (!path.empty()) out.push_back(path);
+  return out;
+}
+
 void VqLab::publish() { view_.publish(state_->view); }
 
 namespace {

@@ -97,6 +97,7 @@ class VqLab : public Lab {
   explicit VqLab(Session& session);
   ~VqLab();
   std::vector<UnsavedTraining> unsaved_training() const override;
+  std::vector<std::string> open_checkpoints() const override;
 
   // A new VQ-VAE on the open data set (drops a prior trained on another one's codes).
   void new_model(const VqConfig& config);

@@ -1,3 +1,4 @@
+#include "core/metrics/comparable.h"
 #include "core/vae/vq_run.h"
 
 #include <nlohmann/json.hpp>
@@ -185,6 +186,23 @@ std::string eval_vq(const EvalArgs& args, const LogLine& log) {
   out["prior_samples"] = quality.score(vq_prior_samples(trainer.prior(), p.vqvae, sampling), args.samples, "prior");
   out["seconds"] = quality.seconds();
   return out.dump();
+}
+
+std::shared_ptr<ComparableModel> comparable_vq(const std::string& path) {
+  auto model = std::make_shared<ComparableModel>();
+  model->kind = read_checkpoint_info(path).model;
+  if (model->kind == "vqvae") {
+    model->not_a_sampler = "a VQ-VAE draws samples through a prior over its codes (a vqprior checkpoint)";
+    return model;
+  }
+  auto p = std::make_shared<LoadedPrior>(load_prior(path, ""));
+  model->classes = p->config.classes;
+  model->stages = {p->vqvae_path};
+  model->points = temperature_curve();
+  model->source = [p](const ComparePoint& point) {
+    return vq_prior_samples(p->prior, p->vqvae, sampling_of(point.temperature, 0, p->config.codes));
+  };
+  return model;
 }
 
 }  // namespace genlab
