@@ -406,6 +406,8 @@ int main(int argc, char** argv) {
   compare->add_option("--dataset", compare_dataset, "data set spec (default: the first checkpoint's)");
   compare->add_option("--cache-dir", compare_options.cache_dir, "where results are kept (default: ~/.cache/genlab/compare)");
   compare->add_flag("--no-cache", compare_no_cache, "measure every point again (the results still refresh the cache)");
+  compare->add_flag("--retime", compare_options.retime,
+                    "time the sampling of cached points again, keeping their scores (timings taken on a busy machine)");
   compare->add_flag("--json", compare_json, "print one JSON line instead of a text table");
 
   try {

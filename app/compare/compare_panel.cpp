@@ -188,6 +188,18 @@ int trade_off_chart(const char* id, const CompareTable& table, const std::functi
   return near;
 }
 
+// One line naming the checkpoints left off the table; hovered, why each was.
+void draw_skipped(const CompareTable& table) {
+  if (table.skipped.empty()) return;
+  std::string names;
+  for (const CompareSkipped& s : table.skipped) names += (names.empty() ? "" : ", ") + s.model;
+  ImGui::TextDisabled("Not on the table (hover for why): %s", names.c_str());
+  if (!ImGui::IsItemHovered()) return;
+  ImGui::BeginTooltip();
+  for (const CompareSkipped& s : table.skipped) ImGui::Text("%s: %s", s.model.c_str(), s.reason.c_str());
+  ImGui::EndTooltip();
+}
+
 // "12 min", "45 s": training times at a glance.
 std::string duration_text(double seconds) {
   if (seconds < 0) return "-";
@@ -337,8 +349,8 @@ void ComparePanel::draw_charts(const CompareTable& table, ImageRenderer& rendere
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(family_color(r.family)), "%s (%s, step %lld)", r.model.c_str(),
                        r.kind.c_str(), static_cast<long long>(r.step));
     ImGui::Text("%s%s", r.point.label().c_str(), r.point.is_default ? "  (its usual setting)" : "");
-    ImGui::Text("FID %.1f (floor %.1f) · precision %.3f · recall %.3f", r.quality.fid, r.quality.floor_train_vs_test,
-                r.quality.precision, r.quality.recall);
+    ImGui::Text("FID %.1f (floor %.1f) · precision %.3f · recall %.3f · sharpness %.2f", r.quality.fid,
+                r.quality.floor_train_vs_test, r.quality.precision, r.quality.recall, r.quality.sharpness);
     if (r.quality.accuracy >= 0) ImGui::Text("classified as the class asked for: %.1f %%", 100 * r.quality.accuracy);
     ImGui::Text("%.2f ms per image alone · %.3f ms in a batch of 64", r.ms_batch1, r.ms_batch64);
     DisplayImage& image = row_image(table, size_t(hovered), renderer);
@@ -353,13 +365,16 @@ void ComparePanel::draw_charts(const CompareTable& table, ImageRenderer& rendere
   for (const CompareRow& r : table.rows) {
     if (std::find(seen.begin(), seen.end(), r.model) != seen.end()) continue;
     seen.push_back(r.model);
-    if (seen.size() > 1) ImGui::SameLine(0, 14);
+    const float width = 16 + ImGui::CalcTextSize(r.model.c_str()).x;
+    if (seen.size() > 1) {
+      ImGui::SameLine(0, 14);
+      if (ImGui::GetContentRegionAvail().x < width) ImGui::NewLine();
+    }
     const ImVec2 p = ImGui::GetCursorScreenPos();
     ImGui::Dummy(ImVec2(12, ImGui::GetTextLineHeight()));
     draw_marker(draw, ImVec2(p.x + 6, p.y + ImGui::GetTextLineHeight() / 2), markers.at(r.model), 4.5f, family_color(r.family));
     ImGui::SameLine(0, 4);
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(family_color(r.family)), "%s", r.model.c_str());
-    if (ImGui::GetContentRegionAvail().x < 200) ImGui::NewLine();
   }
   ImGui::TextDisabled("Ringed: each model's usual setting. Lines: temperature (VAE, VQ prior), truncation psi (GAN), "
                       "steps per sampler and the CFG scale (diffusion). Hover a point for its samples; click to show it below.");
@@ -402,9 +417,10 @@ void ComparePanel::draw_table(const CompareTable& table) {
   ImGui::Checkbox("usual settings only", &defaults_only_);
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY |
                                 ImGuiTableFlags_SizingFixedFit;
-  if (!ImGui::BeginTable("compare-table", 11, flags)) return;
+  const float skipped_lines = table.skipped.empty() ? 0.f : ImGui::GetTextLineHeightWithSpacing();
+  if (!ImGui::BeginTable("compare-table", 12, flags, ImVec2(0, ImGui::GetContentRegionAvail().y - skipped_lines))) return;
   ImGui::TableSetupScrollFreeze(0, 1);
-  for (const char* name : {"model", "point", "FID", "floor", "precision", "recall", "class acc", "ms alone", "ms in 64",
+  for (const char* name : {"model", "point", "FID", "floor", "precision", "recall", "class acc", "sharpness", "ms alone", "ms in 64",
                            "train img/s", "train time"})
     ImGui::TableSetupColumn(name);
   ImGui::TableHeadersRow();
@@ -429,6 +445,8 @@ void ComparePanel::draw_table(const CompareTable& table) {
     if (r.quality.accuracy >= 0) ImGui::Text("%.3f", r.quality.accuracy);
     else ImGui::TextDisabled("-");
     ImGui::TableNextColumn();
+    ImGui::Text("%.2f", r.quality.sharpness);
+    ImGui::TableNextColumn();
     ImGui::Text("%.2f", r.ms_batch1);
     ImGui::TableNextColumn();
     ImGui::Text("%.3f", r.ms_batch64);
@@ -439,7 +457,7 @@ void ComparePanel::draw_table(const CompareTable& table) {
     ImGui::Text("%s", duration_text(r.train_seconds).c_str());
   }
   ImGui::EndTable();
-  for (const CompareSkipped& s : table.skipped) ImGui::TextDisabled("%s: not on the table, %s", s.model.c_str(), s.reason.c_str());
+  draw_skipped(table);
 }
 
 void ComparePanel::draw(Session& session, ImageRenderer& renderer) {
@@ -454,9 +472,7 @@ void ComparePanel::draw(Session& session, ImageRenderer& renderer) {
     if (v && v->value.running) return;  // the line above says what it is doing
     note("Nothing measured for these models at this sample count yet. Measure scores every model at each point of "
          "its own knob — minutes for the diffusion models on a laptop CPU; the results are cached, so it happens once.");
-    if (v)
-      for (const CompareSkipped& s : v->value.table.skipped)
-        ImGui::TextDisabled("%s: not on the table, %s", s.model.c_str(), s.reason.c_str());
+    if (v) draw_skipped(v->value.table);
     return;
   }
   const CompareTable& table = v->value.table;

@@ -85,11 +85,25 @@ int64_t metadata_step(const std::string& metadata_json) {
   return meta.is_object() && meta.contains("step") && meta["step"].is_number_integer() ? meta["step"].get<int64_t>() : 0;
 }
 
-// A stage's file as its model names it, else the file of that name beside the checkpoint (an ldm
-// names the path its autoencoder had when it was trained).
+// A stage's file: the one of its name beside the checkpoint (where the shipped models keep theirs,
+// with their provenance), else the path the model names (an ldm names the path its autoencoder had
+// when it was trained).
 std::string stage_path(const std::string& stage, const std::string& checkpoint) {
-  if (std::filesystem::exists(stage)) return stage;
-  return (std::filesystem::path(checkpoint).parent_path() / std::filesystem::path(stage).filename()).string();
+  const auto beside = std::filesystem::path(checkpoint).parent_path() / std::filesystem::path(stage).filename();
+  return std::filesystem::exists(beside) ? beside.string() : stage;
+}
+
+// Timed warm, after the measured draw: one image three times, then a batch of 64.
+void time_sampling(const SampleSource& source, uint64_t seed, CompareRow& row) {
+  row.ms_batch1 = ms_per_image(source, 1, 3, seed + 1000);
+  row.ms_batch64 = ms_per_image(source, 64, 1, seed + 2000);
+}
+
+void write_cached(const std::string& dir, const std::string& file, const CompareRow& row) {
+  if (file.empty()) return;
+  std::filesystem::create_directories(dir);
+  const std::string text = compare_row_json(row, true);
+  write_file_atomically(file, std::vector<uint8_t>(text.begin(), text.end()));
 }
 
 // A cached row, or none when the file is not there or cannot be read as one (it is measured again
@@ -130,7 +144,7 @@ ComparedModel compare_checkpoint(const std::string& path, SampleQuality& quality
   ComparedModel out;
   if (!family.open_comparable) {
     out.skipped = family.name == "translate" ? "it translates a picture it is given; it draws nothing from noise"
-                                             : "a " + family.title + " draws nothing from noise";
+                                             : "it draws nothing from noise (" + family.title + ")";
     return out;
   }
   const CheckpointInfo info = read_checkpoint_info(path);
@@ -176,6 +190,10 @@ ComparedModel compare_checkpoint(const std::string& path, SampleQuality& quality
       row = found->second;
     } else if (std::optional<CompareRow> hit = options.use_cache ? read_cached(file) : std::nullopt) {
       row = *hit;
+      if (options.retime) {
+        time_sampling(model->source(point), options.seed, row);
+        write_cached(dir, file, row);
+      }
     } else if (options.cached_only) {
       continue;
     } else {
@@ -187,14 +205,8 @@ ComparedModel compare_checkpoint(const std::string& path, SampleQuality& quality
       row = base;
       row.quality = quality.evaluate(s.images, s.labels);
       row.sample_row = sample_row(s.images);
-      // Timed warm, after the measured draw: one image three times, then a batch of 64.
-      row.ms_batch1 = ms_per_image(source, 1, 3, options.seed + 1000);
-      row.ms_batch64 = ms_per_image(source, 64, 1, options.seed + 2000);
-      if (!file.empty()) {
-        std::filesystem::create_directories(dir);
-        const std::string text = compare_row_json(row, true);
-        write_file_atomically(file, std::vector<uint8_t>(text.begin(), text.end()));
-      }
+      time_sampling(source, options.seed, row);
+      write_cached(dir, file, row);
     }
     measured[key] = row;
     // What the file says now: the same bytes may sit at another path, at another point of a curve.

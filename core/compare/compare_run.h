@@ -20,6 +20,7 @@ struct CompareOptions {
   uint64_t seed = 1;
   bool use_cache = true;
   bool cached_only = false;  // rows from the cache only: what the Compare tab shows before Measure
+  bool retime = false;       // cached rows keep their scores but are timed again (a quieter machine)
   std::string cache_dir;  // empty: compare_cache_dir()
 };
 

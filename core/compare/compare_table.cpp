@@ -125,15 +125,15 @@ std::string compare_table_json(const CompareTable& t) {
 std::string compare_table_text(const CompareTable& t) {
   std::ostringstream out;
   char line[512];
-  snprintf(line, sizeof line, "%-22s %-40s %7s %7s %6s %6s %6s %9s %9s %9s %8s\n", "model", "point", "FID", "floor", "prec",
-           "recall", "acc", "ms b1", "ms b64", "train i/s", "train s");
+  snprintf(line, sizeof line, "%-22s %-40s %7s %7s %6s %6s %6s %6s %9s %9s %9s %8s\n", "model", "point", "FID", "floor",
+           "prec", "recall", "acc", "sharp", "ms b1", "ms b64", "train i/s", "train s");
   out << line;
   for (const CompareRow& r : t.rows) {
     const std::string point = r.point.label() + (r.point.is_default ? " *" : "");
-    snprintf(line, sizeof line, "%-22s %-40s %7.1f %7.1f %6.3f %6.3f %6s %9.2f %9.2f %9s %8s\n", r.model.c_str(),
+    snprintf(line, sizeof line, "%-22s %-40s %7.1f %7.1f %6.3f %6.3f %6s %6.2f %9.2f %9.2f %9s %8s\n", r.model.c_str(),
              point.c_str(), r.quality.fid, r.quality.floor_train_vs_test, r.quality.precision, r.quality.recall,
-             fixed(r.quality.accuracy, 3).c_str(), r.ms_batch1, r.ms_batch64, fixed(r.train_images_per_s, 0).c_str(),
-             fixed(r.train_seconds, 0).c_str());
+             fixed(r.quality.accuracy, 3).c_str(), r.quality.sharpness, r.ms_batch1, r.ms_batch64,
+             fixed(r.train_images_per_s, 0).c_str(), fixed(r.train_seconds, 0).c_str());
     out << line;
   }
   for (const CompareSkipped& s : t.skipped) out << s.model << ": not compared, " << s.reason << "\n";

@@ -56,11 +56,9 @@ std::string ComparePoint::key() const {
 std::vector<ComparePoint> temperature_curve() {
   std::vector<ComparePoint> out;
   for (double t : {0.5, 0.75, 1.0, 1.25}) {
-    ComparePoint p;
-    p.knob = "temperature";
-    p.temperature = t;
-    p.is_default = t == 1.0;
-    out.push_back(p);
+    out.push_back({"temperature"});
+    out.back().temperature = t;
+    out.back().is_default = t == 1.0;
   }
   return out;
 }
@@ -68,11 +66,9 @@ std::vector<ComparePoint> temperature_curve() {
 std::vector<ComparePoint> truncation_curve() {
   std::vector<ComparePoint> out;
   for (double psi : {0.5, 0.7, 0.85, 1.0}) {
-    ComparePoint p;
-    p.knob = "psi";
-    p.psi = psi;
-    p.is_default = psi == 1.0;
-    out.push_back(p);
+    out.push_back({"psi"});
+    out.back().psi = psi;
+    out.back().is_default = psi == 1.0;
   }
   return out;
 }
