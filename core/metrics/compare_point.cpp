@@ -25,6 +25,15 @@ const char* short_title_of(const std::string& sampler) {
   return s ? s->short_title : sampler.c_str();
 }
 
+// A point of a one-number knob (temperature or psi); 1 leaves the model as it is, its usual setting.
+ComparePoint scale_point(const std::string& knob, double value) {
+  ComparePoint p;
+  p.knob = knob;
+  (knob == "temperature" ? p.temperature : p.psi) = value;
+  p.is_default = value == 1.0;
+  return p;
+}
+
 }  // namespace
 
 double ComparePoint::value() const {
@@ -55,21 +64,13 @@ std::string ComparePoint::key() const {
 
 std::vector<ComparePoint> temperature_curve() {
   std::vector<ComparePoint> out;
-  for (double t : {0.5, 0.75, 1.0, 1.25}) {
-    out.push_back({"temperature"});
-    out.back().temperature = t;
-    out.back().is_default = t == 1.0;
-  }
+  for (double t : {0.5, 0.75, 1.0, 1.25}) out.push_back(scale_point("temperature", t));
   return out;
 }
 
 std::vector<ComparePoint> truncation_curve() {
   std::vector<ComparePoint> out;
-  for (double psi : {0.5, 0.7, 0.85, 1.0}) {
-    out.push_back({"psi"});
-    out.back().psi = psi;
-    out.back().is_default = psi == 1.0;
-  }
+  for (double psi : {0.5, 0.7, 0.85, 1.0}) out.push_back(scale_point("psi", psi));
   return out;
 }
 
