@@ -11,6 +11,7 @@
 #include "core/io/tensors.h"
 #include "core/metrics/classifier.h"
 #include "core/gan/gan_trainer.h"
+#include "core/compute/timing.h"
 #include "core/train/run_util.h"
 #include "core/vae/vae_trainer.h"
 #include "core/vae/vq_trainer.h"
@@ -19,20 +20,6 @@
 namespace genlab {
 
 namespace {
-
-// Median seconds of `repeats` timings of `calls` calls each, after two warm-up calls.
-double median_seconds(int repeats, int calls, const std::function<void()>& work) {
-  work();
-  work();
-  std::vector<double> seconds;
-  for (int r = 0; r < repeats; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (int c = 0; c < calls; ++c) work();
-    seconds.push_back(seconds_since(t0) / calls);
-  }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[seconds.size() / 2];
-}
 
 // 2048 random 28 x 28 images in 10 classes: the shape of Fashion-MNIST, enough for full batches
 // (the trainers walk an epoch permutation, so a tiny set would shrink their batches).
@@ -56,7 +43,7 @@ double unet_step_ms(int batch, bool guided, int repeats) {
   auto x = torch::randn({rows, 1, 28, 28});
   auto t = torch::full({rows}, 500, torch::kLong);
   auto labels = torch::zeros({rows}, torch::kLong);
-  return 1000 * median_seconds(repeats, 1, [&] { net->forward(x, t, labels); });
+  return 1000 * median_seconds(repeats, 1, 2, [&] { net->forward(x, t, labels); });
 }
 
 std::string model_speeds_json(int repeats) {
@@ -65,22 +52,22 @@ std::string model_speeds_json(int repeats) {
 
   VaeConfig vae_config;  // the conv VAE, latent 16, batch 128
   VaeTrainer vae(vae_config, data);
-  out["vae_train_images_per_s"] = vae_config.batch_size / median_seconds(repeats, 10, [&] { vae.train_step(); });
+  out["vae_train_images_per_s"] = vae_config.batch_size / median_seconds(repeats, 10, 2, [&] { vae.train_step(); });
   {
     torch::NoGradGuard no_grad;
     vae.model()->eval();
     auto z = torch::randn({1, vae_config.latent});
-    out["vae_decode_ms"] = 1000 * median_seconds(repeats, 20, [&] { vae.model()->decode(z); });
+    out["vae_decode_ms"] = 1000 * median_seconds(repeats, 20, 2, [&] { vae.model()->decode(z); });
   }
 
   VaeConfig vaegan_config;  // VAE-GAN: the same VAE with its discriminator
   vaegan_config.kind = AutoencoderKind::VAEGAN;
   VaeTrainer vaegan(vaegan_config, data);
-  out["vaegan_train_images_per_s"] = vaegan_config.batch_size / median_seconds(repeats, 3, [&] { vaegan.train_step(); });
+  out["vaegan_train_images_per_s"] = vaegan_config.batch_size / median_seconds(repeats, 3, 2, [&] { vaegan.train_step(); });
 
   VqConfig vq_config;  // K 64, D 16, EMA, restarts, batch 128
   VqTrainer vq(vq_config, data);
-  out["vqvae_train_images_per_s"] = vq_config.batch_size / median_seconds(repeats, 10, [&] { vq.train_step(); });
+  out["vqvae_train_images_per_s"] = vq_config.batch_size / median_seconds(repeats, 10, 2, [&] { vq.train_step(); });
   {
     // The prior's 49 positions, drawn one after the other (no cache: each position runs the prefix).
     VqPriorConfig prior_config;
@@ -92,41 +79,41 @@ std::string model_speeds_json(int repeats) {
       auto labels = torch::zeros({batch}, torch::kLong);
       auto generator = at::detail::createCPUGenerator(1);
       out["vq_prior_sample_ms_batch" + std::to_string(batch)] =
-          1000 * median_seconds(repeats, 1, [&] { prior->sample(labels, PriorSampling{}, generator); });
+          1000 * median_seconds(repeats, 1, 2, [&] { prior->sample(labels, PriorSampling{}, generator); });
     }
   }
 
   GanConfig gan_config;  // the conditional DCGAN of `train --model gan --cond`, batch 64
   gan_config.conditional = true;
   GanTrainer gan(gan_config, data);
-  out["gan_train_images_per_s"] = gan.config().batch_size / median_seconds(repeats, 5, [&] { gan.train_step(); });
+  out["gan_train_images_per_s"] = gan.config().batch_size / median_seconds(repeats, 5, 2, [&] { gan.train_step(); });
   for (int batch : {1, 64}) {
     auto z = seeded_noise(1, batch, gan.config().latent);
     auto labels = torch::zeros({batch}, torch::kLong);
-    out["gan_sample_ms_batch" + std::to_string(batch)] = 1000 * median_seconds(repeats, 10, [&] { gan.generate(z, labels); });
+    out["gan_sample_ms_batch" + std::to_string(batch)] = 1000 * median_seconds(repeats, 10, 2, [&] { gan.generate(z, labels); });
   }
 
   DiffusionConfig ddpm_config;  // the class-conditional U-Net, batch 64
   DiffusionTrainer ddpm(ddpm_config, data);
-  out["ddpm_train_images_per_s"] = ddpm_config.batch_size / median_seconds(repeats, 5, [&] { ddpm.train_step(); });
+  out["ddpm_train_images_per_s"] = ddpm_config.batch_size / median_seconds(repeats, 5, 2, [&] { ddpm.train_step(); });
 
   // Latent diffusion: the autoencoder, then the text encoder + latent U-Net (its first step, which
   // encodes every training image once, is left out), and guided steps beside the pixel U-Net's.
   LatentAeTrainingConfig klae_config;
   LatentAeTrainer klae(klae_config, data);
-  out["klae_train_images_per_s"] = klae_config.batch_size / median_seconds(repeats, 5, [&] { klae.train_once(); });
+  out["klae_train_images_per_s"] = klae_config.batch_size / median_seconds(repeats, 5, 2, [&] { klae.train_once(); });
   LdmConfig ldm_config;
   LdmTrainer ldm(ldm_config, klae.autoencoder(), data);
   ldm.train_once();
-  out["ldm_train_images_per_s"] = ldm_config.batch_size / median_seconds(repeats, 5, [&] { ldm.train_once(); });
+  out["ldm_train_images_per_s"] = ldm_config.batch_size / median_seconds(repeats, 5, 2, [&] { ldm.train_once(); });
   for (int batch : {1, 64}) {
     const std::string b = std::to_string(batch);
     const Denoiser guided = ldm.denoiser(ldm.prompt_ids(std::vector<std::string>(size_t(batch), "a dark wide pullover")),
                                          ldm.prompt_ids(std::vector<std::string>(size_t(batch), "")), 3.0);
     auto z = torch::randn({batch, ldm.config().unet.latent_channels, ldm.config().unet.latent_size, ldm.config().unet.latent_size});
-    out["ldm_step_ms_batch" + b] = 1000 * median_seconds(repeats, 5, [&] { guided(z, 500); });
+    out["ldm_step_ms_batch" + b] = 1000 * median_seconds(repeats, 5, 2, [&] { guided(z, 500); });
     out["ddpm_step_ms_batch" + b] = unet_step_ms(batch, /*guided=*/true, repeats);
-    out["ldm_decode_ms_batch" + b] = 1000 * median_seconds(repeats, 5, [&] { ldm.decode(z); });
+    out["ldm_decode_ms_batch" + b] = 1000 * median_seconds(repeats, 5, 2, [&] { ldm.decode(z); });
   }
 
   ClassifierConfig lenet_config;  // the LeNet behind FID-LeNet, batch 128
@@ -134,7 +121,7 @@ std::string model_speeds_json(int repeats) {
   torch::optim::Adam adam(lenet->parameters(), torch::optim::AdamOptions(lenet_config.learning_rate));
   auto x = torch::rand({lenet_config.batch_size, 1, 28, 28});
   auto y = torch::randint(10, {lenet_config.batch_size}, torch::kLong);
-  out["classifier_train_images_per_s"] = lenet_config.batch_size / median_seconds(repeats, 10, [&] {
+  out["classifier_train_images_per_s"] = lenet_config.batch_size / median_seconds(repeats, 10, 2, [&] {
     auto loss = torch::nn::functional::cross_entropy(lenet->forward(x), y);
     adam.zero_grad();
     loss.backward();

@@ -243,7 +243,9 @@ void ComparePanel::refresh_models(Session& session) {
     for (const std::string& path : shipped_models()) models_.push_back({path});
     listed_shipped_ = true;
   }
+  // Each frame asks the labs; only a path not seen before is looked up on disk.
   for (const std::string& path : session.open_checkpoints()) {
+    if (!lab_paths_seen_.insert(path).second) continue;
     auto same = [&](const Entry& e) {
       std::error_code error;
       return std::filesystem::equivalent(e.path, path, error);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ class ComparePanel {
   DisplayImage& row_image(const CompareTable& table, size_t i, ImageRenderer& renderer);
 
   std::vector<Entry> models_;
+  std::set<std::string> lab_paths_seen_;  // the labs' files already matched against models_
   bool listed_shipped_ = false, shown_ = false, run_at_start_ = false;
   int samples_ = 500;
   std::string view_ = "samples";

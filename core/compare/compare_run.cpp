@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/compute/timing.h"
 #include "core/families.h"
 #include "core/io/safetensors.h"
 #include "core/io/shipped.h"
@@ -58,20 +59,9 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-double now_ms(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Milliseconds per image drawing `batch` at a time: the median of `repeats` draws.
+// Milliseconds per image drawing `batch` at a time: the median of `repeats` draws (already warm).
 double ms_per_image(const SampleSource& source, int batch, int repeats, uint64_t seed) {
-  std::vector<double> ms;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    source(batch, seed + uint64_t(r), {});
-    ms.push_back(now_ms(t0) / batch);
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return 1e3 * median_seconds(repeats, 1, 0, [&] { source(batch, seed, {}); }) / batch;
 }
 
 ImageBuffer sample_row(const torch::Tensor& images) {
@@ -140,14 +130,14 @@ ComparedModel compare_checkpoint(const std::string& path, SampleQuality& quality
                                  const CompareOptions& options, const CompareProgress& progress,
                                  const std::function<void(const CompareRow&)>& row_done) {
   if (options.samples < 10) throw std::invalid_argument("--samples " + std::to_string(options.samples) + " is below 10");
-  const Family& family = family_of_checkpoint(path);
+  const CheckpointInfo info = read_checkpoint_info(path);
+  const Family& family = family_of_kind(info.model, path);
   ComparedModel out;
   if (!family.open_comparable) {
     out.skipped = family.name == "translate" ? "it translates a picture it is given; it draws nothing from noise"
                                              : "it draws nothing from noise (" + family.title + ")";
     return out;
   }
-  const CheckpointInfo info = read_checkpoint_info(path);
   if (const std::string trained_on = metadata_dataset(info.metadata_json); trained_on != dataset) {
     out.skipped = "trained on " + trained_on + "; this table scores " + dataset;
     return out;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/compute/timing.h"
 #include "core/diffusion/ldm_trainer.h"
 #include "core/diffusion/samplers.h"
 #include "core/diffusion/sampling_params.h"
@@ -118,18 +119,7 @@ double heap_mb() {
   return double(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
 }
 
-template <class F>
-double median_ms(int repeats, F&& f) {
-  f();  // warm-up
-  std::vector<double> ms;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+double median_ms(int repeats, const std::function<void()>& work) { return 1e3 * median_seconds(repeats, 1, 1, work); }
 
 // Training (forward, backward, Adam at batch 64) and guided sampling steps of one denoiser. `eps`
 // runs the net on a batch of b inputs.
