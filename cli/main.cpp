@@ -419,7 +419,8 @@ int main(int argc, char** argv) {
     return kBadInput;
   }
 
-  // A rank of a data-parallel run says which one it is.
+  // A rank of a data-parallel run says which one it is. Each error line goes out in one write: the
+  // ranks share stderr, and a line written in pieces interleaves with another rank's.
   const std::string who = parallel.world_size > 1 ? "genlab-cli (rank " + std::to_string(parallel.rank) + ")" : "genlab-cli";
   try {
     genlab::configure_compute_threads(threads);
@@ -488,16 +489,16 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const genlab::DataError& e) {
-    std::cerr << who << ": " << e.what() << "\n";
+    std::cerr << who + ": " + e.what() + "\n";
     return kBadInput;
   } catch (const genlab::CheckpointError& e) {
-    std::cerr << who << ": " << e.what() << "\n";
+    std::cerr << who + ": " + e.what() + "\n";
     return kBadInput;
   } catch (const std::invalid_argument& e) {
-    std::cerr << who << ": " << e.what() << "\n";
+    std::cerr << who + ": " + e.what() + "\n";
     return kBadInput;
   } catch (const std::exception& e) {
-    std::cerr << who << ": error: " << e.what() << "\n";
+    std::cerr << who + ": error: " + e.what() + "\n";
     return 1;
   }
   return 0;
