@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Conditional DCGAN training speed: genlab (C++) and Python PyTorch (bench/gan_reference.py, the
-# same layers, loss, optimiser, batch and threads), alternating `runs` times in one run.
+# Conditional DCGAN training speed: genlab (C++, the compact layout) and Python PyTorch
+# (bench/gan_reference.py, the same layers, loss, optimiser, batch and threads), alternating `runs` times in one run.
 #   bash bench/gan_side_by_side.sh [build-dir] [steps] [threads] [runs]
 set -euo pipefail
 build=${1:-build}
@@ -10,8 +10,8 @@ runs=${4:-3}
 out=$(mktemp -d)
 source "$(dirname "$0")/python_torch.sh"
 for ((i = 1; i <= runs; i++)); do
-  "$build/cli/genlab-cli" --threads "$threads" train --model gan --cond --steps "$steps" --seed "$i" \
-    --out "$out/gan.safetensors" 2>/dev/null | tee -a "$out/cpp.jsonl"
+  "$build/cli/genlab-cli" --threads "$threads" train --model gan --cond --layout compact --real-label 1 --g-ema 0 \
+    --steps "$steps" --seed "$i" --out "$out/gan.safetensors" 2>/dev/null | tee -a "$out/cpp.jsonl"
   /usr/bin/python3 bench/gan_reference.py --steps "$steps" --threads "$threads" --seed "$i" | tee -a "$out/py.jsonl"
 done
 /usr/bin/python3 - "$out" <<'PY'

@@ -257,6 +257,14 @@ int main(int argc, char** argv) {
   train->add_option("--r1", train_args.r1_gamma, "gan, progan, stylegan: R1 penalty gamma on D's gradient at real images (stylegan default 0.1, others 0)")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 1000.0));
+  train->add_option("--layout", train_args.layout, "gan: DCGAN layers, deep (cpp/dcgan's) or compact")
+      ->check(CLI::IsMember({"deep", "compact"}));
+  train->add_option("--real-label", train_args.real_label, "gan: D's target for real images drawn from [this, 1] (1: no smoothing)")
+      ->check(kNumber)
+      ->check(CLI::Range(0.01, 1.0));
+  train->add_option("--g-ema", train_args.g_ema, "gan: decay of G's weight average that draws the samples (0: off)")
+      ->check(kNumber)
+      ->check(CLI::Range(0.0, 0.9999));
   train->add_option("--mixing-prob", train_args.mixing_prob, "stylegan: share of batches trained with two styles mixed")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 1.0));

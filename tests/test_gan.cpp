@@ -61,6 +61,17 @@ TEST(GanMath, LossesMatchHandValues) {
   EXPECT_NEAR(value_function(torch::zeros({3}), torch::zeros({3})).item<double>(), -std::log(4.0), 1e-6);
 }
 
+TEST(GanMath, SoftRealLabelsAreBinaryCrossEntropyWithThatTarget) {
+  const double r0 = 2, r1 = -1, f0 = 0.5, f1 = -3, y0 = 0.8, y1 = 0.95;
+  auto bce = [](double score, double y) { return y * softplus(-score) + (1 - y) * softplus(score); };
+  const double expected = (bce(r0, y0) + bce(r1, y1)) / 2 + (softplus(f0) + softplus(f1)) / 2;
+  auto target = torch::tensor({float(y0), float(y1)});
+  EXPECT_NEAR(discriminator_loss(GanLoss::NonSaturating, kReal, kFake, target).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(discriminator_loss(GanLoss::NonSaturating, kReal, kFake, torch::ones({2})).item<double>(),
+              d_loss(GanLoss::NonSaturating), 1e-6);
+  EXPECT_NEAR(discriminator_loss(GanLoss::Hinge, kReal, kFake, target).item<double>(), d_loss(GanLoss::Hinge), 1e-6);
+}
+
 TEST(GanMath, GradientPenaltyOfALinearCritic) {
   // D(x) = w . x has gradient w everywhere: the penalty is (||w|| - 1)^2 at any point.
   auto real = torch::randn({16, 3}), fake = torch::randn({16, 3});
@@ -399,8 +410,7 @@ TEST(GanPathLength, ConstantGeneratorHasNoneAndZIsSlerped) {
   GanTrainer dcgan(small(GanArch::Dcgan), data);
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : dcgan.generator().named_parameters())
-      if (p.key() == "net.0.weight") p.value().zero_();
+    dcgan.drawing_generator().parameters().front().zero_();  // the layer z enters
   }
   PathLengths none = path_lengths(dcgan, flat, 20, 1);
   EXPECT_NEAR(none.z, 0.0, 1e-6);
@@ -443,6 +453,69 @@ TEST(GanLayerView, ChannelsScaledWithTheirStatistics) {
   }
 }
 
+TEST(GanTraining, TheDeepLayoutIsCppDcgansAndTheAveragedGDrawsTheSamples) {
+  auto data = blank_dataset(1, 28, 28, 10);
+  GanConfig c;
+  c.batch_size = 8;
+  c.width = 8;
+  GanTrainer t(c, data);
+  // cpp/dcgan's path: z -> 4 -> 7 -> 14 -> 28; D has batch norm after its second and third convs.
+  auto layers = t.activations(torch::randn({2, c.latent}), {});
+  std::vector<int64_t> sizes;
+  for (const Activation& a : layers)
+    if (a.value.dim() == 4 && (sizes.empty() || sizes.back() != a.value.size(2))) sizes.push_back(a.value.size(2));
+  EXPECT_EQ(sizes, (std::vector<int64_t>{4, 7, 14, 28}));
+  int norms = 0;
+  for (const auto& m : t.discriminator().modules(false)) norms += m->name() == "torch::nn::BatchNorm2dImpl";
+  EXPECT_EQ(norms, 2);
+  // The average starts as G and, warmed up (decay 1/10 at the first step), takes 9/10 of its change.
+  std::vector<torch::Tensor> before;
+  for (auto& p : t.generator().parameters()) before.push_back(p.detach().clone());
+  t.train_step();
+  auto live = t.generator().parameters(), average = t.drawing_generator().parameters();
+  ASSERT_EQ(live.size(), average.size());
+  double moved = 0, expected = 0;
+  for (size_t i = 0; i < live.size(); ++i) {
+    moved += (average[i] - before[i]).abs().sum().item<double>();
+    expected += 0.9 * (live[i] - before[i]).abs().sum().item<double>();
+  }
+  EXPECT_GT(expected, 0);
+  EXPECT_NEAR(moved, expected, 1e-4 * expected);
+  EXPECT_NE(&t.drawing_generator(), &t.generator());
+  // A 32 px data set takes the same layout: z -> 4 -> 8 -> 16 -> 32, and D ends on 4 x 4.
+  GanTrainer wide(c, blank_dataset(1, 32, 32, 10));
+  EXPECT_EQ(wide.generate(torch::randn({2, c.latent})).sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
+  EXPECT_NO_THROW(wide.train_step());
+  // The compact layout without the average draws with G itself.
+  c.layout = DcganLayout::Compact;
+  c.g_ema = 0;
+  GanTrainer compact(c, data);
+  EXPECT_EQ(&compact.drawing_generator(), &compact.generator());
+  // Smoothing and the average belong to the image DCGAN: the toy trains without them.
+  GanTrainer toy(toy_config(GanLoss::NonSaturating), nullptr);
+  EXPECT_EQ(toy.config().g_ema, 0.f);
+  EXPECT_EQ(toy.config().real_label, 1.f);
+}
+
+TEST(GanCheckpoint, TheAveragedGIsSavedAndResumed) {
+  const std::string path = ::testing::TempDir() + "genlab_gan_ema_" + std::to_string(getpid()) + ".safetensors";
+  auto data = blank_dataset(1, 28, 28, 10);
+  GanConfig c;
+  c.batch_size = 8;
+  c.width = 8;
+  GanTrainer t(c, data);
+  for (int i = 0; i < 3; ++i) t.train_step();
+  t.save(path);
+  GanTrainer back(c, data);
+  back.resume(path);
+  auto z = torch::randn({4, c.latent});
+  EXPECT_TRUE(torch::equal(t.generate(z), back.generate(z)));
+  GanConfig without = c;
+  without.g_ema = 0;
+  GanTrainer other(without, data);
+  EXPECT_THROW(other.resume(path), CheckpointError);
+}
+
 TEST(GanConfigJson, NewArchitecturesRoundTripAndOldCheckpointsAreDcgans) {
   GanConfig c = small(GanArch::StyleGan);
   c.mapping_depth = 3;
@@ -456,6 +529,18 @@ TEST(GanConfigJson, NewArchitecturesRoundTripAndOldCheckpointsAreDcgans) {
   old.erase("arch");
   old.erase("mapping_depth");
   EXPECT_EQ(GanConfig::from_json(old.dump()).arch, GanArch::Dcgan);
+  // Before the deep layout: a compact DCGAN trained with hard labels and no average.
+  for (const char* key : {"layout", "real_label", "g_ema"}) old.erase(key);
+  GanConfig compact = GanConfig::from_json(old.dump());
+  EXPECT_EQ(compact.layout, DcganLayout::Compact);
+  EXPECT_EQ(compact.real_label, 1.f);
+  EXPECT_EQ(compact.g_ema, 0.f);
+  GanConfig deep = GanConfig::from_json(GanConfig().to_json());
+  EXPECT_EQ(deep.layout, DcganLayout::Deep);
+  EXPECT_FLOAT_EQ(deep.g_ema, 0.999f);
+  EXPECT_FLOAT_EQ(deep.real_label, 0.8f);
+  old["layout"] = "wide";
+  EXPECT_THROW(GanConfig::from_json(old.dump()), std::invalid_argument);
   GanConfig cond = small(GanArch::ProGan);
   cond.conditional = true;
   cond.classes = 10;

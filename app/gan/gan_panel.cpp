@@ -288,6 +288,8 @@ void GanPanel::draw_images(Session& session, ImageRenderer& renderer, const GanL
   const int64_t grid_step = live || last < 0 ? v.step : v.timeline[size_t(shown)].step;
   ImGui::Text("fixed noise z through G at step %" PRId64 "%s", grid_step, live ? " (live)" : "");
   if (v.config.conditional) caption("row r asks for class r");
+  if (v.config.g_ema > 0)
+    ImGui::TextDisabled("drawn by the average of G's weights (decay %.3f), not the live G", v.config.g_ema);
   samples_.update(renderer, live ? stamp : stamp * 1024 + uint64_t(shown), grid.image);
   show_fitted(samples_, half, 6);
   ImGui::EndGroup();

@@ -1,5 +1,7 @@
 #include "core/diffusion/diffusion_trainer.h"
 
+#include "core/train/weight_average.h"
+
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -60,11 +62,7 @@ DiffusionTrainer::DiffusionTrainer(DiffusionConfig config, std::shared_ptr<const
     net_ = UNet(config_.unet);
     ema_ = UNet(config_.unet);
   }
-  {
-    torch::NoGradGuard no_grad;
-    auto from = net_->parameters(), to = ema_->parameters();
-    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
-  }
+  copy_weights(*net_, *ema_);
   remember_weights();
   reset_optimizers();
   train_bytes_ = torch::from_blob(const_cast<uint8_t*>(data_->train.pixels.data()),
@@ -105,13 +103,7 @@ float DiffusionTrainer::train_step() {
   float loss_value = loss.item<float>();
   // Checked before the EMA takes the new weights in.
   guarded_update(net_->parameters(), loss_value, "the loss", step_ + 1, [&] { optimizer_->step(); });
-  {
-    torch::NoGradGuard no_grad;
-    auto from = net_->parameters(), to = ema_->parameters();
-    for (size_t i = 0; i < from.size(); ++i) to[i].mul_(config_.ema_decay).add_(from[i], 1 - config_.ema_decay);
-    auto from_b = net_->buffers(), to_b = ema_->buffers();
-    for (size_t i = 0; i < from_b.size(); ++i) to_b[i].copy_(from_b[i]);
-  }
+  update_average(*net_, *ema_, config_.ema_decay);
   auto t_cpu = t.contiguous();
   auto l_cpu = per_sample.detach().cpu().contiguous();
   const int64_t* ts = t_cpu.data_ptr<int64_t>();

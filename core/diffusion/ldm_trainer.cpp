@@ -1,5 +1,7 @@
 #include "core/diffusion/ldm_trainer.h"
 
+#include "core/train/weight_average.h"
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -17,12 +19,6 @@ torch::Tensor train_images(const Dataset& d, const torch::Tensor& idx) {
   auto bytes = torch::from_blob(const_cast<uint8_t*>(d.train.pixels.data()), {d.train.count, d.channels, d.height, d.width},
                                 torch::kUInt8);
   return bytes.index_select(0, idx).to(torch::kFloat).div_(255.0);
-}
-
-void copy_weights(torch::nn::Module& from, torch::nn::Module& to) {
-  torch::NoGradGuard no_grad;
-  auto a = from.parameters(), b = to.parameters();
-  for (size_t i = 0; i < a.size(); ++i) b[i].copy_(a[i]);
 }
 
 }  // namespace
@@ -302,11 +298,7 @@ float LdmTrainer::train_once() {
   loss.backward();
   float value = loss.item<float>();
   guarded_update(net_->parameters(), value, "the loss", step_ + 1, [&] { optimizer_->step(); });
-  {
-    torch::NoGradGuard no_grad;
-    auto from = net_->parameters(), to = ema_->parameters();
-    for (size_t i = 0; i < from.size(); ++i) to[i].mul_(config_.ema_decay).add_(from[i], 1 - config_.ema_decay);
-  }
+  update_average(*net_, *ema_, config_.ema_decay);
   ++step_;
   last_loss_ = value;
   return value;

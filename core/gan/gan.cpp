@@ -26,6 +26,20 @@ DcganGenerator::DcganGenerator(const GanConfig& config) : config_(config) {
   }
   const int w = config.width, h4 = config.height / 4, in = config.latent + (config.conditional ? kLabelEmbedding : 0);
   if (config.conditional) embed_ = register_module("embed", nn::Embedding(config.classes, kLabelEmbedding));
+  if (config.layout == DcganLayout::Deep) {
+    // cpp/dcgan's path for 28 px: 1 -> 4 -> 7 -> 14 -> 28; for H/4 = s in general the first layer
+    // gives ceil(s/2) and the second's kernel lands on s exactly.
+    const int first = (h4 + 1) / 2, second_kernel = h4 - 2 * first + 4;
+    auto up = [](int from, int to, int kernel, int stride, int padding) {
+      return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(from, to, kernel).stride(stride).padding(padding).bias(false));
+    };
+    net_ = register_module(
+        "net", nn::Sequential(nn::Unflatten(nn::UnflattenOptions(1, {in, 1, 1})), up(in, 4 * w, first, 1, 0),
+                              nn::BatchNorm2d(4 * w), nn::ReLU(), up(4 * w, 2 * w, second_kernel, 2, 1),
+                              nn::BatchNorm2d(2 * w), nn::ReLU(), up(2 * w, w, 4, 2, 1), nn::BatchNorm2d(w), nn::ReLU(),
+                              up(w, config.channels, 4, 2, 1), nn::Tanh()));
+    return;
+  }
   net_ = register_module(
       "net", nn::Sequential(nn::Linear(in, 2 * w * h4 * h4), nn::Unflatten(nn::UnflattenOptions(1, {2 * w, h4, h4})),
                             nn::BatchNorm2d(2 * w), nn::ReLU(), upsample(),
@@ -50,16 +64,39 @@ DcganDiscriminator::DcganDiscriminator(const GanConfig& config) : config_(config
     features_ = register_module("features", nn::Sequential(nn::Linear(2, 128), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
                                                            nn::Linear(128, features),
                                                            nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))));
-  } else {
-    // No batch norm in D: WGAN-GP's per-sample gradient penalty needs samples judged independently.
-    const int w = config.width, h4 = config.height / 4;
-    auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
-    features_ = register_module(
-        "features", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(config.channels, w, 4).stride(2).padding(1)), lrelu(),
-                                   nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 4).stride(2).padding(1)), lrelu(),
-                                   nn::Flatten(), nn::Linear(2 * w * h4 * h4, features), lrelu()));
-    if (config.conditional) project_ = register_module("project", nn::Embedding(config.classes, features));
+    head_ = register_module("head", nn::Linear(features, 1));
+    return;
   }
+  const int w = config.width, h4 = config.height / 4;
+  auto lrelu = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
+  if (config.layout == DcganLayout::Deep) {
+    // cpp/dcgan's D: three 4x4 stride-2 convs, batch norm after the second and third, then its last
+    // conv (over the whole H/8 map) as the linear head. No batch norm for WGAN-GP, whose per-sample
+    // gradient penalty needs samples judged independently.
+    auto conv = [](int from, int to) {
+      return nn::Conv2d(nn::Conv2dOptions(from, to, 4).stride(2).padding(1).bias(false));
+    };
+    const bool norm = config.loss != GanLoss::WassersteinGP;
+    nn::Sequential layers(conv(config.channels, w), lrelu(), conv(w, 2 * w));
+    if (norm) layers->push_back(nn::BatchNorm2d(2 * w));
+    layers->push_back(lrelu());
+    layers->push_back(conv(2 * w, 4 * w));
+    if (norm) layers->push_back(nn::BatchNorm2d(4 * w));
+    layers->push_back(lrelu());
+    layers->push_back(nn::Flatten());
+    features_ = register_module("features", layers);
+    const int h8 = h4 / 2, features = 4 * w * h8 * h8;
+    if (config.conditional) project_ = register_module("project", nn::Embedding(config.classes, features));
+    head_ = register_module("head", nn::Linear(features, 1));
+    return;
+  }
+  // The compact D: no batch norm (WGAN-GP's per-sample gradient penalty needs samples judged
+  // independently), a dense feature layer.
+  features_ = register_module(
+      "features", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(config.channels, w, 4).stride(2).padding(1)), lrelu(),
+                                 nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 4).stride(2).padding(1)), lrelu(),
+                                 nn::Flatten(), nn::Linear(2 * w * h4 * h4, features), lrelu()));
+  if (config.conditional) project_ = register_module("project", nn::Embedding(config.classes, features));
   head_ = register_module("head", nn::Linear(features, 1));
 }
 
@@ -85,10 +122,14 @@ std::shared_ptr<DiscriminatorNet> make_discriminator(const GanConfig& config) {
   return std::make_shared<ProGanDiscriminator>(config, /*growing=*/config.arch == GanArch::ProGan);
 }
 
-torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const torch::Tensor& fake) {
+torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const torch::Tensor& fake,
+                                 const torch::Tensor& real_target) {
   switch (loss) {
     case GanLoss::Minimax:
-    case GanLoss::NonSaturating:  // -[log D(x) + log(1 - D(G(z)))]
+    case GanLoss::NonSaturating:  // -[log D(x) + log(1 - D(G(z)))]; a soft target y: BCE(D(x), y)
+      if (real_target.defined())
+        return (real_target * torch::softplus(-real) + (1 - real_target) * torch::softplus(real)).mean() +
+               torch::softplus(fake).mean();
       return torch::softplus(-real).mean() + torch::softplus(fake).mean();
     case GanLoss::LeastSquares:
       return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean());

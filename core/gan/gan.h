@@ -1,5 +1,5 @@
-// What every GAN's generator and discriminator answer, and the DCGAN-style pair for images (nearest
-// upsample + conv, which is faster than ConvTranspose2d in Debian's LibTorch; optional class
+// What every GAN's generator and discriminator answer, and the DCGAN pair for images in two layouts
+// (gan_config.h: compact, nearest upsample + conv; deep, cpp/dcgan's transposed convs; optional class
 // conditioning: a label embedding joins z in G, a projection term in D) with small MLPs for the 2-D
 // toy mode. ProGAN's and StyleGAN's live in progan.h and stylegan.h. Torch header.
 #pragma once
@@ -60,8 +60,10 @@ class DcganDiscriminator : public DiscriminatorNet {
 };
 
 // L_D and L_G for `loss` from D's raw scores on real and generated samples (the gradient penalty of
-// WGAN-GP is added by the trainer, which has the inputs).
-torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real_scores, const torch::Tensor& fake_scores);
+// WGAN-GP is added by the trainer, which has the inputs). `real_target` (one per real sample, in
+// (0, 1]): the minimax-family losses' soft labels for the real images; undefined: 1.
+torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real_scores, const torch::Tensor& fake_scores,
+                                 const torch::Tensor& real_target = {});
 torch::Tensor generator_loss(GanLoss loss, const torch::Tensor& fake_scores);
 
 // The value function V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] with D = sigmoid(score).

@@ -54,6 +54,14 @@ Growth GanConfig::growth_at(int64_t step) const {
   return {};
 }
 
+const char* layout_name(DcganLayout layout) { return layout == DcganLayout::Compact ? "compact" : "deep"; }
+
+DcganLayout parse_layout(const std::string& name) {
+  if (name == "compact") return DcganLayout::Compact;
+  if (name == "deep") return DcganLayout::Deep;
+  throw std::invalid_argument("DCGAN layout '" + name + "' is not compact or deep");
+}
+
 const char* toy_name(ToyData toy) { return toy == ToyData::Ring ? "ring" : "spiral"; }
 
 ToyData parse_toy(const std::string& name) {
@@ -70,6 +78,8 @@ void GanConfig::validate() const {
   if (d_steps < 1 || d_steps > 100) fail("D steps per G step " + std::to_string(d_steps) + " is not in 1..100");
   if (!(gp_weight >= 0 && gp_weight <= 1000)) fail("gradient-penalty weight is not in 0..1000");
   if (!(r1_gamma >= 0 && r1_gamma <= 1000)) fail("R1 gamma is not in 0..1000");
+  if (!(real_label > 0 && real_label <= 1)) fail("real label " + std::to_string(real_label) + " is not in (0, 1]");
+  if (!(g_ema >= 0 && g_ema < 1)) fail("G's EMA decay " + std::to_string(g_ema) + " is not in [0, 1)");
   if (batch_size < 2 || batch_size > 4096) fail("batch size " + std::to_string(batch_size) + " is not in 2..4096");
   if (mode == GanMode::Images) {
     if (channels != 1 && channels != 3) fail("channels " + std::to_string(channels) + " is not 1 or 3");
@@ -95,7 +105,8 @@ std::string GanConfig::to_json() const {
       {"mode", mode == GanMode::Images ? "images" : "toy"}, {"arch", arch_name(arch)},
       {"stage_steps", stage_steps}, {"fade_steps", fade_steps}, {"mapping_depth", mapping_depth}, {"w_dim", w_dim},
       {"mixing_prob", mixing_prob}, {"toy", toy_name(toy)}, {"loss", loss_name(loss)}, {"optimizer", optimizer_name(optimizer)},
-      {"conditional", conditional}, {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
+      {"conditional", conditional}, {"layout", layout_name(layout)}, {"real_label", real_label}, {"g_ema", g_ema},
+      {"latent", latent}, {"width", width}, {"lr_g", lr_g}, {"lr_d", lr_d},
       {"d_steps", d_steps}, {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma}, {"batch_size", batch_size}, {"seed", seed},
       {"classes", classes}, {"channels", channels}, {"height", height}, {"width_px", width_px},
   };
@@ -128,6 +139,10 @@ GanConfig GanConfig::from_json(const std::string& text) {
     c.d_steps = j.at("d_steps").get<int>();
     c.gp_weight = j.at("gp_weight").get<float>();
     c.r1_gamma = j.value("r1_gamma", 0.f);
+    // Checkpoints from before the deep layout hold a compact DCGAN trained without smoothing or EMA.
+    c.layout = parse_layout(j.value("layout", std::string("compact")));
+    c.real_label = j.value("real_label", 1.f);
+    c.g_ema = j.value("g_ema", 0.f);
     c.batch_size = j.at("batch_size").get<int>();
     c.seed = j.at("seed").get<uint64_t>();
     c.classes = j.at("classes").get<int>();

@@ -45,6 +45,9 @@ std::string train_gan(const TrainArgs& request, const LogLine& log) {
   config.w_dim = request.w_dim;
   config.mixing_prob = request.mixing_prob;
   config.r1_gamma = request.r1_gamma >= 0 ? request.r1_gamma : default_r1_gamma(config.arch);
+  config.layout = parse_layout(request.layout);
+  config.real_label = request.real_label;
+  config.g_ema = request.g_ema;
   config.d_steps = request.d_steps;
   // WGAN-GP's critic needs several steps per generator step (n_critic = 5 in the paper).
   if (config.loss == GanLoss::WassersteinGP && !request.has("--d-steps")) config.d_steps = 5;

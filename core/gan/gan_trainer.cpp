@@ -5,6 +5,7 @@
 
 #include "core/io/checkpoint.h"
 #include "core/io/tensors.h"
+#include "core/train/weight_average.h"
 
 namespace genlab {
 
@@ -56,10 +57,17 @@ GanTrainer::GanTrainer(GanConfig config, std::shared_ptr<const Dataset> data)
                                     {data_->train.count, data_->channels, data_->height, data_->width}, torch::kUInt8);
     train_labels_ = torch::tensor(data_->train.labels, torch::kLong);
   }
+  // Smoothing and the averaged G are part of the image DCGAN's recipe; the toy keeps the raw
+  // dynamics it is there to show, ProGAN and StyleGAN their papers' recipes.
+  if (config_.mode != GanMode::Images || config_.arch != GanArch::Dcgan) config_.real_label = 1.f, config_.g_ema = 0.f;
   config_.validate();
   RandomStream::Scope scope(rng_);
   g_ = make_generator(config_);
   d_ = make_discriminator(config_);
+  if (config_.g_ema > 0) {
+    g_ema_ = make_generator(config_);
+    copy_weights(*g_, *g_ema_);
+  }
   reset_optimizers();
   // A cGAN's fixed grid has a row of 8 per class (up to 16 classes); otherwise 8 x 8.
   const int64_t fixed = config_.conditional ? 8 * std::min(config_.classes, 16) : kFixedSamples;
@@ -145,7 +153,10 @@ GanStepStats GanTrainer::step_d() {
   auto real_x = r1 ? real.x.detach().requires_grad_(true) : real.x;
   auto real_scores = d_->forward(real_x, labels);
   auto fake_scores = d_->forward(fake, labels);
-  auto loss = discriminator_loss(config_.loss, real_scores, fake_scores);
+  torch::Tensor real_target;
+  if (config_.real_label < 1)
+    real_target = on_device(own_rows(torch::rand({n}) * (1 - config_.real_label) + config_.real_label));
+  auto loss = discriminator_loss(config_.loss, real_scores, fake_scores, real_target);
   GanStepStats s;
   if (r1) {
     auto grads = torch::autograd::grad({real_scores.sum()}, {real_x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
@@ -193,6 +204,7 @@ GanStepStats GanTrainer::step_g() {
   s.d_fake = torch::sigmoid(fake_scores).mean().item<float>();
   guarded_update(g_->parameters(), s.loss_g, "the generator loss", step_ + 1, [&] { opt_g_->step(); }, {&s.d_fake});
   s.grad_norm_g = grad_norm(*g_);
+  if (g_ema_) update_average(*g_, *g_ema_, std::min<double>(config_.g_ema, (1.0 + step_) / (10.0 + step_)));
   ++step_;
   s.step = step_;
   return s;
@@ -212,10 +224,11 @@ GanStepStats GanTrainer::train_step() {
 torch::Tensor GanTrainer::generate_raw(const torch::Tensor& z, const torch::Tensor& labels, double psi) {
   torch::NoGradGuard no_grad;
   sync_growth();
-  g_->eval();
+  GeneratorNet& g = drawing_generator();
+  g.eval();
   // Truncation: a StyleGAN pulls w toward its running mean; the others shrink z toward the prior's.
   if (StyleGenerator* style = stylegan(); style && psi != 1.0) return style->synthesize(style->styles(on_device(z), psi)).cpu();
-  return g_->forward(on_device(z * psi), on_device(labels)).cpu();
+  return g.forward(on_device(z * psi), on_device(labels)).cpu();
 }
 
 torch::Tensor GanTrainer::to_display(const torch::Tensor& images) const {
@@ -238,7 +251,9 @@ std::vector<Activation> GanTrainer::activations(const torch::Tensor& z, const to
     style->synthesize(style->styles(z, psi), {}, &out);
     return out;
   }
-  return g_->activations(on_device(z), on_device(labels));
+  GeneratorNet& g = drawing_generator();
+  g.eval();
+  return g.activations(on_device(z), on_device(labels));
 }
 
 ProGanGenerator::Fade GanTrainer::fade(const torch::Tensor& z) {
@@ -283,9 +298,10 @@ std::string GanTrainer::dataset_spec() const {
 void GanTrainer::check_same_model(const std::string& path) const {
   GanConfig saved = read_gan_config(path);
   if (saved.mode != config_.mode || saved.arch != config_.arch || saved.conditional != config_.conditional ||
-      saved.latent != config_.latent || saved.width != config_.width ||
+      saved.latent != config_.latent || saved.width != config_.width || saved.layout != config_.layout ||
+      (saved.g_ema > 0) != (config_.g_ema > 0) ||
       (config_.arch == GanArch::StyleGan && (saved.w_dim != config_.w_dim || saved.mapping_depth != config_.mapping_depth)))
-    throw CheckpointError(path + ": holds another GAN (architecture, mode, conditioning, latent or width differ)");
+    throw CheckpointError(path + ": holds another GAN (architecture, layout, mode, conditioning, latent, width or averaged G differ)");
 }
 
 void GanTrainer::restore_from_metadata(const std::string& metadata_json) {

@@ -72,6 +72,8 @@ class GanTrainer : public Trainer {
   const GanConfig& config() const { return config_; }
   const Dataset* data() const { return data_.get(); }
   GeneratorNet& generator() { return *g_; }
+  // The generator that draws every sample and view: the weight average when the config keeps one.
+  GeneratorNet& drawing_generator() { return g_ema_ ? *g_ema_ : *g_; }
   DiscriminatorNet& discriminator() { return *d_; }
   // The generator as its architecture, or null for another one.
   ProGanGenerator* progan() { return dynamic_cast<ProGanGenerator*>(g_.get()); }
@@ -84,7 +86,9 @@ class GanTrainer : public Trainer {
   std::string config_json() const override { return config_.to_json(); }
   std::string dataset_spec() const override;
   std::vector<std::pair<std::string, torch::nn::Module*>> checkpointed() override {
-    return {{"g", g_.get()}, {"d", d_.get()}};  // G and D in one file, so a sampler needs only this file
+    // G and D in one file, so a sampler needs only this file
+    if (g_ema_) return {{"g", g_.get()}, {"d", d_.get()}, {"g_ema", g_ema_.get()}};
+    return {{"g", g_.get()}, {"d", d_.get()}};
   }
   std::vector<torch::optim::Optimizer*> optimizers() override { return {opt_g_.get(), opt_d_.get()}; }
   void reset_optimizers() override;
@@ -101,7 +105,7 @@ class GanTrainer : public Trainer {
   GanConfig config_;
   std::shared_ptr<const Dataset> data_;
   torch::Tensor train_bytes_, train_labels_;
-  std::shared_ptr<GeneratorNet> g_;
+  std::shared_ptr<GeneratorNet> g_, g_ema_;  // g_ema_: null without an average
   std::shared_ptr<DiscriminatorNet> d_;
   std::unique_ptr<torch::optim::Optimizer> opt_g_, opt_d_;
   torch::Tensor fixed_z_, fixed_labels_;

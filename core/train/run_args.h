@@ -61,6 +61,9 @@ struct TrainArgs : RunArgs {
   int stage_steps = 1000, fade_steps = 1000, mapping_depth = 4, w_dim = 64;
   float mixing_prob = 0.9f;
   float r1_gamma = -1;  // -1: the model's default (StyleGAN 0.1, others 0)
+  // DCGAN images: the layout (gan_config.h), one-sided label smoothing and G's weight average
+  std::string layout = "deep";
+  float real_label = 0.8f, g_ema = 0.999f;
   // Image-to-image (pix2pix, cyclegan, stargan)
   std::string task = "edges", domains;
   int superres_factor = 4, width = 32;
