@@ -49,7 +49,8 @@ struct Options {
   std::string tab = "data";
   bool frame_stats = false;
   std::string dataset = "fashion-mnist";
-  int threads = 0;  // 0: cores - 1, the UI keeps a core
+  int threads = 0;          // 0: cores - 1, the UI keeps a core
+  int preview_threads = 0;  // 0: all cores (a preview while nothing trains)
   double cpu_load_s = -1;
   std::string shaders;
   int width = 1280, height = 800;
@@ -270,7 +271,11 @@ int main(int argc, char** argv) {
   cli.add_option("--tab", opt.tab, "tab to open")->check(CLI::IsMember(tab_ids));
   cli.add_flag("--frame-stats", opt.frame_stats, "print frame-time p50/p95/p99 (ms) as JSON at exit");
   cli.add_option("--dataset", opt.dataset, "fashion-mnist, mnist:PATH, folder:PATH or a path");
-  cli.add_option("--threads", opt.threads, "compute threads (0: cores - 1)")->check(CLI::NonNegativeNumber);
+  cli.add_option("--threads", opt.threads, "compute threads while a model trains (0: cores - 1)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--preview-threads", opt.preview_threads,
+                 "compute threads for previews (sampling, decoding) while nothing trains (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
   cli.add_option("--cpu-load", opt.cpu_load_s, "run a dummy CPU job for S seconds (0: until exit)")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--load", opt.checkpoints, "open checkpoints (.safetensors) in their labs");
@@ -360,7 +365,8 @@ int main(int argc, char** argv) {
   try {
     genlab::app::ImageRenderer renderer(find_shader_dir(opt.shaders));
     const int threads = opt.threads > 0 ? opt.threads : std::max(1, genlab::hardware_cores() - 1);
-    genlab::Session session(threads);
+    const int preview_threads = opt.preview_threads > 0 ? opt.preview_threads : genlab::hardware_cores();
+    genlab::Session session(threads, preview_threads);
     // A result published while the loop waits for input wakes it, so it is drawn in the next frame.
     genlab::set_publish_listener(glfwPostEmptyEvent);
     if (opt.autosave_dir.empty()) opt.autosave_dir = default_autosave_dir();
@@ -428,7 +434,7 @@ int main(int argc, char** argv) {
     std::vector<double> frame_ms, work_ms;
     bool counting = false, select_tab = true;
     int counted = 0;
-    int threads_setting = threads;
+    int threads_setting = threads, preview_threads_setting = preview_threads;
     genlab::app::Soak soak(opt.soak_s);
     genlab::app::QuitDialog quit_dialog(opt.autosave_dir);
     auto start = std::chrono::steady_clock::now();
@@ -504,9 +510,11 @@ int main(int argc, char** argv) {
           ImGui::EndMenu();
         }
         if (ImGui::BeginMenu("Compute")) {
-          ImGui::SetNextItemWidth(120);
-          if (ImGui::SliderInt("threads", &threads_setting, 1, genlab::hardware_cores()))
-            session.set_threads(threads_setting);
+          ImGui::PushItemWidth(120);
+          if (ImGui::SliderInt("threads while training", &threads_setting, 1, genlab::hardware_cores()) |
+              ImGui::SliderInt("threads for previews alone", &preview_threads_setting, 1, genlab::hardware_cores()))
+            session.set_threads(threads_setting, preview_threads_setting);
+          ImGui::PopItemWidth();
           if (ImGui::MenuItem("Measure the machine")) session.probe_machine();
           if (ImGui::MenuItem("CPU load test (20 s)")) session.start_cpu_load(20);
           if (ImGui::MenuItem("Cancel running job")) session.worker().cancel();

@@ -11,6 +11,7 @@
 #include "core/io/tensors.h"
 #include "core/metrics/classifier.h"
 #include "core/gan/gan_trainer.h"
+#include "core/compute/machine.h"
 #include "core/compute/timing.h"
 #include "core/train/run_util.h"
 #include "core/vae/vae_trainer.h"
@@ -95,7 +96,14 @@ std::string model_speeds_json(int repeats) {
 
   DiffusionConfig ddpm_config;  // the class-conditional U-Net, batch 64
   DiffusionTrainer ddpm(ddpm_config, data);
-  out["ddpm_train_images_per_s"] = ddpm_config.batch_size / median_seconds(repeats, 5, 2, [&] { ddpm.train_step(); });
+  const double ddpm_images_per_s = ddpm_config.batch_size / median_seconds(repeats, 5, 2, [&] { ddpm.train_step(); });
+  out["ddpm_train_images_per_s"] = ddpm_images_per_s;
+  // The U-Net is compute-bound: its training FLOPs (forward + a backward of twice the forward's,
+  // counted from the layers) per second against the machine's float matmul peak at these threads.
+  const double forward_gflop = ddpm.net()->forward_flops() / 1e9, peak = measure_matmul_gflops(1024, 2 * repeats + 1);
+  out["ddpm_forward_gflop_per_image"] = forward_gflop;
+  out["matmul_gflops_1024"] = peak;
+  out["ddpm_train_fraction_of_matmul_peak"] = ddpm_images_per_s * 3 * forward_gflop / peak;
 
   // Latent diffusion: the autoencoder, then the text encoder + latent U-Net (its first step, which
   // encodes every training image once, is left out), and guided steps beside the pixel U-Net's.

@@ -7,6 +7,11 @@
 
 #include "core/diffusion/unet.h"
 
+#include <mutex>
+#include <thread>
+
+#include "core/compute/batch_halves.h"
+
 using namespace genlab;
 
 namespace {
@@ -208,4 +213,58 @@ TEST(UNet, WorksOnOtherSizesAndOddGroupWidths) {
   UNet net(c);
   auto x = torch::randn({2, 3, 12, 12});
   EXPECT_EQ(net->forward(x, timesteps({3, 4})).sizes(), x.sizes());
+}
+
+TEST(UNet, ForwardFlopsAreTheLayersMultiplyAddsCountedByHand) {
+  UNet net(UNetConfig{});  // 1 x 28 x 28, base 32, mid 64, embedding 128
+  auto conv = [](double in, double out, double k, double pixels) { return 2 * in * out * k * k * pixels; };
+  const double full = 784, half = 196, quarter = 49, embed = 2 * 128.0;
+  const double expected = 2 * 2 * 128.0 * 128                                                // time MLP
+                          + conv(1, 32, 3, full)                                              // in
+                          + 2 * conv(32, 32, 3, full) + embed * 32                            // enc1
+                          + conv(32, 64, 3, half) + 2 * conv(64, 64, 3, half) + embed * 64    // down1, enc2
+                          + conv(64, 64, 3, quarter) + 2 * conv(64, 64, 3, quarter) + embed * 64  // down2, middle
+                          + conv(64, 64, 3, half) + conv(128, 64, 3, half) + conv(64, 64, 3, half) +
+                          conv(128, 64, 1, half) + embed * 64                                 // up2, dec2
+                          + conv(64, 32, 3, full) + conv(64, 32, 3, full) + conv(32, 32, 3, full) +
+                          conv(64, 32, 1, full) + embed * 32                                  // up1, dec1
+                          + conv(32, 1, 3, full);                                             // out
+  EXPECT_DOUBLE_EQ(net->forward_flops(), expected);
+  EXPECT_NEAR(net->forward_flops() / 1e6, 213.4, 0.1);
+}
+
+TEST(UNet, ABatchRunsAsTwoHalvesOnTwoThreadsWithTheSameResult) {
+  UNet net(UNetConfig{});
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({6, 1, 28, 28});
+  auto t = torch::tensor({10, 200, 400, 600, 800, 999}, torch::kLong);
+  auto labels = torch::tensor({0, 1, 2, 3, 4, 10}, torch::kLong);
+  auto halves = [&](std::vector<std::thread::id>& ran_on, std::vector<bool>& grad) {
+    std::mutex m;
+    return run_in_halves(6, [&](int64_t first, int64_t count) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        ran_on.push_back(std::this_thread::get_id());
+        grad.push_back(torch::GradMode::is_enabled());
+      }
+      return net->forward(x.narrow(0, first, count), t.narrow(0, first, count), labels.narrow(0, first, count));
+    });
+  };
+  const int before = torch::get_num_threads();
+  torch::set_num_threads(1);
+  std::vector<std::thread::id> one_thread;
+  std::vector<bool> grad;
+  auto whole = halves(one_thread, grad);
+  EXPECT_EQ(one_thread.size(), 1u);  // one call on the whole batch
+  torch::set_num_threads(2);
+  std::vector<std::thread::id> two_threads;
+  auto split = halves(two_threads, grad);
+  ASSERT_EQ(two_threads.size(), 2u);
+  EXPECT_NE(two_threads[0], two_threads[1]);
+  EXPECT_EQ(grad, (std::vector<bool>{false, false, false}));  // no-grad reached the helper thread
+  EXPECT_EQ(torch::get_num_threads(), 2);                      // the caller's count is back
+  EXPECT_TRUE(torch::allclose(split, whole, 1e-5, 1e-5));
+  EXPECT_EQ(split.sizes(), x.sizes());
+  torch::set_num_threads(before);
 }

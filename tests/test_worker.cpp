@@ -9,6 +9,8 @@
 
 #include "core/compute/worker.h"
 
+#include <ATen/Parallel.h>
+
 using namespace genlab;
 using namespace std::chrono_literals;
 
@@ -40,6 +42,29 @@ TEST(Worker, ThreadInitRunsOnTheWorkerThread) {
   worker.wait_idle();
   EXPECT_EQ(init_thread, job_thread);
   EXPECT_NE(job_thread, std::this_thread::get_id());
+}
+
+TEST(Worker, APreviewAloneGetsItsOwnThreadCountAndOneBesideALongJobTheJobs) {
+  Worker worker;
+  worker.set_compute_threads(1, 2);
+  std::atomic<int> alone{-1}, in_job{-1}, beside_job{-1}, after_preview{-1}, alone_again{-1};
+  worker.request("preview", [&](JobContext&) { alone = at::get_num_threads(); });
+  worker.wait_idle();
+  worker.submit("train", [&](JobContext& ctx) {
+    in_job = at::get_num_threads();
+    while (ctx.step() && beside_job < 0) std::this_thread::sleep_for(1ms);
+    after_preview = at::get_num_threads();
+  });
+  ASSERT_TRUE(eventually([&] { return in_job >= 0; }));
+  worker.request("preview", [&](JobContext&) { beside_job = at::get_num_threads(); });
+  worker.wait_idle();
+  worker.request("preview", [&](JobContext&) { alone_again = at::get_num_threads(); });
+  worker.wait_idle();
+  EXPECT_EQ(alone, 2);
+  EXPECT_EQ(in_job, 1);
+  EXPECT_EQ(beside_job, 1);
+  EXPECT_EQ(after_preview, 1);
+  EXPECT_EQ(alone_again, 2);
 }
 
 TEST(Worker, CancelStopsTheRunningJobWithinOneStep) {

@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "core/compute/machine.h"
+
 namespace genlab {
 
 uint64_t next_stamp() {
@@ -43,6 +45,7 @@ bool JobContext::step() {
       worker_.run_previews(lock);
       continue;
     }
+    worker_.use_threads(worker_.wanted_threads(true));
     if (!worker_.paused_) return true;
     if (worker_.steps_allowed_ > 0) {
       --worker_.steps_allowed_;
@@ -208,7 +211,9 @@ void Worker::run() {
     state_.eta_s = -1;
     state_.queued = int(queue_.size());
     publish_status();
+    const int threads = wanted_threads(true);
     lock.unlock();
+    use_threads(threads);
     run_long(job);
     lock.lock();
     running_stamp_ = 0;
@@ -241,7 +246,9 @@ void Worker::run_previews(std::unique_lock<std::mutex>& lock) {
     Preview preview = std::move(first->second);
     previews_.erase(first);
     preview_running_ = true;
+    const int threads = wanted_threads(running_stamp_ != 0);
     lock.unlock();
+    use_threads(threads);
     std::string error;
     try {
       JobContext ctx(*this, preview.stamp, key);
@@ -255,6 +262,18 @@ void Worker::run_previews(std::unique_lock<std::mutex>& lock) {
     preview_running_ = false;
     if (!error.empty()) record_error(key, error);
   }
+}
+
+void Worker::set_compute_threads(int with_job, int alone) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  threads_with_job_ = with_job;
+  threads_alone_ = alone;
+}
+
+void Worker::use_threads(int threads) {
+  if (threads <= 0 || threads == threads_in_use_) return;
+  configure_compute_threads(threads);
+  threads_in_use_ = threads;
 }
 
 void Worker::publish_status() { status_.publish(state_); }

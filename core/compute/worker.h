@@ -80,6 +80,12 @@ class Worker {
   // True while `stamp` is the newest request for `key` (results of older requests are stale).
   bool is_current(const std::string& key, uint64_t stamp) const;
 
+  // Compute threads (torch's and the BLAS's pools): `with_job` while a long job runs, for it and for
+  // the previews between its steps; `alone` for previews while no long job runs, when nothing of
+  // genlab's competes for the cores. <= 0 leaves the count as it is. Takes effect at the next job,
+  // preview or step.
+  void set_compute_threads(int with_job, int alone);
+
   void cancel();      // the running long job
   void cancel_all();  // the running long job and every queued one
   void set_paused(bool paused);
@@ -106,6 +112,10 @@ class Worker {
   void run_long(LongJob& job);
   void run_previews(std::unique_lock<std::mutex>& lock);  // called with the lock held
   void publish_status();                                   // called with the lock held
+  // The thread count for a long job (or a preview beside one) or for a preview alone; applied on
+  // the worker thread, and only when it differs from the one in use.
+  int wanted_threads(bool job_running) const { return job_running ? threads_with_job_ : threads_alone_; }
+  void use_threads(int threads);
   void record_error(const std::string& name, const std::string& message);
 
   mutable std::mutex mutex_;
@@ -119,6 +129,8 @@ class Worker {
   int steps_allowed_ = 0;
   bool preview_running_ = false;
   uint64_t running_stamp_ = 0;  // the running long job's stamp, 0 when none runs
+  int threads_with_job_ = 0, threads_alone_ = 0;
+  int threads_in_use_ = 0;      // worker thread only
   uint64_t cancel_below_ = 0;  // long jobs with a stamp <= this are cancelled
   WorkerStatus state_;         // the working copy behind status_
   std::chrono::steady_clock::time_point job_start_;

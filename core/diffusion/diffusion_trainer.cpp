@@ -1,5 +1,6 @@
 #include "core/diffusion/diffusion_trainer.h"
 
+#include "core/compute/batch_halves.h"
 #include "core/train/weight_average.h"
 
 #include <cmath>
@@ -142,10 +143,16 @@ Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, std::function<d
     const int64_t n = x.size(0);
     auto steps = torch::full({n}, t - 1, torch::kLong);
     auto null_labels = torch::full({n}, null_label, torch::kLong);
-    if (null_label == 0 || !labels.defined() || (!record && w == 0.0)) return net->forward(x, steps, null_labels);
+    // With two or more compute threads the batch runs as two halves at once (batch_halves.h).
+    auto forward = [&net](const torch::Tensor& x, const torch::Tensor& steps, const torch::Tensor& classes) {
+      return run_in_halves(x.size(0), [&](int64_t first, int64_t count) {
+        return net->forward(x.narrow(0, first, count), steps.narrow(0, first, count), classes.narrow(0, first, count));
+      });
+    };
+    if (null_label == 0 || !labels.defined() || (!record && w == 0.0)) return forward(x, steps, null_labels);
     auto cond = torch::where(labels < 0, null_labels, labels);
-    if (!record && w == 1.0) return net->forward(x, steps, cond);
-    auto both = net->forward(torch::cat({x, x}), torch::cat({steps, steps}), torch::cat({cond, null_labels}));
+    if (!record && w == 1.0) return forward(x, steps, cond);
+    auto both = forward(torch::cat({x, x}), torch::cat({steps, steps}), torch::cat({cond, null_labels}));
     auto parts = both.chunk(2, 0);
     if (record) *record = GuidanceParts{parts[0], parts[1]};
     return classifier_free_guidance(parts[1], parts[0], w);

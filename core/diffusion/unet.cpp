@@ -77,6 +77,25 @@ TimeResBlockImpl::TimeResBlockImpl(int in, int out, int embedding_dim) {
   if (in != out) skip_ = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
 }
 
+namespace {
+
+double conv_flops(const nn::Conv2d& conv, double pixels) {  // pixels: of the conv's output
+  const auto& o = conv->options;
+  return 2.0 * double(o.in_channels() * o.out_channels() / o.groups()) * double((*o.kernel_size())[0]) *
+         double((*o.kernel_size())[1]) * pixels;
+}
+
+double linear_flops(const nn::Linear& linear) {
+  return 2.0 * double(linear->options.in_features()) * double(linear->options.out_features());
+}
+
+}  // namespace
+
+double TimeResBlockImpl::flops(double pixels) const {
+  return conv_flops(conv1_, pixels) + conv_flops(conv2_, pixels) + (skip_ ? conv_flops(skip_, pixels) : 0.0) +
+         linear_flops(embed_);
+}
+
 torch::Tensor TimeResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
   auto h = conv1_->forward(torch::silu(norm1_->forward(x)));
   h = h + embed_->forward(embedding).unsqueeze(-1).unsqueeze(-1);
@@ -126,6 +145,14 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, 
   h = dec2_->forward(torch::cat({up2_->forward(upsample2x(h)), skip2}, 1), emb);
   h = dec1_->forward(torch::cat({up1_->forward(upsample2x(h)), skip1}, 1), emb);
   return out_conv_->forward(torch::silu(out_norm_->forward(h)));
+}
+
+double UNetImpl::forward_flops() const {
+  const double full = double(config_.image_size) * config_.image_size, half = full / 4, quarter = full / 16;
+  return linear_flops(time_in_) + linear_flops(time_out_) + conv_flops(in_conv_, full) + enc1_->flops(full) +
+         conv_flops(down1_, half) + enc2_->flops(half) + conv_flops(down2_, quarter) + middle_->flops(quarter) +
+         conv_flops(up2_, half) + dec2_->flops(half) + conv_flops(up1_, full) + dec1_->flops(full) +
+         conv_flops(out_conv_, full);
 }
 
 torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {

@@ -28,6 +28,8 @@ class TimeResBlockImpl : public torch::nn::Module {
  public:
   TimeResBlockImpl(int in, int out, int embedding_dim);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding);
+  // Multiply-adds x 2 of its convs and embedding layer for one image of `pixels` positions.
+  double flops(double pixels) const;
 
  private:
   torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr};
@@ -49,6 +51,9 @@ class UNetImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels = {});
   const UNetConfig& config() const { return config_; }
   int null_label() const { return config_.classes; }
+  // FLOPs (2 x multiply-adds) of one image's forward pass, counted from the conv and linear layers
+  // at the resolution each runs at; norms, activations and additions (a few % more) left out.
+  double forward_flops() const;
 
  private:
   UNetConfig config_;

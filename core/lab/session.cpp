@@ -4,7 +4,8 @@
 
 namespace genlab {
 
-Session::Session(int threads) : worker_([threads] { configure_compute_threads(threads); }) {
+Session::Session(int threads, int preview_threads) {
+  set_threads(threads, preview_threads);
   keep_freed_memory();
 }
 
@@ -54,9 +55,9 @@ void Session::probe_machine() {
   worker_.submit("measure machine", [this](JobContext&) { machine_.publish(genlab::probe_machine()); });
 }
 
-void Session::set_threads(int threads) {
-  // A preview, so it also takes effect between the steps of a running job.
-  worker_.request("threads", [threads](JobContext&) { configure_compute_threads(threads); });
+void Session::set_threads(int threads, int preview_threads) {
+  const int with_job = threads > 0 ? threads : hardware_cores();
+  worker_.set_compute_threads(with_job, preview_threads > 0 ? preview_threads : with_job);
 }
 
 void Session::start_cpu_load(double seconds) {

@@ -63,13 +63,16 @@ class Lab {
 
 class Session {
  public:
-  // threads: torch intra-op threads for the worker (<= 0: all cores).
-  explicit Session(int threads);
+  // threads: the worker's compute threads while a long job (training, evaluation) runs, and for
+  // the previews beside it (<= 0: all cores); preview_threads: for previews while no long job runs
+  // (<= 0: the same as threads). The app gives training cores - 1, so the UI keeps a core, and a
+  // preview alone all of them.
+  explicit Session(int threads, int preview_threads = 0);
   ~Session();
 
   void open_dataset(const std::string& spec, const LoadOptions& options = {});
   void probe_machine();
-  void set_threads(int threads);
+  void set_threads(int threads, int preview_threads);
   void start_cpu_load(double seconds);  // a dummy long job: matmuls until done or cancelled
 
   // Training jobs keep a copy of their model in `dir`, one file a model ("vae", "gan", ...), every
