@@ -245,14 +245,13 @@ torch::Tensor GanTrainer::generate(const torch::Tensor& z, const torch::Tensor& 
 std::vector<Activation> GanTrainer::activations(const torch::Tensor& z, const torch::Tensor& labels, double psi) {
   torch::NoGradGuard no_grad;
   sync_growth();
-  g_->eval();
+  GeneratorNet& g = drawing_generator();  // a StyleGAN keeps no average: its G
+  g.eval();
   if (StyleGenerator* style = stylegan()) {
     std::vector<Activation> out;
     style->synthesize(style->styles(z, psi), {}, &out);
     return out;
   }
-  GeneratorNet& g = drawing_generator();
-  g.eval();
   return g.activations(on_device(z), on_device(labels));
 }
 
