@@ -265,6 +265,15 @@ int main(int argc, char** argv) {
   train->add_option("--g-ema", train_args.g_ema, "gan: decay of G's weight average that draws the samples (0: off)")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 0.9999));
+  train->add_option("--teacher", train_args.teacher,
+                    "ddpm: distil this guided model's DPM-Solver++ 20-step run into a few-step student");
+  train->add_option("--student-steps", train_args.student_steps, "ddpm --teacher: the student's steps (divides 20)")
+      ->check(CLI::Range(1, 20));
+  train->add_option("--trajectories", train_args.trajectories, "ddpm --teacher: teacher runs recorded to learn from")
+      ->check(CLI::Range(1, 1000000));
+  train->add_option("--w-max", train_args.w_max, "ddpm --teacher: the student learns guidance scales 0..this")
+      ->check(kNumber)
+      ->check(CLI::Range(0.1, 20.0));
   train->add_option("--mixing-prob", train_args.mixing_prob, "stylegan: share of batches trained with two styles mixed")
       ->check(kNumber)
       ->check(CLI::Range(0.0, 1.0));

@@ -171,6 +171,27 @@ void DiffusionPanel::draw_sampling_controls(Session& session, const DiffusionMod
   ImGui::BeginDisabled(branching_);  // a branch carries on the run's images
   ImGui::SetNextItemWidth(160);
   changed |= ImGui::SliderInt("images", &p.n, 1, 40);
+  if (model && model->student.steps > 0) {  // branches always take the teacher's steps
+    changed |= ImGui::Checkbox("distilled student", &use_student_);
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("%s: %d DDIM steps of one network call each, trained to land where the teacher's %s %d-step "
+                        "run stands every %d steps (guidance w is its input, 0..%g). Branches, edits and races use the "
+                        "teacher.",
+                        model->student_checkpoint.substr(model->student_checkpoint.find_last_of('/') + 1).c_str(),
+                        model->student.steps, sampler_short_title(model->student.sampler), model->student.teacher_steps,
+                        model->student.teacher_steps / model->student.steps, model->student.w_max);
+    if (use_student_) {
+      const std::string why_not = student_mismatch(model->student, params_);
+      ImGui::PushTextWrapPos(0.f);
+      if (why_not.empty())
+        ImGui::TextDisabled("%d calls for the teacher's %d", model->student.steps, 2 * model->student.teacher_steps);
+      else
+        ImGui::TextDisabled("the teacher draws this run: %s", why_not.c_str());
+      ImGui::PopTextWrapPos();
+    }
+  }
   ImGui::EndDisabled();
 }
 
@@ -201,7 +222,8 @@ void DiffusionPanel::draw_playback(DiffusionLab& lab, const SamplingView& run, c
                        uint64_t stamp) {
     const SamplingStepFrame& f = path_frame(run, own.frames.empty() ? none : own, shown);
     const bool own_step = !own.frames.empty() && shown > own.branch_from;
-    ImGui::Text("%s — %s", title, describe(own.frames.empty() ? run.params : own.params).c_str());
+    const SamplingView& drawn = own.frames.empty() ? run : own;
+    ImGui::Text("%s — %s%s", title, drawn.by_student ? "distilled student for " : "", describe(drawn.params).c_str());
     const uint64_t key = (stamp * 4096 + uint64_t(shown)) * 8 + uint64_t(detail_);
     x_image.update(renderer, key, f.x.image);
     const ImageGrid* detail = detail_ == 0   ? &f.x0
@@ -220,7 +242,10 @@ void DiffusionPanel::draw_playback(DiffusionLab& lab, const SamplingView& run, c
                         !own.frames.empty() && !own_step ? " (shared with the run)" : "");
     image_view(x_image, zoom, zoom, zoom);
     if (detail->image.pixels.empty()) {
-      ImGui::TextDisabled(detail_ >= 2 ? "ε(c) and ε(∅): the model is unconditional" : "not kept: this run is long");
+      const bool by_student = own_step ? own.by_student : run.by_student;
+      ImGui::TextDisabled(detail_ < 2 || f.eps.image.pixels.empty() ? "not kept: this run is long"
+                          : by_student ? "ε(c) and ε(∅): the distilled student folds guidance into one call"
+                                       : "ε(c) and ε(∅): the model is unconditional");
       return;
     }
     if (detail_ == 0) ImGui::TextDisabled("x̂₀ predicted at t = %d", f.t);
@@ -306,7 +331,8 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     ImGui::Text("   = (x_t − %.3f·ε̃) / %.3f", model_schedule_.noise(f.t), model_schedule_.signal(f.t));
   }
   ImGui::TextDisabled("w = 0: unconditional; w = 1: conditional; w > 1: guided further toward the class, at some cost "
-                      "in variety. Each guided step is one batch of 2 network evaluations.");
+                      "in variety. Each guided step is one batch of 2 network evaluations%s",
+                      run_view.by_student ? "; the distilled student takes w as an input and makes one." : ".");
   ImGui::PopTextWrapPos();
   ImGui::Separator();
   if (!branching_) {
@@ -348,7 +374,7 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
     if (branching_) {
       lab.branch(branch_params_, branch_from_);
     } else {
-      awaited_run_ = lab.sample(params_);
+      awaited_run_ = lab.sample(params_, use_student_);
       awaited_first_seen_ = false;
       asked_at_ = std::chrono::steady_clock::now();
     }
@@ -579,6 +605,7 @@ void DiffusionPanel::apply_settings(const std::string& settings) {
     else if (name == "seed") p.seed = std::stoull(value);
     else if (name == "n" && run) p.n = std::stoi(value);
     else if (name == "detail" && run) detail_ = std::clamp(std::stoi(value), 0, 4);
+    else if (name == "student" && run) use_student_ = std::stoi(value) != 0;
     else if (name == "show" && run) show_when_done_ = std::max(0, std::stoi(value) - 1);
     else if (name == "branch" && run) pending_branch_ = std::max(0, std::stoi(value) - 1);
     else if (name == "view" && run &&

@@ -69,6 +69,7 @@ class DiffusionPanel : public Panel {
   SamplingParams params_;         // the run
   SamplingParams branch_params_;  // the branch, while there is one: the controls steer it
   bool branching_ = false;
+  bool use_student_ = true;       // the model's distilled student draws the runs it stands for
   int branch_from_ = 0;
   char path_[512] = "ddpm.safetensors";       // the model to load; follows the loaded model
   char save_path_[512] = "ddpm.safetensors";  // where Train saves: never the shipped file by default

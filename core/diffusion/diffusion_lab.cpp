@@ -1,6 +1,7 @@
 #include "core/diffusion/diffusion_lab.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/diffusion/guidance_schedule.h"
@@ -22,6 +23,8 @@ namespace genlab {
 
 struct DiffusionLab::State {
   std::unique_ptr<DiffusionTrainer> trainer;
+  std::unique_ptr<DiffusionTrainer> student;  // the trainer's distilled student, when one was loaded beside it
+  std::string student_path;
   DiffusionTrainingView training;
   // The latest run of the original path, for branching: x after each step and the t it is at.
   uint64_t run = 0;
@@ -39,6 +42,8 @@ struct DiffusionLab::State {
     training.saved.saved_at(checkpoint, trainer->step());
     run_x.clear();
     run_t.clear();
+    student.reset();
+    student_path.clear();
   }
 };
 
@@ -59,14 +64,37 @@ std::vector<std::string> DiffusionLab::open_checkpoints() const {
 void DiffusionLab::publish_model() {
   const DiffusionTrainer& t = *state_->trainer;
   const DiffusionConfig& c = t.config();
-  model_.publish(DiffusionModelView{true, state_->training.saved.checkpoint, t.step(), c.unet.classes, c.T,
-                                    t.data().class_names, c.schedule, c.unet.channels, c.unet.image_size});
+  DiffusionModelView view{true, state_->training.saved.checkpoint, t.step(), c.unet.classes, c.T,
+                          t.data().class_names, c.schedule, c.unet.channels, c.unet.image_size, {}, {}};
+  if (state_->student) {
+    view.student = state_->student->config().distilled;
+    view.student_checkpoint = state_->student_path;
+  }
+  model_.publish(view);
   training_.publish(state_->training);
 }
+
+namespace {
+
+std::string beside(const std::string& path, const std::string& name) {
+  return (std::filesystem::path(path).parent_path() / name).string();
+}
+
+}  // namespace
 
 void DiffusionLab::load(const std::string& path) {
   session_.worker().submit("load " + path, [this, path](JobContext&) {
     DiffusionConfig config = read_diffusion_config(path);
+    // A student's file opens its teacher with it; a teacher opens the student beside it, if any.
+    std::string teacher_path = path, student_path = beside(path, std::filesystem::path(path).stem().string() + "-student.safetensors");
+    if (config.distilled.steps > 0) {
+      student_path = path;
+      teacher_path = beside(path, config.distilled.teacher);
+      if (!std::filesystem::exists(teacher_path))
+        throw std::runtime_error(path + ": a distilled student; its teacher " + config.distilled.teacher +
+                                 " is not beside it");
+      config = read_diffusion_config(teacher_path);
+    }
     auto open = session_.dataset().get();
     // Sampling needs the image shape only; the open data set, when it has that shape and those
     // classes, also lets the model train on (and names its classes).
@@ -81,9 +109,19 @@ void DiffusionLab::load(const std::string& path) {
     const bool trainable = data != nullptr;
     if (!data) data = blank_dataset(config.unet.channels, size, size, classes);
     auto trainer = std::make_unique<DiffusionTrainer>(config, data);
-    const std::string metadata = trainer->resume(path);
-    state_->adopt(std::move(trainer), trainable, path);
+    const std::string metadata = trainer->resume(teacher_path);
+    state_->adopt(std::move(trainer), trainable, teacher_path);
     state_->training.history = read_diffusion_curves(metadata);
+    if (std::filesystem::exists(student_path)) {
+      DiffusionConfig student = read_diffusion_config(student_path);
+      const std::string teacher_name = std::filesystem::path(teacher_path).filename().string();
+      if (student.distilled.steps > 0 && student.distilled.teacher == teacher_name && student.T == config.T &&
+          student.schedule == config.schedule) {
+        state_->student = std::make_unique<DiffusionTrainer>(student, data);
+        state_->student->resume(student_path);
+        state_->student_path = student_path;
+      }
+    }
     publish_model();
   });
 }
@@ -191,9 +229,9 @@ Walk sampler_walk(DiffusionTrainer& trainer, const SamplingParams& params, torch
 
 }  // namespace
 
-uint64_t DiffusionLab::sample(const SamplingParams& params) {
+uint64_t DiffusionLab::sample(const SamplingParams& params, bool use_student) {
   const auto asked = Clock::now();
-  return session_.worker().request("diffusion.sample", [this, params, asked](JobContext& ctx) {
+  return session_.worker().request("diffusion.sample", [this, params, use_student, asked](JobContext& ctx) {
     DiffusionTrainer& trainer = loaded(state_->trainer);
     const DiffusionConfig& config = trainer.config();
     parse_sampler(params.sampler);
@@ -209,8 +247,20 @@ uint64_t DiffusionLab::sample(const SamplingParams& params) {
     view.params = params;
     view.run = s.run;
     view.total = params.steps;
-    stream_run(ctx, trainer, params, n, sampler_walk(trainer, params, x_T, sampling_timesteps(config.T, params.steps)),
-               std::move(view), [this](const SamplingView& v) { sampling_.publish(v); }, asked, &s.run_x, &s.run_t);
+    DiffusionTrainer* student =
+        use_student && s.student && student_mismatch(s.student->config().distilled, params).empty() ? s.student.get()
+                                                                                                       : nullptr;
+    Walk walk = sampler_walk(trainer, params, x_T, sampling_timesteps(config.T, params.steps));
+    if (student) {  // its DDIM steps, unclipped as it learnt them, land on the teacher's path
+      view.by_student = true;
+      view.total = student->config().distilled.steps;
+      walk = [student, params, x_T, grid = sampling_timesteps(config.T, view.total)](const Denoiser& denoise,
+                                                                                     const StepCallback& on_step) {
+        sample_timesteps(SamplerKind::DDIM, student->schedule(), denoise, x_T, grid, 0.0, params.seed + 1, on_step, 0.0);
+      };
+    }
+    stream_run(ctx, student ? *student : trainer, params, n, walk, std::move(view),
+               [this](const SamplingView& v) { sampling_.publish(v); }, asked, &s.run_x, &s.run_t);
   });
 }
 
@@ -428,6 +478,11 @@ void DiffusionLab::train(int64_t steps, double sample_every_s) {
     if (!s.training.trainable)
       throw std::runtime_error("this model was loaded without training images of its shape: open its data set, "
                                "load it again, then train");
+    if (s.student) {  // it learnt the weights training is about to change
+      s.student.reset();
+      s.student_path.clear();
+      publish_model();
+    }
     DiffusionTrainingView& v = s.training;
     const int64_t start = t.step();
     auto t0 = Clock::now(), last_publish = Clock::now(), last_samples = Clock::now();

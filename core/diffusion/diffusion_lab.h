@@ -36,6 +36,9 @@ struct DiffusionModelView {
   std::vector<std::string> class_names;
   BetaSchedule schedule = BetaSchedule::Linear;
   int channels = 1, image_size = 28;  // its images: C x size x size
+  // A distilled student loaded beside it (its file "<stem>-student.safetensors"): steps 0 when none.
+  DistilledFrom student;
+  std::string student_checkpoint;
 };
 
 struct SamplingStepFrame {
@@ -57,6 +60,7 @@ struct SamplingView {
   double seconds_first = 0, seconds_last = 0;  // from the request to the first and the last step
   bool done = false;
   bool eps_dropped = false;  // the run grew past the budget for noise views
+  bool by_student = false;   // drawn by the distilled student: its steps land on every r-th of params'
 
   int first_step() const { return branch_from + 1; }  // the step number of frames[0]
 };
@@ -146,7 +150,10 @@ class DiffusionLab : public Lab {
 
   static constexpr size_t kEpsBudgetBytes = size_t(192) << 20;
 
-  void load(const std::string& path);  // a checkpoint of `genlab-cli train --model ddpm`
+  // A checkpoint of `genlab-cli train --model ddpm`, with its distilled student when
+  // "<stem>-student.safetensors" lies beside it; a student's file loads its teacher (named in it,
+  // beside it) with the student.
+  void load(const std::string& path);
   // A new model for the open data set (conditional when it has labels and `conditional` is set).
   void new_model(bool conditional, float learning_rate, int batch_size, float label_dropout);
   // Trains `steps` batches (0: until stopped); pause, resume and stop are the worker's. The sample
@@ -159,8 +166,9 @@ class DiffusionLab : public Lab {
   void measure_quality(const QualityOptions& options, const SamplingParams& params);
   const Latest<QualityView>& quality() const { return quality_; }
   // A new run from x_T of `params.seed`; a newer request cancels it within a step. Returns the
-  // run's id (SamplingView::run).
-  uint64_t sample(const SamplingParams& params);
+  // run's id (SamplingView::run). With `use_student`, a loaded student draws the runs it stands for
+  // (student_mismatch), in its few steps.
+  uint64_t sample(const SamplingParams& params, bool use_student = true);
   // Continues the latest run from its step `from_step` (0-based) with other parameters: x after that
   // step goes on down the timesteps of `params` below it. The run itself is left as it is.
   void branch(const SamplingParams& params, int from_step);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/diffusion/diffusion_trainer.h"
+#include "core/diffusion/distillation.h"
 #include "core/data/image.h"
 #include "core/diffusion/diffusion_lab.h"
 #include "core/diffusion/ldm_run.h"
@@ -22,8 +23,64 @@
 
 namespace genlab {
 
+namespace {
+
+// train --model ddpm --teacher T: records the teacher's runs, then trains the student on them.
+std::string distill_ddpm(const TrainArgs& request, const LogLine& log) {
+  const DiffusionConfig teacher_config = read_diffusion_config(request.teacher);
+  const auto& u = teacher_config.unet;
+  DiffusionTrainer teacher(teacher_config, blank_dataset(u.channels, u.image_size, u.image_size, u.classes));
+  teacher.resume(request.teacher);
+  const std::string dataset =
+      nlohmann::json::parse(read_checkpoint_info(request.teacher).metadata_json).value("dataset", std::string());
+  DistillConfig config;
+  config.steps = request.student_steps;
+  config.trajectories = request.trajectories;
+  config.w_max = request.w_max;
+  if (request.has("--batch")) config.batch_size = request.batch;
+  if (request.has("--lr")) config.learning_rate = request.lr;
+  config.seed = request.seed;
+  const std::string name = request.teacher.substr(request.teacher.find_last_of('/') + 1);
+  DistillTrainer student(config, teacher, name, dataset);
+  const torch::Device device = training_device(request);
+  teacher.move_to(device);
+  student.move_to(device);
+  std::vector<DiffusionTrainingPoint> history;
+  if (!request.resume.empty()) history = read_diffusion_curves(student.resume(request.resume));
+  const auto started = std::chrono::steady_clock::now();
+  auto last_line = started;
+  const bool recorded = student.record_trajectories([&](int done, int total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_line > std::chrono::seconds(2) || done == total) {
+      last_line = now;
+      const double s = std::chrono::duration<double>(now - started).count();
+      log("teacher runs " + std::to_string(done) + "/" + std::to_string(total) + "  " +
+          std::to_string(int(done / std::max(s, 1e-9))) + " runs/s");
+    }
+    return !stop_requested().load();
+  });
+  if (!recorded) throw std::runtime_error("stopped while recording the teacher's runs; nothing was written");
+  const double record_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const int64_t per_epoch = std::max<int64_t>(1, int64_t(config.trajectories) * config.steps / config.batch_size);
+  const double seconds = train_with_curve(
+      student, request, per_epoch, history, [&] { return student.last_loss(); },
+      [&](const std::string& metrics) { student.save(request.out, metrics, diffusion_curves_json(history)); }, log);
+  nlohmann::json metrics = {{"loss", history.back().smoothed},
+                            {"record_seconds", record_seconds},
+                            {"train_seconds", seconds}};
+  student.save(request.out, metrics.dump(), diffusion_curves_json(history));
+  return nlohmann::json({{"model", "ddpm"}, {"student_of", request.teacher}, {"student_steps", config.steps},
+                         {"trajectories", config.trajectories}, {"steps", student.step()}, {"epochs", student.epoch()},
+                         {"seconds", seconds + record_seconds}, {"metrics", metrics}, {"out", request.out},
+                         {"interrupted", stop_requested().load()}})
+      .dump();
+}
+
+}  // namespace
+
 std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
   if (is_latent_kind(request.model)) return train_latent(request, log);
+  if (!request.teacher.empty()) return distill_ddpm(request, log);
   auto data = std::make_shared<const Dataset>(load_dataset(request.dataset, request.data_options));
   DiffusionConfig config;
   config.conditional = request.conditional;
@@ -55,16 +112,24 @@ std::string train_ddpm(const TrainArgs& request, const LogLine& log) {
 
 std::string sample_ddpm(const SampleArgs& args) {
   if (is_latent_kind(read_checkpoint_info(args.checkpoint).model)) return sample_latent(args);
+  DiffusionConfig config = read_diffusion_config(args.checkpoint);
   // The checkpoint and the settings, as the PNG records them (the CLI's defaults: DDIM, 50 steps,
-  // w = 3, every class in turn, 64 samples).
-  const SamplingRecord record{
-      SamplingParams{args.sampler, args.steps, args.cfg, args.eta, args.label, args.seed, args.n, args.cfg_schedule},
-      args.checkpoint};
+  // w = 3, every class in turn, 64 samples). A distilled student takes its own DDIM steps.
+  const int student = config.distilled.steps;
+  if (student) {
+    refuse_options(args, {"--sampler", "--steps", "--eta", "--cfg-schedule"},
+                   args.checkpoint + " is a distilled student: it takes its own " + std::to_string(student) + " steps");
+    if (args.cfg < 0 || args.cfg > config.distilled.w_max)
+      throw std::invalid_argument("--cfg " + std::to_string(args.cfg) + " is beyond the 0.." +
+                                  std::to_string(config.distilled.w_max) + " the student learnt");
+  }
+  const SamplingRecord record{SamplingParams{student ? "ddim" : args.sampler, student ? student : args.steps, args.cfg,
+                                             student ? 0.0 : args.eta, args.label, args.seed, args.n, args.cfg_schedule},
+                              args.checkpoint};
   const SamplingParams& p = record.params;
   if (p.n < 1 || p.n > 1024) throw std::invalid_argument("--n " + std::to_string(p.n) + " is not in 1..1024");
   check_samples_path(args.out);
   const SamplerKind kind = parse_sampler(p.sampler);
-  DiffusionConfig config = read_diffusion_config(args.checkpoint);
   const int classes = config.unet.classes;
   check_sampling_params(p, config.T, classes, "--");
   if (classes == 0 && p.label >= 0)
@@ -88,7 +153,7 @@ std::string sample_ddpm(const SampleArgs& args) {
     };
   auto result = sample(kind, trainer.schedule(),
                        trainer.denoiser(labels, run_guidance(p.cfg_schedule, p.cfg, p.steps, trainer.schedule())), x_T,
-                       p.steps, p.eta, p.seed + 1, keep_frames, 1.0);
+                       p.steps, p.eta, p.seed + 1, keep_frames, student ? 0.0 : 1.0);
   if (!args.gif.empty()) write_gif(args.gif, frames);
   const std::string text = sampling_record_json(record);
   write_samples(args.out, (result.x.clamp(-1, 1) + 1) * 0.5, cols, text);
@@ -104,6 +169,9 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
   // Before the data and the classifier load: more steps than the chain has is a typo, not a run.
   if (args.steps < 1 || args.steps > config.T)
     throw std::invalid_argument("--steps " + std::to_string(args.steps) + " is not in 1.." + std::to_string(config.T));
+  if (config.distilled.steps && args.steps_curve)
+    throw std::invalid_argument(args.checkpoint + " is a distilled student: it has no steps curve, only its own " +
+                                std::to_string(config.distilled.steps) + " steps");
   QualityRun quality(args, log);
   auto shape = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, config.unet.classes);
   DiffusionTrainer trainer(config, shape);
@@ -112,8 +180,10 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
   const GuidanceSchedule schedule = parse_guidance_schedule(args.cfg_schedule);
   out["quality"] = quality.score(diffusion_samples(trainer, args.sampler, args.steps, args.cfg, 0, schedule), args.samples,
                                  args.sampler);
-  out["quality"]["sampler"] = args.sampler;
-  out["quality"]["steps"] = args.steps;
+  const int student = config.distilled.steps;  // it takes its own DDIM steps
+  out["quality"]["sampler"] = student ? "ddim" : args.sampler;
+  out["quality"]["steps"] = student ? student : args.steps;
+  if (student) out["quality"]["student_of"] = config.distilled.teacher;
   out["quality"]["cfg"] = args.cfg;
   out["quality"]["cfg_schedule"] = schedule.name();
   if (config.unet.classes > 0 && args.cfg_curve) {

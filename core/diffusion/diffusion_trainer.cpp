@@ -22,6 +22,10 @@ std::string DiffusionConfig::to_json() const {
                       {"label_dropout", label_dropout},
                       {"ema_decay", ema_decay},
                       {"seed", seed}};
+  if (distilled.steps > 0)
+    j["distilled"] = {{"steps", distilled.steps},     {"teacher", distilled.teacher},
+                      {"sampler", distilled.sampler}, {"teacher_steps", distilled.teacher_steps},
+                      {"w_max", distilled.w_max}};
   return j.dump();
 }
 
@@ -39,10 +43,21 @@ DiffusionConfig DiffusionConfig::from_json(const std::string& text) {
     c.label_dropout = j.at("label_dropout").get<float>();
     c.ema_decay = j.at("ema_decay").get<float>();
     c.seed = j.at("seed").get<uint64_t>();
+    if (j.contains("distilled")) {
+      const nlohmann::json& d = j.at("distilled");
+      c.distilled = {d.at("steps").get<int>(), d.at("teacher").get<std::string>(), d.at("sampler").get<std::string>(),
+                     d.at("teacher_steps").get<int>(), d.at("w_max").get<double>()};
+    }
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("diffusion config: ") + e.what());
   }
   if (c.T < 1 || c.T > 10000) throw std::invalid_argument("T " + std::to_string(c.T) + " is not in 1..10000");
+  const DistilledFrom& d = c.distilled;
+  if (d.steps != 0 && (d.steps < 1 || d.teacher_steps < d.steps || d.teacher_steps > c.T || d.teacher_steps % d.steps ||
+                       !c.unet.guidance_input || !(d.w_max > 0 && d.w_max <= 20)))
+    throw std::invalid_argument("distilled: a student of " + std::to_string(d.steps) + " steps for " +
+                                std::to_string(d.teacher_steps) + " teacher steps, w up to " + std::to_string(d.w_max) +
+                                ", does not fit");
   return c;
 }
 
@@ -76,6 +91,8 @@ void DiffusionTrainer::reset_optimizers() {
 }
 
 float DiffusionTrainer::train_step() {
+  if (config_.distilled.steps > 0)
+    throw std::invalid_argument("a distilled student learns from its teacher: genlab-cli train --teacher T.safetensors");
   RandomStream::Scope scope(rng_);
   net_->train();
   // Every random draw is for the whole batch; this rank keeps its rows (Trainer::own_rows). The
@@ -144,11 +161,18 @@ Denoiser DiffusionTrainer::denoiser(const torch::Tensor& labels, std::function<d
     auto steps = torch::full({n}, t - 1, torch::kLong);
     auto null_labels = torch::full({n}, null_label, torch::kLong);
     // With two or more compute threads the batch runs as two halves at once (batch_halves.h).
-    auto forward = [&net](const torch::Tensor& x, const torch::Tensor& steps, const torch::Tensor& classes) {
+    auto forward = [&net](const torch::Tensor& x, const torch::Tensor& steps, const torch::Tensor& classes,
+                          const torch::Tensor& scales = {}) {
       return run_in_halves(x.size(0), [&](int64_t first, int64_t count) {
-        return net->forward(x.narrow(0, first, count), steps.narrow(0, first, count), classes.narrow(0, first, count));
+        return net->forward(x.narrow(0, first, count), steps.narrow(0, first, count), classes.narrow(0, first, count),
+                            scales.defined() ? scales.narrow(0, first, count) : scales);
       });
     };
+    if (net->config().guidance_input) {  // a student: the guided prediction in one call
+      const bool guided = null_label > 0 && labels.defined();
+      return forward(x, steps, guided ? torch::where(labels < 0, null_labels, labels) : null_labels,
+                     torch::full({n}, guided ? w : 0.0, torch::kFloat));
+    }
     if (null_label == 0 || !labels.defined() || (!record && w == 0.0)) return forward(x, steps, null_labels);
     auto cond = torch::where(labels < 0, null_labels, labels);
     if (!record && w == 1.0) return forward(x, steps, cond);
@@ -182,17 +206,20 @@ torch::Tensor sample_labels(int label, int n, int classes) {
 
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
                                double eta, const GuidanceSchedule& cfg_schedule) {
-  const SamplerKind kind = parse_sampler(sampler);
-  const std::vector<int> grid = sampling_timesteps(trainer.config().T, steps);
+  // A distilled student takes its own DDIM steps, unclipped as it learnt them, for the run it stands for.
+  const int student = trainer.config().distilled.steps;
+  const SamplerKind kind = student ? SamplerKind::DDIM : parse_sampler(sampler);
+  const std::vector<int> grid = sampling_timesteps(trainer.config().T, student ? student : steps);
   const GuidanceCurve curve(cfg_schedule, cfg, grid, trainer.schedule());
-  return [&trainer, kind, grid, curve, eta](int n, uint64_t seed, const SampleProgress& progress) {
+  const double clip = student ? 0.0 : 1.0;
+  return [&trainer, kind, grid, curve, eta, clip](int n, uint64_t seed, const SampleProgress& progress) {
     const DiffusionConfig& c = trainer.config();
     const int size = c.unet.image_size, ch = c.unet.channels;
     return batched(n, 100, progress, [&](int first, int count) {
       torch::Tensor labels = c.unet.classes > 0 ? cycling_labels(first, count, c.unet.classes) : torch::Tensor();
       auto x_T = seeded_noise(seed * 7919 + uint64_t(first), count, ch * size * size).view({count, ch, size, size});
       auto x = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, curve),
-                                x_T, grid, eta, seed * 7919 + uint64_t(first) + 1, {}, 1.0)
+                                x_T, grid, eta, seed * 7919 + uint64_t(first) + 1, {}, clip)
                    .x;
       return Samples{((x + 1) * 0.5).clamp(0, 1), labels};
     });

@@ -13,6 +13,7 @@
 #include "core/data/dataset.h"
 #include "core/diffusion/guidance_schedule.h"
 #include "core/diffusion/samplers.h"
+#include "core/diffusion/sampling_params.h"
 #include "core/diffusion/unet.h"
 #include "core/metrics/model_samples.h"
 #include "core/train/trainer.h"
@@ -29,6 +30,7 @@ struct DiffusionConfig {
   float label_dropout = 0.1f;
   float ema_decay = 0.999f;
   uint64_t seed = 1;
+  DistilledFrom distilled;
 
   std::string to_json() const;
   static DiffusionConfig from_json(const std::string& text);  // throws std::invalid_argument
@@ -57,7 +59,8 @@ class DiffusionTrainer : public Trainer {
   // The EMA net as a denoiser for `labels` (B, long; -1: unconditional) with guidance scale w
   // (0: unconditional, 1: conditional, > 1: guided). Conditional and unconditional predictions run
   // as one batch of 2B. With `record`, a conditional model always runs both (even at w = 0 or 1) and
-  // leaves them there after each call, for views of eps(c), eps(none) and their difference.
+  // leaves them there after each call, for views of eps(c), eps(none) and their difference. A
+  // distilled student takes w as an input: one batch of B, and `record` stays empty.
   struct GuidanceParts {
     torch::Tensor cond, uncond;
   };
@@ -96,7 +99,8 @@ DiffusionConfig read_diffusion_config(const std::string& path);
 torch::Tensor sample_labels(int label, int n, int classes);
 
 // The EMA net's samples in [0, 1] with `sampler`, `steps` and guidance `cfg` (a class-conditional
-// model: one of each class in turn) following `cfg_schedule`, for the quality metrics.
+// model: one of each class in turn) following `cfg_schedule`, for the quality metrics. A distilled
+// student ignores `sampler` and `steps`: it takes the steps it learnt.
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
                                double eta = 0, const GuidanceSchedule& cfg_schedule = {});
 

@@ -294,14 +294,8 @@ float LdmTrainer::train_once() {
   auto ab = on_device(alpha_bar_.index_select(0, t - 1).view({n, 1, 1, 1}));
   auto z_t = ab.sqrt() * z0 + (1 - ab).sqrt() * eps;
   auto loss = (net_->forward(z_t, on_device(t - 1), on_device(prompt_ids(captions))) - eps).pow(2).mean();
-  optimizer_->zero_grad();
-  loss.backward();
-  float value = loss.item<float>();
-  guarded_update(net_->parameters(), value, "the loss", step_ + 1, [&] { optimizer_->step(); });
-  update_average(*net_, *ema_, config_.ema_decay);
-  ++step_;
-  last_loss_ = value;
-  return value;
+  last_loss_ = update_followed(loss, *optimizer_, *net_, *ema_, config_.ema_decay);
+  return last_loss_;
 }
 
 Denoiser LdmTrainer::denoiser(const torch::Tensor& ids, const torch::Tensor& negative_ids, double w,

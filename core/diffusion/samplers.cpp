@@ -24,6 +24,14 @@ torch::Tensor predict_x0(const NoiseSchedule& s, const torch::Tensor& x_t, int t
   return (x_t - s.noise(t) * eps) / s.signal(t);
 }
 
+torch::Tensor ddim_eps_towards(const NoiseSchedule& sch, const torch::Tensor& x_t, int t, int s,
+                               const torch::Tensor& x_next) {
+  if (s == 0) return (x_t - sch.signal(t) * x_next) / sch.noise(t);
+  // x_next = signal(s) (x_t - noise(t) eps) / signal(t) + noise(s) eps, solved for eps.
+  const double ratio = sch.signal(s) / sch.signal(t);
+  return (x_next - ratio * x_t) / (sch.noise(s) - ratio * sch.noise(t));
+}
+
 torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w) {
   return eps_uncond + w * (eps_cond - eps_uncond);
 }

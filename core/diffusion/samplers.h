@@ -41,6 +41,10 @@ struct SampleResult {
 torch::Tensor forward_jump(const NoiseSchedule& schedule, const torch::Tensor& x0, int t, const torch::Tensor& eps);
 // x0 predicted from x_t and the noise prediction (the jump solved for x0).
 torch::Tensor predict_x0(const NoiseSchedule& schedule, const torch::Tensor& x_t, int t, const torch::Tensor& eps);
+// The noise prediction whose deterministic DDIM step (eta 0, no clipping) from x_t at t lands on
+// x_next at s < t (s = 0: x_next is the clean image): what a distilled student learns to predict.
+torch::Tensor ddim_eps_towards(const NoiseSchedule& schedule, const torch::Tensor& x_t, int t, int s,
+                               const torch::Tensor& x_next);
 // eps~ = eps(x, none) + w (eps(x, c) - eps(x, none)): w = 0 unconditional, w = 1 conditional.
 torch::Tensor classifier_free_guidance(const torch::Tensor& eps_uncond, const torch::Tensor& eps_cond, double w);
 

@@ -1,6 +1,7 @@
 #include "core/diffusion/sampling_params.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
@@ -162,6 +163,22 @@ SamplingRecord parse_sampling_record(const std::string& text, const std::string&
     record.edited = true;
   }
   return record;
+}
+
+std::string student_mismatch(const DistilledFrom& student, const SamplingParams& p) {
+  if (student.steps == 0) return "not a student";
+  if (p.sampler != student.sampler || p.steps != student.teacher_steps) {
+    const SamplerName* name = find_sampler_name(student.sampler);
+    return std::string("it stands for ") + (name ? name->title : student.sampler.c_str()) + " " +
+           std::to_string(student.teacher_steps) + " steps";
+  }
+  if (p.cfg_schedule != "constant") return "it learnt a constant w";
+  if (p.cfg < 0 || p.cfg > student.w_max) {
+    char text[64];
+    std::snprintf(text, sizeof text, "it learnt w in 0..%g", student.w_max);
+    return text;
+  }
+  return "";
 }
 
 }  // namespace genlab

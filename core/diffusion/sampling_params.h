@@ -43,6 +43,19 @@ const SamplerName* find_sampler_name(const std::string& name);  // null for an u
 // parses (its interval is checked against the steps when the run starts). The CLI passes "--" as prefix.
 void check_sampling_params(const SamplingParams& params, int T, int classes, const std::string& prefix = "");
 
+// A distilled student's record of what it reproduces (core/diffusion/distillation.h), in its config.
+struct DistilledFrom {
+  int steps = 0;                    // 0: not a student; else its DDIM steps, on sampling_timesteps(T, steps)
+  std::string teacher;              // the teacher's file name
+  std::string sampler = "dpmpp2m";  // the teacher's run the student lands on, every teacher_steps / steps steps
+  int teacher_steps = 20;
+  double w_max = 8;                 // guidance scales 0..w_max, constant over the run
+};
+
+// Whether a student's steps stand for this run of its teacher (the sampler and steps it was distilled
+// from, a constant guidance scale in 0..w_max): "" if so, else why not in a few words.
+std::string student_mismatch(const DistilledFrom& student, const SamplingParams& params);
+
 // {"checkpoint", "sampler", "steps", "cfg", "cfg_schedule", "eta", "class", "seed", "n"} (and "edit":
 // {"mode", "strength", "sigma", "resample", "factor"} for an edit) as one line of JSON.
 std::string sampling_record_json(const SamplingRecord& record);

@@ -47,6 +47,7 @@ void UNetConfig::validate() const {
 std::string UNetConfig::to_json() const {
   nlohmann::json j = {{"channels", channels}, {"image_size", image_size}, {"base", base},
                       {"mid", mid},           {"classes", classes},       {"time_dim", time_dim}};
+  if (guidance_input) j["guidance_input"] = true;  // absent from the teachers' files, as before
   return j.dump();
 }
 
@@ -61,6 +62,7 @@ UNetConfig UNetConfig::from_json(const std::string& text) {
     c.mid = j.at("mid").get<int>();
     c.classes = j.at("classes").get<int>();
     c.time_dim = j.at("time_dim").get<int>();
+    c.guidance_input = j.value("guidance_input", false);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("U-Net config: ") + e.what());
   }
@@ -109,6 +111,7 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   time_in_ = register_module("time_in", nn::Linear(td, td));
   time_out_ = register_module("time_out", nn::Linear(td, td));
   if (config.classes > 0) class_embedding_ = register_module("class_embedding", nn::Embedding(config.classes + 1, td));
+  if (config.guidance_input) guidance_in_ = register_module("guidance_in", nn::Linear(td, td));
   in_conv_ = register_module("in_conv", conv3x3(c, base));
   enc1_ = register_module("enc1", TimeResBlock(base, base, td));
   down1_ = register_module("down1", conv3x3(base, mid, 2));
@@ -122,12 +125,18 @@ UNetImpl::UNetImpl(const UNetConfig& config) : config_(config) {
   out_norm_ = register_module("out_norm", group_norm(base));
   out_conv_ = register_module("out_conv", conv3x3(base, c));
   // A zero output layer makes the untrained net predict eps = 0, a calm start for the MSE loss.
+  // A zero guidance layer starts a student as its teacher's conditional net.
   torch::NoGradGuard no_grad;
   out_conv_->weight.zero_();
   out_conv_->bias.zero_();
+  if (guidance_in_) {
+    guidance_in_->weight.zero_();
+    guidance_in_->bias.zero_();
+  }
 }
 
-torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels) {
+torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
+                                const torch::Tensor& w) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == config_.channels && x.size(2) == config_.image_size &&
                   x.size(3) == config_.image_size,
               "U-Net input must be B x ", config_.channels, " x ", config_.image_size, " x ", config_.image_size,
@@ -137,6 +146,10 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, 
   if (class_embedding_) {
     auto classes = labels.defined() ? labels : torch::full({x.size(0)}, null_label(), t.options().dtype(torch::kLong));
     emb = emb + class_embedding_->forward(classes);
+  }
+  if (guidance_in_) {
+    TORCH_CHECK(w.defined() && w.dim() == 1 && w.size(0) == x.size(0), "this U-Net takes a guidance scale per image");
+    emb = emb + guidance_in_->forward(timestep_embedding(w * 100, config_.time_dim));
   }
   auto h = in_conv_->forward(x);
   auto skip1 = enc1_->forward(h, emb);

@@ -16,6 +16,9 @@ struct UNetConfig {
   int mid = 64;               // channels at 1/2 and 1/4 resolution
   int classes = 10;           // 0: unconditional; the null class is index `classes`
   int time_dim = 128;         // width of the time/class embedding
+  // A distilled student's: the guidance scale w is an input (its sinusoidal embedding of 100 w added
+  // to the time's), so one call gives the guided prediction that costs the teacher two.
+  bool guidance_input = false;
 
   std::string to_json() const;
   static UNetConfig from_json(const std::string& text);  // throws std::invalid_argument
@@ -47,8 +50,10 @@ class UNetImpl : public torch::nn::Module {
   explicit UNetImpl(const UNetConfig& config);
   // x: B x C x H x W noisy images; t: B (long) timesteps in [0, 1000); labels: B (long) in
   // [0, classes] where `classes` is the null (unconditional) label, or undefined for an
-  // unconditional net. Returns the predicted noise, B x C x H x W.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels = {});
+  // unconditional net; w: B guidance scales (float), for a net with guidance_input only. Returns the
+  // predicted noise, B x C x H x W.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels = {},
+                        const torch::Tensor& w = {});
   const UNetConfig& config() const { return config_; }
   int null_label() const { return config_.classes; }
   // FLOPs (2 x multiply-adds) of one image's forward pass, counted from the conv and linear layers
@@ -59,6 +64,7 @@ class UNetImpl : public torch::nn::Module {
   UNetConfig config_;
   torch::nn::Linear time_in_{nullptr}, time_out_{nullptr};
   torch::nn::Embedding class_embedding_{nullptr};  // only when classes > 0
+  torch::nn::Linear guidance_in_{nullptr};         // only with guidance_input
   torch::nn::Conv2d in_conv_{nullptr}, down1_{nullptr}, down2_{nullptr}, up2_{nullptr}, up1_{nullptr};
   TimeResBlock enc1_{nullptr}, enc2_{nullptr}, middle_{nullptr}, dec2_{nullptr}, dec1_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};

@@ -72,6 +72,11 @@ struct TrainArgs : RunArgs {
   // Latent diffusion: the first stage (klae) an ldm trains on, and the attribute-class pairs no
   // training caption shows ("dark sneaker, wide dress"; "none" for none)
   std::string autoencoder, hold_out, hold_out_mode = "images";  // mode: leave out the "images" or only the "captions"
+  // A distilled student of a guided ddpm (core/diffusion/distillation.h): its teacher, DDIM steps,
+  // teacher runs recorded and guidance range
+  std::string teacher;
+  int student_steps = 5, trajectories = 16000;
+  float w_max = 8.f;
   ParallelOptions parallel;
 };
 

@@ -5,6 +5,7 @@
 #include "core/io/checkpoint.h"
 #include "core/train/data_parallel.h"
 #include "core/train/run_util.h"
+#include "core/train/weight_average.h"
 
 namespace genlab {
 
@@ -84,6 +85,17 @@ std::string Trainer::setup_json() {
                         {"dataset", dataset_spec()}, {"step", step_},
                         {"epoch_position", cursor_}, {"checksums", checksums}}
       .dump();
+}
+
+float Trainer::update_followed(const torch::Tensor& loss, torch::optim::Optimizer& optimizer, torch::nn::Module& net,
+                               torch::nn::Module& average, double decay) {
+  optimizer.zero_grad();
+  loss.backward();
+  float value = loss.item<float>();
+  guarded_update(net.parameters(), value, "the loss", step_ + 1, [&] { optimizer.step(); });
+  update_average(net, average, decay);
+  ++step_;
+  return value;
 }
 
 torch::Tensor Trainer::own_rows(const torch::Tensor& whole) {

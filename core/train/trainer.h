@@ -111,6 +111,10 @@ class Trainer {
       throw;
     }
   }
+  // The update of a net that a weight average follows (the diffusion trainers'): loss backward, the
+  // guarded optimizer step, the average, the step count. Returns the loss.
+  float update_followed(const torch::Tensor& loss, torch::optim::Optimizer& optimizer, torch::nn::Module& net,
+                        torch::nn::Module& average, double decay);
   // Keeps the current weights as the last good copy (after building or loading them).
   void remember_weights() { guard_.remember(guarded(), step_); }
 
