@@ -3,10 +3,11 @@
 # and keeps each run's JSON result, wall time and the commit beside it (the provenance records in
 # assets/models/*.json are written from these).
 #   bash scripts/train_shipped.sh [build-dir] [out-dir] [model ...]
-# models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm pix2pix-edges pix2pix-superres
+# models: classifier vae-conv16 ae-conv16 vae-conv2 cgan ddpm ddpm-student pix2pix-edges pix2pix-superres
 # cyclegan-shoes stargan-footwear progan stylegan vqvae-fashion vqprior-fashion vaegan-fashion klae-fashion
 # ldm-fashion (default:
-# the first six). ddpm resumes the shipped one; vqprior-fashion models the codes of vqvae-fashion in out-dir,
+# the first six). ddpm resumes the shipped one; ddpm-student distils the shipped one (ship it as
+# ddpm-fashion-cond-student.safetensors, beside its teacher); vqprior-fashion models the codes of vqvae-fashion in out-dir,
 # ldm-fashion trains on klae-fashion in out-dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ for m in "${models[@]}"; do
     vae-conv2) args="train --model vae --arch conv --latent 2 --epochs 10 --seed 1" ;;
     cgan) args="train --model gan --cond --layout compact --real-label 1 --g-ema 0 --epochs 8 --seed 1" ;;  # the shipped file predates the deep layout
     ddpm) args="train --model ddpm --cond --epochs 12 --seed 1 --resume assets/models/ddpm-fashion-cond.safetensors" ;;
+    ddpm-student) args="train --model ddpm --teacher assets/models/ddpm-fashion-cond.safetensors --student-steps 5 --trajectories 16000 --steps 5000 --seed 1" ;;
     pix2pix-edges) args="train --model pix2pix --task edges --epochs 3 --seed 1" ;;
     pix2pix-superres) args="train --model pix2pix --task superres --factor 4 --epochs 3 --seed 1" ;;
     cyclegan-shoes) args="train --model cyclegan --domains Sneaker,Ankle_boot --lambda-identity 0.5 --epochs 5 --seed 1" ;;

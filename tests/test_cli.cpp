@@ -224,6 +224,41 @@ TEST(Cli, SampleGridsCarryTheirParameters) {
   EXPECT_EQ(params["seed"], 9);
 }
 
+TEST(Cli, DistilsAFewStepStudentThatSamplesInItsOwnStepsAndRefusesOthers) {
+  if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = temp_folder("student");
+  const std::string teacher = dir + "/t.safetensors", student = dir + "/t-student.safetensors";
+  ASSERT_EQ(run_command(kCli + " --threads 1 train --model ddpm --cond --steps 2 --batch 8 --out " + teacher).exit_code, 0);
+  CommandResult r = run_command(kCli + " --threads 1 train --model ddpm --teacher " + teacher +
+                                " --student-steps 2 --trajectories 3 --w-max 4 --steps 2 --batch 4 --out " + student);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("teacher runs 3/3"), std::string::npos) << r.err;
+  auto result = nlohmann::json::parse(r.out);
+  EXPECT_EQ(result["student_steps"], 2);
+  EXPECT_EQ(result["steps"], 2);
+  const std::string png = dir + "/s.png";
+  r = run_command(kCli + " --threads 1 sample --ckpt " + student + " --cfg 3 --n 2 --out " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto record = nlohmann::json::parse(r.out);
+  EXPECT_EQ(record["sampler"], "ddim");  // what drew it: the student's own 2 steps
+  EXPECT_EQ(record["steps"], 2);
+  for (const auto& [options, message] : std::vector<std::pair<std::string, std::string>>{
+           {" --steps 20", "takes its own 2 steps"},
+           {" --sampler dpmpp2m", "takes its own 2 steps"},
+           {" --cfg 5", "--cfg 5 is beyond the 0..4 the student learnt"}}) {
+    r = run_command(kCli + " sample --ckpt " + student + options + " --out " + png);
+    EXPECT_EQ(r.exit_code, 2) << options;
+    EXPECT_NE(r.err.find(message), std::string::npos) << options << ": " << r.err;
+  }
+  r = run_command(kCli + " eval --ckpt " + student + " --steps-curve --samples 10");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no steps curve"), std::string::npos) << r.err;
+  r = run_command(kCli + " train --model ddpm --teacher " + student + " --steps 1 --out " + dir + "/again.safetensors");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is a student already"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, EvalScoresGanAndDiffusionSamplesWithTheirFloors) {
   if (!kHaveFashion) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const std::string base = ::testing::TempDir() + "genlab_cli_quality_" + std::to_string(getpid());

@@ -321,12 +321,14 @@ void DiffusionPanel::draw_sampling(Session& session, ImageRenderer& renderer) {
       w = run_guidance(made_by.cfg_schedule, made_by.cfg, made_by.steps, model_schedule_).at(f.t);
     } catch (const std::invalid_argument&) {  // the run was refused: its error is on the status line
     }
-    ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", w, f.t,
-                f.guidance.image.pixels.empty() ? 0.0 : [&] {
-                  double sum = 0;
-                  for (float v : f.guidance.image.pixels) sum += std::fabs(v);
-                  return sum / double(f.guidance.image.pixels.size());
-                }());
+    if (f.guidance.image.pixels.empty())  // the distilled student's ε̃ comes from one call with w as input
+      ImGui::Text("   w = %.2f at t = %d", w, f.t);
+    else
+      ImGui::Text("   w = %.2f at t = %d: |ε(c) − ε(∅)| ≈ %.3f", w, f.t, [&] {
+        double sum = 0;
+        for (float v : f.guidance.image.pixels) sum += std::fabs(v);
+        return sum / double(f.guidance.image.pixels.size());
+      }());
     ImGui::Text("x̂₀ = (x_t − √(1−ᾱ_t)·ε̃) / √ᾱ_t");
     ImGui::Text("   = (x_t − %.3f·ε̃) / %.3f", model_schedule_.noise(f.t), model_schedule_.signal(f.t));
   }

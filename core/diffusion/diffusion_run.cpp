@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "core/diffusion/diffusion_trainer.h"
 #include "core/diffusion/distillation.h"
@@ -24,6 +25,14 @@
 namespace genlab {
 
 namespace {
+
+// A distilled student learnt guidance scales 0..w_max: beyond them it would extrapolate.
+void check_student_cfg(const DiffusionConfig& config, double cfg) {
+  if (config.distilled.steps == 0 || (cfg >= 0 && cfg <= config.distilled.w_max)) return;
+  char text[96];
+  std::snprintf(text, sizeof text, "--cfg %g is beyond the 0..%g the student learnt", cfg, config.distilled.w_max);
+  throw std::invalid_argument(text);
+}
 
 // train --model ddpm --teacher T: records the teacher's runs, then trains the student on them.
 std::string distill_ddpm(const TrainArgs& request, const LogLine& log) {
@@ -119,9 +128,7 @@ std::string sample_ddpm(const SampleArgs& args) {
   if (student) {
     refuse_options(args, {"--sampler", "--steps", "--eta", "--cfg-schedule"},
                    args.checkpoint + " is a distilled student: it takes its own " + std::to_string(student) + " steps");
-    if (args.cfg < 0 || args.cfg > config.distilled.w_max)
-      throw std::invalid_argument("--cfg " + std::to_string(args.cfg) + " is beyond the 0.." +
-                                  std::to_string(config.distilled.w_max) + " the student learnt");
+    check_student_cfg(config, args.cfg);
   }
   const SamplingRecord record{SamplingParams{student ? "ddim" : args.sampler, student ? student : args.steps, args.cfg,
                                              student ? 0.0 : args.eta, args.label, args.seed, args.n, args.cfg_schedule},
@@ -172,6 +179,7 @@ std::string eval_ddpm(const EvalArgs& args, const LogLine& log) {
   if (config.distilled.steps && args.steps_curve)
     throw std::invalid_argument(args.checkpoint + " is a distilled student: it has no steps curve, only its own " +
                                 std::to_string(config.distilled.steps) + " steps");
+  check_student_cfg(config, args.cfg);
   QualityRun quality(args, log);
   auto shape = blank_dataset(config.unet.channels, config.unet.image_size, config.unet.image_size, config.unet.classes);
   DiffusionTrainer trainer(config, shape);
