@@ -58,8 +58,10 @@ const std::vector<Family>& families() {
        open_with<GanLab>, {"cgan-fashion.safetensors"}, comparable_gan},
       {"diffusion", "Diffusion", {"ddpm", "klae", "ldm"},
        train_ddpm, sample_ddpm, eval_ddpm, /*eval_needs_classifier=*/true, /*sampling_steps=*/true,
-       {"ddpm-fashion-cond.safetensors", "klae-fashion.safetensors", "ldm-fashion.safetensors"},
-       // Both labs of the tab; the Prompt view opens on the text-to-image model.
+       {"ddpm-fashion-cond.safetensors", "ddpm-fashion-cond-student.safetensors", "klae-fashion.safetensors",
+        "ldm-fashion.safetensors"},
+       // Both labs of the tab (the guided DDPM with its distilled student beside it); the Prompt view
+       // opens on the text-to-image model.
        open_diffusion, {"ddpm-fashion-cond.safetensors", "ldm-fashion.safetensors"}, comparable_diffusion},
       {"translate", "Image to image", {"pix2pix", "cyclegan", "stargan"},
        train_translate, nullptr, eval_translate, /*eval_needs_classifier=*/false, /*sampling_steps=*/false,

@@ -171,7 +171,9 @@ TEST(Distillation, ConfigsAndRunsAStudentDoesNotFitAreRefused) {
   EXPECT_EQ(student_mismatch(five, p), "it learnt a constant w");
   p.cfg_schedule = "constant";
   p.cfg = 9;
-  EXPECT_EQ(student_mismatch(five, p), "it learnt w in 0..8");
+  EXPECT_EQ(student_mismatch(five, p), "it stands in for w in 1..8");
+  p.cfg = 0;  // the unconditional end stays the teacher's
+  EXPECT_EQ(student_mismatch(five, p), "it stands in for w in 1..8");
   EXPECT_EQ(student_mismatch(DistilledFrom{}, SamplingParams{}), "not a student");
 
   DiffusionConfig c;

@@ -120,6 +120,16 @@ TEST_F(Shipped, GuidedDiffusionSamplesAreTheirClass) {
   expect_reproduced("ddpm-fashion-cond", quality_->evaluate(s.images, s.labels).accuracy);
 }
 
+// Its distilled student: FID-LeNet of its 5-step samples at w = 3 (the runs it stands for).
+TEST_F(Shipped, DistilledDiffusionStudentKeepsItsFid) {
+  DiffusionConfig config = read_diffusion_config(path("ddpm-fashion-cond-student"));
+  ASSERT_EQ(config.distilled.teacher, "ddpm-fashion-cond.safetensors");
+  DiffusionTrainer student(config, blank_dataset(1, config.unet.image_size, config.unet.image_size, config.unet.classes));
+  student.resume(path("ddpm-fashion-cond-student"));
+  Samples s = diffusion_samples(student, "dpmpp2m", 20, 3.0)(1000, 2, {});
+  expect_reproduced("ddpm-fashion-cond-student", quality_->evaluate(s.images, s.labels).fid);
+}
+
 // The text-to-image model: its autoencoder's test reconstruction, and the class of its samples for
 // the prompts "a <class>" (the classifier's verdict), guided at w = 3.
 TEST_F(Shipped, TextToImageSamplesFollowTheirPrompt) {

@@ -177,8 +177,8 @@ void DiffusionPanel::draw_sampling_controls(Session& session, const DiffusionMod
     ImGui::TextDisabled("(?)");
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("%s: %d DDIM steps of one network call each, trained to land where the teacher's %s %d-step "
-                        "run stands every %d steps (guidance w is its input, 0..%g). Branches, edits and races use the "
-                        "teacher.",
+                        "run stands every %d steps (guidance w is its input; it stands in for w in 1..%g). Branches, "
+                        "edits and races use the teacher.",
                         model->student_checkpoint.substr(model->student_checkpoint.find_last_of('/') + 1).c_str(),
                         model->student.steps, sampler_short_title(model->student.sampler), model->student.teacher_steps,
                         model->student.teacher_steps / model->student.steps, model->student.w_max);

@@ -53,7 +53,7 @@ struct DistilledFrom {
 };
 
 // Whether a student's steps stand for this run of its teacher (the sampler and steps it was distilled
-// from, a constant guidance scale in 0..w_max): "" if so, else why not in a few words.
+// from, a constant guidance scale in 1..w_max): "" if so, else why not in a few words.
 std::string student_mismatch(const DistilledFrom& student, const SamplingParams& params);
 
 // {"checkpoint", "sampler", "steps", "cfg", "cfg_schedule", "eta", "class", "seed", "n"} (and "edit":
