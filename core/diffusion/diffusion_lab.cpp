@@ -251,12 +251,13 @@ uint64_t DiffusionLab::sample(const SamplingParams& params, bool use_student) {
         use_student && s.student && student_mismatch(s.student->config().distilled, params).empty() ? s.student.get()
                                                                                                        : nullptr;
     Walk walk = sampler_walk(trainer, params, x_T, sampling_timesteps(config.T, params.steps));
-    if (student) {  // its DDIM steps, unclipped as it learnt them, land on the teacher's path
+    if (student) {  // its steps land on the teacher's path
+      const SamplingWalkPlan plan = sampling_walk_plan(student->config(), params.sampler, params.steps);
       view.by_student = true;
-      view.total = student->config().distilled.steps;
-      walk = [student, params, x_T, grid = sampling_timesteps(config.T, view.total)](const Denoiser& denoise,
-                                                                                     const StepCallback& on_step) {
-        sample_timesteps(SamplerKind::DDIM, student->schedule(), denoise, x_T, grid, 0.0, params.seed + 1, on_step, 0.0);
+      view.total = int(plan.timesteps.size());
+      walk = [student, params, x_T, plan](const Denoiser& denoise, const StepCallback& on_step) {
+        sample_timesteps(plan.kind, student->schedule(), denoise, x_T, plan.timesteps, 0.0, params.seed + 1, on_step,
+                         plan.clip_x0);
       };
     }
     stream_run(ctx, student ? *student : trainer, params, n, walk, std::move(view),

@@ -136,7 +136,7 @@ std::string sample_ddpm(const SampleArgs& args) {
   const SamplingParams& p = record.params;
   if (p.n < 1 || p.n > 1024) throw std::invalid_argument("--n " + std::to_string(p.n) + " is not in 1..1024");
   check_samples_path(args.out);
-  const SamplerKind kind = parse_sampler(p.sampler);
+  parse_sampler(p.sampler);  // refused before the model loads
   const int classes = config.unet.classes;
   check_sampling_params(p, config.T, classes, "--");
   if (classes == 0 && p.label >= 0)
@@ -158,9 +158,10 @@ std::string sample_ddpm(const SampleArgs& args) {
       frames.push_back(tensor_grid((step.x_next.clamp(-1, 1) + 1) * 0.5, cols).image);
       return true;
     };
-  auto result = sample(kind, trainer.schedule(),
-                       trainer.denoiser(labels, run_guidance(p.cfg_schedule, p.cfg, p.steps, trainer.schedule())), x_T,
-                       p.steps, p.eta, p.seed + 1, keep_frames, student ? 0.0 : 1.0);
+  const SamplingWalkPlan plan = sampling_walk_plan(config, p.sampler, p.steps);
+  auto result = sample_timesteps(plan.kind, trainer.schedule(),
+                                 trainer.denoiser(labels, run_guidance(p.cfg_schedule, p.cfg, p.steps, trainer.schedule())),
+                                 x_T, plan.timesteps, p.eta, p.seed + 1, keep_frames, plan.clip_x0);
   if (!args.gif.empty()) write_gif(args.gif, frames);
   const std::string text = sampling_record_json(record);
   write_samples(args.out, (result.x.clamp(-1, 1) + 1) * 0.5, cols, text);

@@ -204,22 +204,24 @@ torch::Tensor sample_labels(int label, int n, int classes) {
   return label >= 0 ? torch::full({n}, label, torch::kLong) : cycling_labels(0, n, classes);
 }
 
+SamplingWalkPlan sampling_walk_plan(const DiffusionConfig& config, const std::string& sampler, int steps) {
+  const int student = config.distilled.steps;
+  if (student) return {SamplerKind::DDIM, sampling_timesteps(config.T, student), 0.0};
+  return {parse_sampler(sampler), sampling_timesteps(config.T, steps), 1.0};
+}
+
 SampleSource diffusion_samples(DiffusionTrainer& trainer, const std::string& sampler, int steps, double cfg,
                                double eta, const GuidanceSchedule& cfg_schedule) {
-  // A distilled student takes its own DDIM steps, unclipped as it learnt them, for the run it stands for.
-  const int student = trainer.config().distilled.steps;
-  const SamplerKind kind = student ? SamplerKind::DDIM : parse_sampler(sampler);
-  const std::vector<int> grid = sampling_timesteps(trainer.config().T, student ? student : steps);
-  const GuidanceCurve curve(cfg_schedule, cfg, grid, trainer.schedule());
-  const double clip = student ? 0.0 : 1.0;
-  return [&trainer, kind, grid, curve, eta, clip](int n, uint64_t seed, const SampleProgress& progress) {
+  const SamplingWalkPlan plan = sampling_walk_plan(trainer.config(), sampler, steps);
+  const GuidanceCurve curve(cfg_schedule, cfg, plan.timesteps, trainer.schedule());
+  return [&trainer, plan, curve, eta](int n, uint64_t seed, const SampleProgress& progress) {
     const DiffusionConfig& c = trainer.config();
     const int size = c.unet.image_size, ch = c.unet.channels;
     return batched(n, 100, progress, [&](int first, int count) {
       torch::Tensor labels = c.unet.classes > 0 ? cycling_labels(first, count, c.unet.classes) : torch::Tensor();
       auto x_T = seeded_noise(seed * 7919 + uint64_t(first), count, ch * size * size).view({count, ch, size, size});
-      auto x = sample_timesteps(kind, trainer.schedule(), trainer.denoiser(labels, curve),
-                                x_T, grid, eta, seed * 7919 + uint64_t(first) + 1, {}, clip)
+      auto x = sample_timesteps(plan.kind, trainer.schedule(), trainer.denoiser(labels, curve), x_T, plan.timesteps,
+                                eta, seed * 7919 + uint64_t(first) + 1, {}, plan.clip_x0)
                    .x;
       return Samples{((x + 1) * 0.5).clamp(0, 1), labels};
     });

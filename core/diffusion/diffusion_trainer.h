@@ -98,6 +98,15 @@ DiffusionConfig read_diffusion_config(const std::string& path);
 // with -1 each class in turn. The label must be in range (check_sampling_params).
 torch::Tensor sample_labels(int label, int n, int classes);
 
+// The walk a model takes for a run of `sampler` with `steps`: a distilled student its own DDIM steps,
+// unclipped as it learnt them; any other model that sampler and grid, x0 clipped to [-1, 1].
+struct SamplingWalkPlan {
+  SamplerKind kind;
+  std::vector<int> timesteps;
+  double clip_x0;
+};
+SamplingWalkPlan sampling_walk_plan(const DiffusionConfig& config, const std::string& sampler, int steps);
+
 // The EMA net's samples in [0, 1] with `sampler`, `steps` and guidance `cfg` (a class-conditional
 // model: one of each class in turn) following `cfg_schedule`, for the quality metrics. A distilled
 // student ignores `sampler` and `steps`: it takes the steps it learnt.
